@@ -1,0 +1,71 @@
+"""Discovery and operations routes: /methods, /openapi.json, /healthz, /readyz, /metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from flowhooks import appkeys
+from flowhooks.dispatch.registry import Handler
+from flowhooks.metrics import CONTENT_TYPE
+
+
+def describe(handler: Handler) -> dict[str, Any]:
+    inputs = []
+    for name, info in handler.input.model_fields.items():
+        inputs.append(
+            {
+                "name": name,
+                "required": info.is_required(),
+                "description": info.description or "",
+                "example": (info.examples or [""])[0],
+            }
+        )
+    outputs = [
+        {"name": f"$flow.key.{info.alias or name}", "description": info.description or ""}
+        for name, info in handler.output.model_fields.items()
+    ]
+    return {
+        "method": handler.method,
+        "description": handler.description,
+        "inputs": inputs,
+        "outputs": outputs,
+    }
+
+
+async def methods(request: web.Request) -> web.Response:
+    registry = request.app[appkeys.REGISTRY]
+    return web.json_response({"methods": [describe(h) for h in registry.values()]})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(request.app[appkeys.OPENAPI])
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    checks = await request.app[appkeys.SERVICES].readiness()
+    ready = all(c["ok"] for c in checks.values())
+    return web.json_response(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status=200 if ready else 503,
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = request.app[appkeys.METRICS].render()
+    resp = web.Response(body=body)
+    resp.headers["Content-Type"] = CONTENT_TYPE
+    return resp
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/methods", methods)
+    app.router.add_get("/openapi.json", openapi)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)

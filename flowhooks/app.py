@@ -1,0 +1,90 @@
+"""create_app(settings) -> web.Application: routes, middleware, resources in cleanup_ctx."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+
+from flowhooks import appkeys, openapi
+from flowhooks.api import meta
+from flowhooks.clock import Clock, SystemClock
+from flowhooks.dispatch.engine import Engine, new_request_id
+from flowhooks.dispatch.loader import load_registry
+from flowhooks.dispatch.registry import MethodRegistry
+from flowhooks.dispatch.view import LOG_FIELDS, REQUEST_ID, envelope_view
+from flowhooks.envelope import error
+from flowhooks.metrics import Metrics
+from flowhooks.services import Services
+from flowhooks.settings import Settings
+
+access_log = logging.getLogger("flowhooks.access")
+log = logging.getLogger("flowhooks.app")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Request id, JSON errors for every route, one access-log line, metrics."""
+    started = time.perf_counter()
+    request_id = new_request_id(request.headers.get("X-Request-Id"))
+    request[REQUEST_ID] = request_id
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        code = "NOT_FOUND" if exc.status == 404 else exc.reason.upper().replace(" ", "_")
+        response = web.json_response(
+            error("", request_id, exc.status, code, exc.reason).body, status=exc.status
+        )
+    except Exception:
+        log.exception("unhandled error", extra={"fields": {"requestId": request_id}})
+        body = error("", request_id, 500, "INTERNAL", f"internal error; requestId {request_id}")
+        response = web.json_response(body.body, status=500)
+    elapsed = time.perf_counter() - started
+    fields = {
+        "requestId": request_id,
+        "http": f"{request.method} {request.path}",
+        "httpStatus": response.status,
+        "latencyMs": round(elapsed * 1000, 3),
+        **request.get(LOG_FIELDS, {}),
+    }
+    if LOG_FIELDS in request:
+        request.app[appkeys.METRICS].observe(
+            fields["method"], response.status, fields.get("status", ""), elapsed
+        )
+    access_log.info("request", extra={"fields": fields})
+    response.headers.setdefault("X-Request-Id", request_id)
+    return response
+
+
+async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Freeze the registry and warm the holiday tables before the first request."""
+    app[appkeys.REGISTRY].freeze()
+    app[appkeys.SERVICES].warm(app[appkeys.CLOCK].now())
+    yield
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    registry: MethodRegistry | None = None,
+) -> web.Application:
+    app = web.Application(middlewares=[observe], client_max_size=settings.server.max_body_bytes)
+    registry = registry if registry is not None else load_registry()
+    services = Services.from_settings(settings)
+    clock = clock or SystemClock()
+    app[appkeys.SETTINGS] = settings
+    app[appkeys.REGISTRY] = registry
+    app[appkeys.SERVICES] = services
+    app[appkeys.CLOCK] = clock
+    app[appkeys.METRICS] = Metrics()
+    app[appkeys.ENGINE] = Engine(registry, settings, services, clock)
+    app[appkeys.OPENAPI] = openapi.build(settings, registry)
+    for path in dict.fromkeys(["/webhook", *settings.server.paths]):
+        app.router.add_post(path, envelope_view)
+    meta.add_routes(app)
+    app.cleanup_ctx.append(_services_ctx)
+    return app

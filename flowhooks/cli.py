@@ -1,0 +1,158 @@
+"""The command line: serve | replay | methods | check-config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from flowhooks import __version__, logs, replay, settings
+from flowhooks.api.meta import describe
+from flowhooks.app import create_app
+from flowhooks.dispatch.loader import load_registry
+from flowhooks.errors import ConfigError, RegistryError
+
+
+def _config_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="TOML config (default: $FLOWHOOKS_CONFIG, else config/flowhooks.toml if present)",
+    )
+
+
+def _load(path: str | None) -> settings.Settings:
+    return settings.load(path)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    conf = _load(args.config)
+    logs.configure(conf.server.log_level)
+    host = args.host or conf.server.host
+    port = args.port if args.port is not None else conf.server.port
+    loop: asyncio.AbstractEventLoop
+    try:
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    except ImportError:  # pragma: no cover - uvloop is a dependency off Windows
+        loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    app = create_app(conf)
+    print(f"flowhooks {__version__} serving on http://{host}:{port} ({conf.source})", flush=True)
+    web.run_app(app, host=host, port=port, access_log=None, print=None, loop=loop)
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    conf = _load(args.config)
+    print(
+        f"{conf.source}: OK ({len(conf.calendars)} calendars, {len(conf.clients)} clients,"
+        f" {len(conf.agents)} agents)"
+    )
+    return 0
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    registry = load_registry()
+    if args.json:
+        print(json.dumps([describe(h) for h in registry.values()], indent=2))
+        return 0
+    for handler in registry.values():
+        print(f"{handler.method}  ({handler.source})  {handler.description}")
+        for item in describe(handler)["inputs"]:
+            need = "required" if item["required"] else "optional"
+            print(f"    in   {item['name']:<16} {need:<9} {item['description']}")
+        for item in describe(handler)["outputs"]:
+            print(f"    out  {item['name']:<28} {item['description']}")
+    return 0
+
+
+async def _replay(args: argparse.Namespace) -> int:
+    files = [replay.CaseFile.read(Path(p)) for p in args.cases]
+    if args.url:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+            sender = replay.HttpSender(session, args.url, args.token)
+            _, failed = await replay.replay(files, sender, sys.stdout, args.record)
+    else:
+        conf = _load(args.config)
+        logs.configure("WARNING")
+        async with replay.in_process(conf) as engine_sender:
+            _, failed = await replay.replay(files, engine_sender, sys.stdout, args.record)
+    return 1 if failed else 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    if bool(args.url) == bool(args.config):
+        print("flowhooks replay: give exactly one of --url or --config", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_replay(args))
+    except (OSError, ValueError) as exc:
+        print(f"flowhooks replay: {exc}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flowhooks", description="The helper service IVR flows call mid-call."
+    )
+    parser.add_argument("--version", action="version", version=f"flowhooks {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("serve", help="run the HTTP service", description="Run the HTTP service.")
+    _config_arg(p)
+    p.add_argument("--host", help="override [server] host")
+    p.add_argument("--port", type=int, help="override [server] port")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
+        "replay",
+        help="replay recorded envelopes and check the answers",
+        description="Send recorded cases (JSON, a list, or JSONL) and check the answers."
+        " Prints a line per case and 'N passed, M failed'; exits 1 on any failure.",
+    )
+    p.add_argument("cases", nargs="+", metavar="CASES", help="case files")
+    p.add_argument("--url", help="a running flowhooks (e.g. http://127.0.0.1:8080/webhook)")
+    p.add_argument("--config", metavar="FILE", help="run the service in-process with this config")
+    p.add_argument("--token", help="bearer token for --url when [server] token is set")
+    p.add_argument("--record", action="store_true", help="write the answers back as expectations")
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("methods", help="list registered methods", description="List methods.")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=cmd_methods)
+
+    p = sub.add_parser(
+        "check-config",
+        help="validate a config and exit",
+        description="Validate the config completely; every error names its TOML path.",
+    )
+    _config_arg(p)
+    p.set_defaults(func=cmd_check_config)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except ConfigError as exc:
+        print("flowhooks: the config is not valid:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    except RegistryError as exc:
+        print(f"flowhooks: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""The envelope engine: raw request in, Answer out; no aiohttp in here.
+
+The HTTP view and the in-process replay harness both call ``Engine.answer``, so
+a replayed case runs exactly what a flow's request runs.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import BaseModel, ValidationError
+
+from flowhooks import envelope
+from flowhooks.clock import Clock, parse_now_header
+from flowhooks.dispatch.registry import Context, Handler, Keys, MethodRegistry
+from flowhooks.errors import (
+    BadEnvelope,
+    EnvelopeError,
+    HandlerFailed,
+    InvalidKeys,
+    KeyProblem,
+    TooLarge,
+    Unauthorized,
+    UnknownMethod,
+    UnsupportedMediaType,
+)
+from flowhooks.services import Services
+from flowhooks.settings import Settings
+
+log = logging.getLogger("flowhooks.engine")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+JSON_TYPES = ("application/json",)
+
+
+def new_request_id(offered: str | None = None) -> str:
+    """The caller's X-Request-Id when it is sane, else a fresh one."""
+    if offered and _REQUEST_ID.fullmatch(offered):
+        return offered
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class RawRequest:
+    """What the engine needs of an HTTP request."""
+
+    body: bytes
+    content_type: str = "application/json"
+    authorization: str | None = None
+    now_header: str | None = None
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The answer plus what the access log and metrics record."""
+
+    answer: envelope.Answer
+    method: str  # canonical name when known, else "unknown"
+    error_code: str = ""
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media in JSON_TYPES or (media.startswith("application/") and media.endswith("+json"))
+
+
+def build_input(handler: Handler, env: envelope.Envelope) -> Keys:
+    """Fill the handler's Input from the envelope; an empty value counts as absent."""
+    data: dict[str, str] = {}
+    for name, info in handler.input.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        aliases = extra.get("aliases", [])
+        for candidate in (name, *(aliases if isinstance(aliases, list) else [])):
+            value = env.get(str(candidate))
+            if value is not None and value.strip() != "":
+                data[name] = value
+                break
+    try:
+        return handler.input.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = str(err["loc"][0]) if err["loc"] else "keys"
+            msg = "is required" if err["type"] == "missing" else str(err["msg"])
+            problems.append(KeyProblem(key, msg.removeprefix("Value error, ")))
+        raise InvalidKeys(problems) from None
+
+
+class Engine:
+    """Runs envelopes against the registry with the app's settings, services and clock."""
+
+    def __init__(
+        self, registry: MethodRegistry, settings: Settings, services: Services, clock: Clock
+    ) -> None:
+        self.registry = registry
+        self.settings = settings
+        self.services = services
+        self.clock = clock
+        token = settings.server.token
+        self._token = token.get_secret_value().encode() if token else None
+
+    def _check_auth(self, authorization: str | None) -> None:
+        if self._token is None:
+            return
+        scheme, _, offered = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            offered.strip().encode(), self._token
+        ):
+            raise Unauthorized("missing or wrong bearer token")
+
+    def _now(self, header: str | None) -> datetime:
+        if header is None or not self.settings.testing.allow_clock_override:
+            return self.clock.now()
+        try:
+            return parse_now_header(header)
+        except ValueError as exc:
+            raise BadEnvelope(
+                f"header X-Flowhooks-Now is not ISO 8601 with offset: {exc}"
+            ) from None
+
+    def check(self, req: RawRequest) -> None:
+        """Checks that need no parsing: token, media type, size."""
+        self._check_auth(req.authorization)
+        if not _is_json(req.content_type):
+            raise UnsupportedMediaType("Content-Type must be application/json")
+        limit = self.settings.server.max_body_bytes
+        if len(req.body) > limit:
+            raise TooLarge(f"body is larger than {limit} bytes")
+
+    async def answer(self, req: RawRequest) -> Outcome:
+        request_id = req.request_id or new_request_id()
+        method_name = "unknown"
+        sent_method = ""
+        try:
+            self.check(req)
+            env = envelope.parse(req.body)
+            sent_method = env.method
+            now = self._now(req.now_header)
+            handler = self.registry.lookup(env.method)
+            if handler is None:
+                known = ", ".join(self.registry.names())
+                raise UnknownMethod(f"unknown method {env.method!r}; known methods: {known}")
+            method_name = handler.method
+            return Outcome(await self._run(handler, env, now, request_id), method_name)
+        except EnvelopeError as exc:
+            answer = envelope.envelope_error(sent_method, request_id, exc)
+            return Outcome(answer, method_name, exc.code)
+        except Exception:
+            log.exception("handler crashed", extra={"fields": {"requestId": request_id}})
+            answer = envelope.error(
+                sent_method, request_id, 500, "INTERNAL", f"internal error; requestId {request_id}"
+            )
+            return Outcome(answer, method_name, "INTERNAL")
+
+    async def _run(
+        self, handler: Handler, env: envelope.Envelope, now: datetime, request_id: str
+    ) -> envelope.Answer:
+        inp = build_input(handler, env)
+        adapter = logging.LoggerAdapter(
+            logging.getLogger(f"flowhooks.handlers.{handler.method}"),
+            {"fields": {"requestId": request_id, "method": handler.method}},
+        )
+        ctx = Context(request_id, now, self.settings, self.services, env, adapter)
+        try:
+            result = await handler.handle(ctx, inp)
+        except HandlerFailed as exc:
+            return envelope.handler_failed(handler.method, request_id, exc)
+        outputs: Mapping[str, object] = (
+            result.model_dump(by_alias=True) if isinstance(result, BaseModel) else result
+        )
+        return envelope.success(handler.method, request_id, outputs)

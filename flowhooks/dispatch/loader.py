@@ -1,0 +1,39 @@
+"""Builds the registry: the built-in handlers, then plug-ins of the entry-point group.
+
+A plug-in package declares, in its pyproject::
+
+    [project.entry-points."flowhooks.handlers"]
+    myMethod = "my_package.my_handler"      # a handler module (METHOD, Input, Output, handle)
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from importlib.metadata import entry_points
+from types import ModuleType
+
+from flowhooks.dispatch.registry import Handler, MethodRegistry
+from flowhooks.errors import RegistryError
+
+ENTRY_POINT_GROUP = "flowhooks.handlers"
+BUILTIN_MODULES = ("flowhooks.handlers.validate_datetime",)
+
+
+def load_registry(builtins: tuple[str, ...] = BUILTIN_MODULES) -> MethodRegistry:
+    registry = MethodRegistry()
+    for name in builtins:
+        registry.register(Handler.from_module(import_module(name), f"builtin {name}"))
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        source = f"entry point {ep.name} = {ep.value}"
+        try:
+            target = ep.load()
+        except Exception as exc:
+            raise RegistryError(f"cannot load {source}: {exc}") from exc
+        if isinstance(target, Handler):
+            handler = target
+        elif isinstance(target, ModuleType):
+            handler = Handler.from_module(target, source)
+        else:
+            raise RegistryError(f"{source} is neither a handler module nor a Handler")
+        registry.register(handler)
+    return registry

@@ -1,0 +1,199 @@
+"""The request/response envelope of SPEC 1: parsing, key-name normalisation, answers.
+
+A request names a method and carries flow variables as ``[{"name", "value"}]``.
+Names lose the prefixes ``$flow.key.``, ``$flow.syskey.`` and ``$flow.`` and are
+then matched case-insensitively; ``$user.key.*`` names keep their namespace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from flowhooks.errors import BadEnvelope, EnvelopeError, HandlerFailed, InvalidKeys, KeyProblem
+
+MAX_KEYS = 200
+MAX_NAME_CHARS = 128
+MAX_VALUE_BYTES = 8 * 1024
+USER_PREFIX = "$user.key."
+FLOW_PREFIX = "$flow.key."
+_STRIP_PREFIXES = ("$flow.key.", "$flow.syskey.", "$flow.")
+
+SUCCESS = "SUCCESS"
+FAILED = "FAILED"
+
+
+def bare_name(name: str) -> str:
+    """The lookup form of a key name: prefixes stripped, lower case.
+
+    ``$user.key.NAME`` keeps its namespace (lower-cased prefix, NAME as given).
+    """
+    lowered = name.lower()
+    if lowered.startswith(USER_PREFIX):
+        return USER_PREFIX + name[len(USER_PREFIX) :]
+    for prefix in _STRIP_PREFIXES:
+        if lowered.startswith(prefix):
+            return lowered[len(prefix) :]
+    return lowered
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A parsed request: the method as sent, flow keys by bare name, user keys by NAME."""
+
+    method: str
+    keys: Mapping[str, str]
+    user_keys: Mapping[str, str] = field(default_factory=dict)
+    names: Mapping[str, str] = field(default_factory=dict)  # bare name -> name as sent
+
+    def get(self, name: str) -> str | None:
+        return self.keys.get(name.lower())
+
+
+def _value_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    raise TypeError
+
+
+def _parse_doc(body: bytes) -> tuple[str, list[Any]]:
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise BadEnvelope("body is not valid JSON") from None
+    if not isinstance(doc, dict):
+        raise BadEnvelope("body must be a JSON object with 'method' and 'keys'")
+    method = doc.get("method")
+    if not isinstance(method, str) or not method.strip():
+        raise BadEnvelope("'method' must be a non-empty string")
+    raw_keys = doc.get("keys", [])
+    if not isinstance(raw_keys, list):
+        raise BadEnvelope('\'keys\' must be a list of {"name", "value"} objects')
+    if len(raw_keys) > MAX_KEYS:
+        raise BadEnvelope(f"'keys' has {len(raw_keys)} entries; at most {MAX_KEYS} are allowed")
+    return method.strip(), raw_keys
+
+
+def _key_item(i: int, item: Any) -> tuple[str, str | None]:
+    """(name, value text) of one key; BadEnvelope for a malformed item."""
+    if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+        raise BadEnvelope(f"keys[{i}] must be an object with a string 'name'")
+    name: str = item["name"]
+    if not name or len(name) > MAX_NAME_CHARS:
+        raise BadEnvelope(f"keys[{i}].name must be 1 to {MAX_NAME_CHARS} characters")
+    try:
+        value = _value_text(item.get("value"))
+    except TypeError:
+        raise InvalidKeys(
+            [KeyProblem(name, "value must be a string, number, boolean or null")]
+        ) from None
+    if value is not None and len(value.encode()) > MAX_VALUE_BYTES:
+        raise InvalidKeys([KeyProblem(name, f"value is longer than {MAX_VALUE_BYTES} bytes")])
+    return name, value
+
+
+def parse(body: bytes) -> Envelope:
+    """Parse and normalise an envelope; raise BadEnvelope / InvalidKeys on bad input."""
+    method, raw_keys = _parse_doc(body)
+    keys: dict[str, str] = {}
+    user: dict[str, str] = {}
+    names: dict[str, str] = {}
+    problems: list[KeyProblem] = []
+    for i, item in enumerate(raw_keys):
+        try:
+            name, value = _key_item(i, item)
+        except InvalidKeys as exc:
+            problems.extend(exc.details)
+            continue
+        bare = bare_name(name)
+        if bare.startswith(USER_PREFIX):
+            target, bare = user, bare[len(USER_PREFIX) :]
+        else:
+            target = keys
+        names[bare] = name
+        if value is None:
+            target.pop(bare, None)  # null means absent, and the last one wins
+        else:
+            target[bare] = value
+    if problems:
+        raise InvalidKeys(problems)
+    return Envelope(method=method, keys=keys, user_keys=user, names=names)
+
+
+# -- answers ------------------------------------------------------------------
+
+
+def _flow_name(name: str) -> str:
+    return name if name.startswith("$") else FLOW_PREFIX + name
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP status and the JSON document the caller receives."""
+
+    http_status: int
+    body: dict[str, Any]
+
+    def dumps(self) -> bytes:
+        return orjson.dumps(self.body)
+
+
+def success(method: str, request_id: str, outputs: Mapping[str, object]) -> Answer:
+    """HTTP 200, status SUCCESS; bare output names get the ``$flow.key.`` prefix."""
+    keys = [{"name": "$flow.key.status", "value": SUCCESS}]
+    keys.extend({"name": _flow_name(k), "value": _text(v)} for k, v in outputs.items())
+    return Answer(200, {"method": method, "status": SUCCESS, "requestId": request_id, "keys": keys})
+
+
+def _failed_keys(code: str, message: str, extra: Mapping[str, object] = {}) -> list[dict[str, str]]:
+    keys = [
+        {"name": "$flow.key.status", "value": FAILED},
+        {"name": "$flow.key.errorCode", "value": code},
+        {"name": "$flow.key.errorMessage", "value": message},
+    ]
+    keys.extend({"name": _flow_name(k), "value": _text(v)} for k, v in extra.items())
+    return keys
+
+
+def handler_failed(method: str, request_id: str, exc: HandlerFailed) -> Answer:
+    """HTTP 200, status FAILED: the handler ran, the flow takes its failure branch."""
+    keys = _failed_keys(exc.code, exc.message, exc.keys)
+    return Answer(200, {"method": method, "status": FAILED, "requestId": request_id, "keys": keys})
+
+
+def error(
+    method: str,
+    request_id: str,
+    http_status: int,
+    code: str,
+    message: str,
+    details: Sequence[KeyProblem] = (),
+) -> Answer:
+    """A 4xx/5xx answer in the envelope shape, with the ``error`` object."""
+    body = {
+        "method": method,
+        "status": FAILED,
+        "requestId": request_id,
+        "keys": _failed_keys(code, message),
+        "error": {"code": code, "message": message, "details": [d.as_dict() for d in details]},
+    }
+    return Answer(http_status, body)
+
+
+def envelope_error(method: str, request_id: str, exc: EnvelopeError) -> Answer:
+    return error(method, request_id, exc.http_status, exc.code, exc.message, exc.details)

@@ -1,0 +1,34 @@
+"""Prometheus metrics of one app, in its own registry (several apps may share a process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "flowhooks_requests",
+            "Envelope requests by method, HTTP status and envelope status",
+            ["method", "http_status", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "flowhooks_request_seconds",
+            "Envelope answer latency by method",
+            ["method"],
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
+
+    def observe(self, method: str, http_status: int, status: str, seconds: float) -> None:
+        self.requests.labels(method, str(http_status), status).inc()
+        self.latency.labels(method).observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

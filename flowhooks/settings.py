@@ -1,0 +1,405 @@
+"""Config: one TOML file -> validated pydantic models (SPEC 3).
+
+``${ENV_NAME}`` in any string is replaced from the environment at load; a missing
+variable is an error. Every problem is reported at once, each named by its TOML
+path (``calendars.default.hours: '9-18' is not a window ...``). Secret values are
+never quoted in an error.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+from flowhooks import calendar as cal
+from flowhooks.errors import ConfigError
+
+DEFAULT_CONFIG = Path("config/flowhooks.toml")
+SECRET_WORDS = ("secret", "password", "token", "security_id", "api_key")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _window(value: Any) -> cal.Window:
+    if isinstance(value, cal.Window):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be a string like '09:00-18:00'")
+    return cal.Window.parse(value)
+
+
+def _weekday(value: Any) -> int:
+    if isinstance(value, int):
+        if not 0 <= value <= 6:
+            raise ValueError(f"{value} is not a weekday number 0..6")
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be a weekday name like 'Mon'")
+    return cal.parse_weekday(value)
+
+
+WindowField = Annotated[cal.Window, BeforeValidator(_window)]
+Weekday = Annotated[int, BeforeValidator(_weekday)]
+
+
+class Section(BaseModel):
+    """Base of every section: unknown keys are errors (they are usually typos)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    paths: list[str] = Field(default_factory=list)
+    token: SecretStr | None = None
+    max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    public_base_url: str = "http://127.0.0.1:8080"
+    workers: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("paths")
+    @classmethod
+    def _paths_are_absolute(cls, value: list[str]) -> list[str]:
+        for p in value:
+            if not p.startswith("/") or "{" in p:
+                raise ValueError(f"{p!r} must be a literal path starting with '/'")
+        return value
+
+
+class StorageSettings(Section):
+    url: str = "sqlite:///var/flowhooks.db"
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "sqlite+aiosqlite:", "postgresql:", "postgresql+")):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
+
+class TestingSettings(Section):
+    allow_clock_override: bool = False
+
+
+class SecuritySettings(Section):
+    allow_private_targets: bool = False
+
+
+class TypeHoursSettings(Section):
+    hours: WindowField | None = None
+    day_hours: dict[Weekday, WindowField] = Field(default_factory=dict)
+
+
+class CalendarSettings(Section):
+    timezone: str = "UTC"
+    country: str | None = None
+    subdivision: str | None = None
+    extra_holidays: dict[date, str] = Field(default_factory=dict)
+    working_days: list[date] = Field(default_factory=list)
+    workdays: list[Weekday] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
+    hours: WindowField = cal.Window(9 * 60, 18 * 60)
+    day_hours: dict[Weekday, WindowField] = Field(default_factory=dict)
+    max_days_ahead: int = Field(30, ge=0, le=3650)
+    min_lead_minutes: int = Field(0, ge=0, le=7 * 24 * 60)
+    types: dict[str, TypeHoursSettings] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value == "callee":
+            return value
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (or 'callee')") from None
+        return value
+
+    @field_validator("subdivision")
+    @classmethod
+    def _known_country(cls, value: str | None, info: Any) -> str | None:
+        country = info.data.get("country")
+        if value is not None and country is None:
+            raise ValueError("a subdivision needs a country")
+        return value
+
+    @field_validator("country")
+    @classmethod
+    def _country_exists(cls, value: str | None) -> str | None:
+        if value is not None:
+            cal.check_country(value, None)
+        return value
+
+    def build(self, name: str, zone_fallback: str = "UTC") -> cal.BusinessCalendar:
+        """The pure calendar object; a ``callee`` zone is read per number by the caller."""
+        zone = ZoneInfo(zone_fallback if self.timezone == "callee" else self.timezone)
+        return cal.BusinessCalendar(
+            name=name,
+            timezone=zone,
+            country=self.country,
+            subdivision=self.subdivision,
+            extra_holidays=dict(self.extra_holidays),
+            working_days=frozenset(self.working_days),
+            workdays=frozenset(self.workdays),
+            hours=self.hours,
+            day_hours=dict(self.day_hours),
+            max_days_ahead=self.max_days_ahead,
+            min_lead_minutes=self.min_lead_minutes,
+            types={
+                t: cal.TypeHours(hours=th.hours, day_hours=dict(th.day_hours))
+                for t, th in self.types.items()
+            },
+        )
+
+
+class WebhookSettings(Section):
+    url: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str | None = None
+    secret: SecretStr | None = None
+
+
+_NUMBER_TYPES = frozenset(
+    name for name in vars(phonenumbers.PhoneNumberType) if name.isupper() and name != "UNKNOWN"
+)
+
+
+class ClientSettings(Section):
+    security_id: SecretStr | None = None
+    api_token: SecretStr | None = None
+    cust_token: SecretStr | None = None
+    default_region: str = "IN"
+    allowed_regions: list[str] = Field(default_factory=list)
+    blocked_number_types: list[str] = Field(
+        default_factory=lambda: ["PREMIUM_RATE", "SHARED_COST", "UAN", "VOICEMAIL"]
+    )
+    flows: list[str] = Field(default_factory=list)
+    calling_calendar: str | None = None
+    max_attempts: int = Field(3, ge=1, le=20)
+    retry_minutes: int = Field(30, ge=0, le=7 * 24 * 60)
+    max_calls_per_second: float = Field(5, gt=0, le=1000)
+    max_concurrent_calls: int = Field(10, ge=1, le=10000)
+    dedupe_seconds: int = Field(120, ge=0, le=24 * 3600)
+    webhooks: dict[Literal["call_status", "report"], WebhookSettings] = Field(default_factory=dict)
+
+    @field_validator("security_id")
+    @classmethod
+    def _secret_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) != 64:
+            raise ValueError("must be 64 characters")
+        return value
+
+    @field_validator("default_region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{value!r} is not a region code like 'IN' or 'US'")
+        return value.upper()
+
+    @field_validator("allowed_regions")
+    @classmethod
+    def _regions(cls, value: list[str]) -> list[str]:
+        return [cls._region(v) for v in value]
+
+    @field_validator("blocked_number_types")
+    @classmethod
+    def _number_types(cls, value: list[str]) -> list[str]:
+        for v in value:
+            if v.upper() not in _NUMBER_TYPES:
+                raise ValueError(f"{v!r} is not one of {', '.join(sorted(_NUMBER_TYPES))}")
+        return [v.upper() for v in value]
+
+    @property
+    def regions(self) -> list[str]:
+        return self.allowed_regions or [self.default_region]
+
+
+class SimulatedDialerSettings(Section):
+    step_seconds: float = Field(2.0, gt=0, le=3600)
+    outcomes: dict[str, float] = Field(default_factory=lambda: {"completed": 1.0})
+
+
+class StartcallDialerSettings(Section):
+    token_url: str = "http://127.0.0.1:9/token"
+    call_url: str = "http://127.0.0.1:9/api/startcall"
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    originate: str = ""
+    timeout_seconds: float = Field(5.0, gt=0, le=60)
+
+
+class DialerSettings(Section):
+    backend: str = "simulated"
+    lease_seconds: int = Field(60, ge=5, le=3600)
+    poll_seconds: float = Field(0.5, gt=0, le=60)
+    simulated: SimulatedDialerSettings = SimulatedDialerSettings()
+    startcall: StartcallDialerSettings = StartcallDialerSettings()
+
+
+class ProviderSettings(Section):
+    format: Literal["unifonic", "voiceai", "click2call"]
+    username: str | None = None
+    password: SecretStr | None = None
+
+
+class BotSettings(Section):
+    url: str
+    token: SecretStr
+
+
+class TranslateSettings(Section):
+    backend: Literal["google"] = "google"
+    endpoint: str = "https://translation.googleapis.com/language/translate/v2"
+    api_key: SecretStr | None = None
+    timeout_seconds: float = Field(3.0, gt=0, le=30)
+    cache_size: int = Field(10000, ge=0)
+
+
+class NluSettings(Section):
+    backend: Literal["rules", "http"] = "rules"
+    url: str | None = None
+    threshold: float = Field(0.6, ge=0, le=1)
+    intents: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+
+
+class AgentSettings(Section):
+    client: str = "default"
+    cli: str
+    name: str
+    did: str
+
+
+class Settings(Section):
+    server: ServerSettings = ServerSettings()
+    storage: StorageSettings = StorageSettings()
+    testing: TestingSettings = TestingSettings()
+    security: SecuritySettings = SecuritySettings()
+    calendars: dict[str, CalendarSettings] = Field(default_factory=dict)
+    clients: dict[str, ClientSettings] = Field(default_factory=dict)
+    dialer: DialerSettings = DialerSettings()
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    bots: dict[str, BotSettings] = Field(default_factory=dict)
+    translate: TranslateSettings = TranslateSettings()
+    nlu: NluSettings = NluSettings()
+    agents: list[AgentSettings] = Field(default_factory=list)
+    source: str = Field("<defaults>", exclude=True)
+
+
+# -- loading ------------------------------------------------------------------
+
+
+def _is_secret(path: str) -> bool:
+    last = path.rsplit(".", 1)[-1].lower()
+    return any(word in last for word in SECRET_WORDS)
+
+
+def _format_loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "<root>"
+
+
+def _substitute(node: Any, path: str, env: Mapping[str, str], problems: list[str]) -> Any:
+    """Replace ``${NAME}`` in every string; note each missing variable with its path."""
+    if isinstance(node, str):
+
+        def repl(m: re.Match[str]) -> str:
+            if m.group(1) not in env:
+                problems.append(f"{path}: environment variable {m.group(1)} is not set")
+                return ""
+            return env[m.group(1)]
+
+        return _ENV_REF.sub(repl, node)
+    if isinstance(node, dict):
+        return {
+            k: _substitute(v, f"{path}.{k}" if path else k, env, problems) for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_substitute(v, f"{path}[{i}]", env, problems) for i, v in enumerate(node)]
+    return node
+
+
+def _cross_check(s: Settings) -> list[str]:
+    problems = []
+    for name, client in s.clients.items():
+        if client.calling_calendar and client.calling_calendar not in s.calendars:
+            problems.append(
+                f"clients.{name}.calling_calendar: no [calendars.{client.calling_calendar}]"
+            )
+    for name, c in s.calendars.items():
+        if c.country is not None and c.subdivision is not None:
+            try:
+                cal.check_country(c.country, c.subdivision)
+            except ValueError as exc:
+                problems.append(f"calendars.{name}.subdivision: {exc}")
+    for i, agent in enumerate(s.agents):
+        if agent.client not in s.clients:
+            problems.append(f"agents[{i}].client: no [clients.{agent.client}]")
+    return problems
+
+
+def validate(raw: Mapping[str, Any], source: str, env: Mapping[str, str]) -> Settings:
+    """Validate a parsed TOML document; raise ConfigError listing every problem."""
+    problems: list[str] = []
+    data = _substitute(dict(raw), "", env, problems)
+    data["source"] = source
+    settings: Settings | None = None
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            path = _format_loc(err["loc"])
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            if "input" in err and err["type"] != "missing" and not _is_secret(path):
+                value = err["input"]
+                if isinstance(value, str | int | float | bool):
+                    msg = f"has value {value!r}: {msg}"
+            problems.append(f"{path}: {msg}")
+    if settings is not None:
+        settings = _with_implicit_defaults(settings)
+        problems.extend(_cross_check(settings))
+    if problems or settings is None:
+        raise ConfigError([f"{source}: {p}" for p in problems])
+    return settings
+
+
+def _with_implicit_defaults(s: Settings) -> Settings:
+    """The calendar and client named ``default`` always exist."""
+    calendars = {"default": CalendarSettings(), **s.calendars}
+    clients = {"default": ClientSettings(), **s.clients}
+    return s.model_copy(update={"calendars": calendars, "clients": clients})
+
+
+def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Load ``path``, else $FLOWHOOKS_CONFIG, else config/flowhooks.toml, else the defaults."""
+    env = os.environ if env is None else env
+    chosen = path or env.get("FLOWHOOKS_CONFIG")
+    if not chosen and DEFAULT_CONFIG.is_file():
+        chosen = str(DEFAULT_CONFIG)
+    if not chosen:
+        return validate({}, "<defaults>", env)
+    p = Path(chosen)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError([f"{p}: cannot read: {exc.strerror}"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{p}: not valid TOML: {exc}"]) from None
+    return validate(raw, str(p), env)
