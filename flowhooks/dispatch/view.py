@@ -8,8 +8,8 @@ from flowhooks import appkeys
 from flowhooks.dispatch.engine import RawRequest
 from flowhooks.envelope import Answer, error
 
-REQUEST_ID = "flowhooks.request_id"
-LOG_FIELDS = "flowhooks.log_fields"
+REQUEST_ID = web.RequestKey("request_id", str)
+LOG_FIELDS = web.RequestKey("log_fields", dict[str, str])
 
 
 def json_response(answer: Answer, request_id: str) -> web.Response:
@@ -22,7 +22,7 @@ def json_response(answer: Answer, request_id: str) -> web.Response:
 
 
 async def envelope_view(request: web.Request) -> web.Response:
-    request_id: str = request[REQUEST_ID]
+    request_id = request[REQUEST_ID]
     engine = request.app[appkeys.ENGINE]
     limit = engine.settings.server.max_body_bytes
     try:
