@@ -16,11 +16,11 @@ from flowhooks.dispatch.loader import load_registry
 from flowhooks.dispatch.registry import MethodRegistry
 from flowhooks.dispatch.view import LOG_FIELDS, REQUEST_ID, envelope_view
 from flowhooks.envelope import error
+from flowhooks.logs import AccessLog
 from flowhooks.metrics import Metrics
 from flowhooks.services import Services
 from flowhooks.settings import Settings
 
-access_log = logging.getLogger("flowhooks.access")
 log = logging.getLogger("flowhooks.app")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -54,7 +54,7 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         request.app[appkeys.METRICS].observe(
             fields["method"], response.status, fields.get("status", ""), elapsed
         )
-    access_log.info("request", extra={"fields": fields})
+    request.app[appkeys.ACCESS_LOG].write(fields)
     response.headers.setdefault("X-Request-Id", request_id)
     return response
 
@@ -71,6 +71,7 @@ def create_app(
     *,
     clock: Clock | None = None,
     registry: MethodRegistry | None = None,
+    access_log: AccessLog | None = None,
 ) -> web.Application:
     app = web.Application(middlewares=[observe], client_max_size=settings.server.max_body_bytes)
     registry = registry if registry is not None else load_registry()
@@ -81,6 +82,8 @@ def create_app(
     app[appkeys.SERVICES] = services
     app[appkeys.CLOCK] = clock
     app[appkeys.METRICS] = Metrics()
+    enabled = logging.getLogger("flowhooks.access").isEnabledFor(logging.INFO)
+    app[appkeys.ACCESS_LOG] = access_log or AccessLog(enabled=enabled)
     app[appkeys.ENGINE] = Engine(registry, settings, services, clock)
     app[appkeys.OPENAPI] = openapi.build(settings, registry)
     for path in dict.fromkeys(["/webhook", *settings.server.paths]):

@@ -7,6 +7,7 @@ from aiohttp import web
 from flowhooks.clock import Clock
 from flowhooks.dispatch.engine import Engine
 from flowhooks.dispatch.registry import MethodRegistry
+from flowhooks.logs import AccessLog
 from flowhooks.metrics import Metrics
 from flowhooks.services import Services
 from flowhooks.settings import Settings
@@ -18,3 +19,4 @@ CLOCK = web.AppKey("clock", Clock)
 ENGINE = web.AppKey("engine", Engine)
 METRICS = web.AppKey("metrics", Metrics)
 OPENAPI = web.AppKey("openapi", dict)
+ACCESS_LOG = web.AppKey("access_log", AccessLog)

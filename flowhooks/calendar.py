@@ -137,6 +137,10 @@ class BusinessCalendar:
     max_days_ahead: int = 30
     min_lead_minutes: int = 0
     types: Mapping[str, TypeHours] = field(default_factory=dict)
+    # evaluate()'s answers by (inputs, today, earliest): a bounded memo, not state
+    verdicts: dict[tuple[object, ...], Verdict] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def holiday_name(self, d: date) -> str | None:
         """Name of the holiday on ``d`` (extra holidays win), or None."""
@@ -405,6 +409,9 @@ def _date_reason(cal: BusinessCalendar, d: date, today: date) -> InvalidReason:
     return InvalidReason.NON_WORKING_DAY
 
 
+MEMO_SIZE = 4096
+
+
 def evaluate(
     cal: BusinessCalendar,
     now: datetime,
@@ -412,10 +419,33 @@ def evaluate(
     input_time: str | None = None,
     type_name: str | None = None,
 ) -> Verdict | None:
-    """The algorithm of SPEC 2.1; None when no working date lies within 366 days."""
-    tz = cal.timezone
-    today = now.astimezone(tz).date()
+    """The algorithm of SPEC 2.1; None when no working date lies within 366 days.
+
+    "now" matters only through today and the earliest minute, so answers are
+    memoised on those: a retried or common request costs a dict lookup.
+    """
+    today = now.astimezone(cal.timezone).date()
     earliest = cal.earliest(now)
+    key = (input_date, input_time, type_name, today, earliest)
+    if key in cal.verdicts:
+        return cal.verdicts[key]
+    verdict = _evaluate(cal, today, earliest, input_date, input_time, type_name)
+    if len(cal.verdicts) >= MEMO_SIZE:
+        cal.verdicts.clear()
+    if verdict is not None:
+        cal.verdicts[key] = verdict
+    return verdict
+
+
+def _evaluate(
+    cal: BusinessCalendar,
+    today: date,
+    earliest: datetime,
+    input_date: str,
+    input_time: str | None,
+    type_name: str | None,
+) -> Verdict | None:
+    tz = cal.timezone
     parsed = parse_date(input_date, today, tz)
     wanted: time | None = None
     if input_time is not None and input_time.strip():

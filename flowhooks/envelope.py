@@ -137,6 +137,8 @@ def _flow_name(name: str) -> str:
 
 
 def _text(value: object) -> str:
+    if type(value) is str:
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
     return "" if value is None else str(value)

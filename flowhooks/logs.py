@@ -6,10 +6,11 @@ logged; only names, codes and numbers are.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -38,3 +39,44 @@ def configure(level: str = "INFO", stream: Any = None) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("aiohttp.access").disabled = True
+
+
+class AccessLog:
+    """The one line per request, in the same JSON shape, without a LogRecord.
+
+    Lines are buffered and written once per event-loop turn, so a busy server makes
+    one write for many requests; a line reaches the stream before the loop idles.
+    """
+
+    def __init__(self, stream: BinaryIO | None = None, enabled: bool = True) -> None:
+        self._stream = stream
+        self._buffer: list[bytes] = []
+        self._scheduled = False
+        self.enabled = enabled
+
+    def write(self, fields: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        doc = {
+            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "level": "INFO",
+            "logger": "flowhooks.access",
+            "msg": "request",
+            **fields,
+        }
+        self._buffer.append(orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        self._scheduled = False
+        if not self._buffer:
+            return
+        data, self._buffer = b"".join(self._buffer), []
+        stream = self._stream or sys.stderr.buffer
+        try:
+            stream.write(data)
+            stream.flush()
+        except (OSError, ValueError):  # a closed stderr must not take the service down
+            pass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -26,9 +28,19 @@ class Metrics:
             registry=self.registry,
         )
 
+        self._children: dict[tuple[str, int, str], tuple[Any, Any]] = {}
+
     def observe(self, method: str, http_status: int, status: str, seconds: float) -> None:
-        self.requests.labels(method, str(http_status), status).inc()
-        self.latency.labels(method).observe(seconds)
+        key = (method, http_status, status)
+        children = self._children.get(key)
+        if children is None:  # label lookups are the slow part; do each once
+            children = (
+                self.requests.labels(method, str(http_status), status),
+                self.latency.labels(method),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

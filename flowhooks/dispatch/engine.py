@@ -7,9 +7,10 @@ a replayed case runs exactly what a flow's request runs.
 from __future__ import annotations
 
 import hmac
+import itertools
 import logging
+import os
 import re
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,11 +39,15 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 JSON_TYPES = ("application/json",)
 
 
+_ID_PREFIX = os.urandom(6).hex()  # unique per process; a counter makes each id unique in it
+_ID_COUNTER = itertools.count(1)
+
+
 def new_request_id(offered: str | None = None) -> str:
-    """The caller's X-Request-Id when it is sane, else a fresh one."""
+    """The caller's X-Request-Id when it is sane, else a fresh one (cheap, unique)."""
     if offered and _REQUEST_ID.fullmatch(offered):
         return offered
-    return uuid.uuid4().hex
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):010x}"
 
 
 @dataclass(frozen=True)
@@ -73,11 +78,10 @@ def _is_json(content_type: str) -> bool:
 def build_input(handler: Handler, env: envelope.Envelope) -> Keys:
     """Fill the handler's Input from the envelope; an empty value counts as absent."""
     data: dict[str, str] = {}
-    for name, info in handler.input.model_fields.items():
-        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-        aliases = extra.get("aliases", [])
-        for candidate in (name, *(aliases if isinstance(aliases, list) else [])):
-            value = env.get(str(candidate))
+    keys = env.keys
+    for name, candidates in handler.lookup_plan:
+        for candidate in candidates:
+            value = keys.get(candidate)
             if value is not None and value.strip() != "":
                 data[name] = value
                 break
@@ -162,16 +166,10 @@ class Engine:
         self, handler: Handler, env: envelope.Envelope, now: datetime, request_id: str
     ) -> envelope.Answer:
         inp = build_input(handler, env)
-        adapter = logging.LoggerAdapter(
-            logging.getLogger(f"flowhooks.handlers.{handler.method}"),
-            {"fields": {"requestId": request_id, "method": handler.method}},
-        )
-        ctx = Context(request_id, now, self.settings, self.services, env, adapter)
+        ctx = Context(request_id, now, self.settings, self.services, env, handler.method)
         try:
             result = await handler.handle(ctx, inp)
         except HandlerFailed as exc:
             return envelope.handler_failed(handler.method, request_id, exc)
-        outputs: Mapping[str, object] = (
-            result.model_dump(by_alias=True) if isinstance(result, BaseModel) else result
-        )
+        outputs: Mapping[str, object] = dict(result) if isinstance(result, BaseModel) else result
         return envelope.success(handler.method, request_id, outputs)

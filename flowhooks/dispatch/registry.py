@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from types import ModuleType
 from typing import Any
 
@@ -38,7 +39,15 @@ class Context:
     settings: Settings
     services: Services
     envelope: Envelope
-    log: logging.LoggerAdapter[logging.Logger]
+    method: str = ""
+
+    @cached_property
+    def log(self) -> logging.LoggerAdapter[logging.Logger]:
+        """A logger that stamps every line with the requestId and method."""
+        return logging.LoggerAdapter(
+            logging.getLogger(f"flowhooks.handlers.{self.method}"),
+            {"fields": {"requestId": self.request_id, "method": self.method}},
+        )
 
 
 HandleFn = Callable[[Context, Any], Awaitable[BaseModel | Mapping[str, object]]]
@@ -54,6 +63,17 @@ class Handler:
     handle: HandleFn
     source: str
     description: str = ""
+
+    @cached_property
+    def lookup_plan(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """(field, lower-case key names to try) for each Input field, computed once."""
+        plan = []
+        for name, info in self.input.model_fields.items():
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            aliases = extra.get("aliases", [])
+            names = (name, *(aliases if isinstance(aliases, list) else []))
+            plan.append((name, tuple(str(n).lower() for n in names)))
+        return tuple(plan)
 
     @classmethod
     def from_module(cls, module: ModuleType, source: str | None = None) -> Handler:

@@ -58,7 +58,7 @@ async def handle(ctx: Context, keys: Input) -> Output:
         raise HandlerFailed("NO_VALID_SLOT", "no working date within 366 days")
     slot = verdict.slot
     window = verdict.window.text()
-    return Output(
+    return Output.model_construct(  # every field is set here, from trusted values
         outputDate=slot.isoformat(timespec="seconds"),
         smsDate=f"{slot.day}-{slot.month}-{slot.year}",
         outputTime=window,

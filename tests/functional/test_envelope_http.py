@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from datetime import datetime
@@ -9,9 +10,10 @@ from typing import Any
 
 import pytest
 
+from flowhooks import appkeys
 from flowhooks.dispatch.loader import load_registry
 from flowhooks.dispatch.registry import Handler, Keys
-from flowhooks.logs import JsonFormatter
+from flowhooks.logs import AccessLog, JsonFormatter
 from flowhooks.settings import Settings
 from tests.conftest import ClientFactory, answer_keys, envelope, settings_from
 
@@ -204,21 +206,27 @@ async def test_a_bug_is_500_without_a_stack(
 async def test_one_json_log_line_per_request_without_secret_values(
     make_client: ClientFactory, calendars_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    client = await make_client(calendars_settings)
+    stream = io.BytesIO()
+    client = await make_client(calendars_settings, access_log=AccessLog(stream))
     doc = envelope(
         "validateDateTime", inputDate="09122019", securityID="SUPERSECRET", apiKey="AIzaXYZ"
     )
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.DEBUG):
         status, body = await post(client, doc, **{"X-Request-Id": "req-42"})
+        await post(client, envelope("nope", securityID="SUPERSECRET"))
     assert status == 200 and body["requestId"] == "req-42"
-    access = [r for r in caplog.records if r.name == "flowhooks.access"]
-    assert len(access) == 1
-    line = json.loads(JsonFormatter().format(access[0]))
-    assert line["requestId"] == "req-42"
+    client.app[appkeys.ACCESS_LOG].flush()
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert len(lines) == 2
+    line = lines[0]
+    assert line["requestId"] == "req-42" and line["logger"] == "flowhooks.access"
     assert line["method"] == "validateDateTime"
     assert line["httpStatus"] == 200 and line["status"] == "SUCCESS"
     assert line["latencyMs"] >= 0
-    every = "\n".join(JsonFormatter().format(r) for r in caplog.records)
+    assert (lines[1]["httpStatus"], lines[1]["errorCode"]) == (404, "UNKNOWN_METHOD")
+    every = stream.getvalue().decode() + "\n".join(
+        JsonFormatter().format(r) for r in caplog.records
+    )
     assert "SUPERSECRET" not in every and "AIzaXYZ" not in every
 
 

@@ -1,0 +1,167 @@
+"""Benchmarks: flowhooks methods against a bare aiohttp JSON endpoint in the same run.
+
+Usage: python bench/run.py [--seconds S] [--only PREFIX]   (``make bench`` runs them all)
+Servers run as separate processes on 127.0.0.1; the load generator is bounded in
+count and time. Results go to stdout as a Markdown table and to bench/out/*.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import orjson
+import uvloop
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import loadgen
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+NOW = "2019-12-07T10:00:00+05:30"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def server(argv: list[str], port: int) -> Iterator[int]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        asyncio.run(loadgen.wait_ready(port))
+        yield port
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def bare_server(port: int) -> list[str]:
+    return [sys.executable, str(HERE / "bare_server.py"), "--port", str(port)]
+
+
+def flowhooks_server(port: int, config: Path) -> list[str]:
+    return [str(BIN / "flowhooks"), "serve", "--config", str(config), "--port", str(port)]
+
+
+def measure(port: int, requests: list[bytes], seconds: float, label: str) -> dict[str, object]:
+    say(f"  {label}: warm-up ...")
+    uvloop.run(loadgen.run(port, requests[:64], connections=32, seconds=min(1.0, seconds)))
+    say(f"  {label}: closed loop, 32 connections, {seconds}s ...")
+    closed = uvloop.run(loadgen.run(port, requests, connections=32, seconds=seconds))
+    rate = 1000.0
+    say(f"  {label}: open loop at {rate:.0f} req/s ...")
+    opened = uvloop.run(loadgen.run(port, requests, connections=32, seconds=seconds, rate=rate))
+    return {"closed": closed.summary(), "open_1000": opened.summary()}
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def envelopes(method: str, variants: list[dict[str, str]]) -> list[bytes]:
+    out = []
+    for keys in variants:
+        doc = {"method": method, "keys": [{"name": k, "value": v} for k, v in keys.items()]}
+        out.append(loadgen.build_request("/webhook", orjson.dumps(doc), {"X-Flowhooks-Now": NOW}))
+    return out
+
+
+def bench_method(
+    name: str, requests: list[bytes], seconds: float, config: Path
+) -> dict[str, object]:
+    say(f"{name}:")
+    port = free_port()
+    with server(bare_server(port), port):
+        bare = measure(port, requests, seconds, "bare aiohttp")
+    port = free_port()
+    with server(flowhooks_server(port, config), port):
+        ours = measure(port, requests, seconds, "flowhooks")
+    ratio = ours["closed"]["rps"] / bare["closed"]["rps"]  # type: ignore[index]
+    return {"name": name, "bare": bare, "flowhooks": ours, "ratio": round(ratio, 3)}
+
+
+def validate_repeated() -> list[bytes]:
+    """Eight envelopes a flow might send, over and over (the verdict memo answers most)."""
+    pairs = [
+        ("25-12-2019", "11:00"),
+        ("tomorrow", "10:30"),
+        ("09122019", "1030"),
+        ("9 december", "7 pm"),
+        ("today", ""),
+        ("monday", "5 pm"),
+        ("15-02-2020", ""),
+        ("0812", "9"),
+    ]
+    keys = [{"$flow.key.inputDate": d, "$flow.key.inputTime": t} for d, t in pairs]
+    return envelopes("validateDateTime", keys)
+
+
+def validate_distinct() -> list[bytes]:
+    """40,320 different (date, time) pairs: the memo never answers within a run."""
+    keys = [
+        {"$flow.key.inputDate": f"{d:02d}-01-2020", "$flow.key.inputTime": f"{h:02d}:{m:02d}"}
+        for d in range(1, 29)
+        for h in range(24)
+        for m in range(60)
+    ]
+    return envelopes("validateDateTime", keys)
+
+
+BENCHES: dict[str, Callable[[], list[bytes]]] = {
+    "validateDateTime (repeated inputs)": validate_repeated,
+    "validateDateTime (distinct inputs)": validate_distinct,
+}
+
+
+def table(results: list[dict[str, object]]) -> str:
+    rows = [
+        "| benchmark | bare req/s | flowhooks req/s | ratio | p50 ms (closed) | p99 ms (closed)"
+        " | p50 ms @1000/s | p99 ms @1000/s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        b, f = r["bare"], r["flowhooks"]
+        rows.append(
+            f"| {r['name']} | {b['closed']['rps']} | {f['closed']['rps']} | {r['ratio']}"  # type: ignore[index]
+            f" | {f['closed']['p50_ms']} | {f['closed']['p99_ms']}"  # type: ignore[index]
+            f" | {f['open_1000']['p50_ms']} | {f['open_1000']['p99_ms']} |"  # type: ignore[index]
+        )
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each measurement")
+    parser.add_argument("--only", metavar="PREFIX", help="run the benchmarks whose name starts so")
+    args = parser.parse_args()
+    (HERE.parent / "var").mkdir(exist_ok=True)
+    out = HERE / "out"
+    out.mkdir(exist_ok=True)
+    results = []
+    for name, make in BENCHES.items():
+        if args.only and not name.startswith(args.only):
+            continue
+        results.append(bench_method(name, make(), args.seconds, HERE / "bench.toml"))
+        slug = "".join(c if c.isalnum() else "_" for c in name).strip("_")
+        (out / f"{slug}.json").write_text(json.dumps(results[-1], indent=2))
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""The README's first-screen curl answers as printed, with the shipped config."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from flowhooks import settings
+from tests.conftest import ROOT, ClientFactory, answer_keys
+
+
+async def test_readme_curl_answers_as_printed(make_client: ClientFactory) -> None:
+    text = (ROOT / "README.md").read_text()
+    block = text.split("```console\n$ curl", 1)[1].split("```", 1)[0]
+    sent = json.loads(re.search(r"-d '(.*?)'", block, re.S).group(1))  # type: ignore[union-attr]
+    now = re.search(r"X-Flowhooks-Now: ([^']+)'", block).group(1)  # type: ignore[union-attr]
+    printed = dict(re.findall(r'\{"name":"([^"]+)","value":"([^"]*)"\}', block))
+    assert len(printed) == 11
+    conf = settings.load(ROOT / "config" / "flowhooks.toml", env={})
+    client = await make_client(conf)
+    resp = await client.post("/webhook", json=sent, headers={"X-Flowhooks-Now": now})
+    assert resp.status == 200
+    assert answer_keys(await resp.json()) == printed
