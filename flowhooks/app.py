@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 
 from flowhooks import appkeys, openapi
+from flowhooks.api import agents as agents_api
 from flowhooks.api import meta
 from flowhooks.clock import Clock, SystemClock
 from flowhooks.dispatch.engine import Engine, new_request_id
@@ -20,6 +21,7 @@ from flowhooks.logs import AccessLog
 from flowhooks.metrics import Metrics
 from flowhooks.services import Services
 from flowhooks.settings import Settings
+from flowhooks.startup import start_storage
 
 log = logging.getLogger("flowhooks.app")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -66,6 +68,17 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Open the database, apply migrations, register the config's agents; close at stop."""
+    services = app[appkeys.SERVICES]
+    services.storage = await start_storage(app[appkeys.SETTINGS], app[appkeys.CLOCK].now())
+    try:
+        yield
+    finally:
+        await services.storage.close()
+        services.storage = None
+
+
 def create_app(
     settings: Settings,
     *,
@@ -89,5 +102,7 @@ def create_app(
     for path in dict.fromkeys(["/webhook", *settings.server.paths]):
         app.router.add_post(path, envelope_view)
     meta.add_routes(app)
+    agents_api.add_routes(app)
+    app.cleanup_ctx.append(_storage_ctx)
     app.cleanup_ctx.append(_services_ctx)
     return app

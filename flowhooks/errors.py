@@ -12,6 +12,7 @@
     │   ├── InvalidKeys          422 INVALID_KEYS: details name each missing or malformed key
     │   └── RateLimited          429 RATE_LIMITED
     └── HandlerFailed            the handler ran but could not do its job: HTTP 200, status FAILED
+        └── StorageUnavailable   the database cannot be reached (STORAGE_UNAVAILABLE)
 
 Domain code raises these; only the HTTP edge (dispatch.view) turns them into responses.
 """
@@ -111,3 +112,10 @@ class HandlerFailed(FlowhooksError):
         self.code = code
         self.message = message
         self.keys = dict(keys or {})
+
+
+class StorageUnavailable(HandlerFailed):
+    """The database cannot be reached; nothing was stored, the flow takes its failure branch."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("STORAGE_UNAVAILABLE", message)

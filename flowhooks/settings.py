@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from flowhooks import calendar as cal
+from flowhooks import phones
 from flowhooks.errors import ConfigError
 
 DEFAULT_CONFIG = Path("config/flowhooks.toml")
@@ -352,6 +353,13 @@ def _cross_check(s: Settings) -> list[str]:
     for i, agent in enumerate(s.agents):
         if agent.client not in s.clients:
             problems.append(f"agents[{i}].client: no [clients.{agent.client}]")
+            continue
+        region = s.clients[agent.client].default_region
+        for key in ("cli", "did"):
+            try:
+                phones.normalize(getattr(agent, key), region)
+            except phones.NumberRefused as exc:
+                problems.append(f"agents[{i}].{key}: {exc}")
     return problems
 
 

@@ -20,8 +20,14 @@ ROOT = Path(__file__).parent.parent
 SHARED = ROOT.parent / "shared"
 
 
-def settings_from(text: str = "", env: dict[str, str] | None = None) -> settings_mod.Settings:
-    return settings_mod.validate(tomllib.loads(text), "<test>", env or {})
+def settings_from(
+    text: str = "", env: dict[str, str] | None = None, memory: bool = True
+) -> settings_mod.Settings:
+    """Settings from TOML text; an in-memory SQLite unless the text names a [storage]."""
+    raw = tomllib.loads(text)
+    if memory:
+        raw.setdefault("storage", {"url": "sqlite:///:memory:"})
+    return settings_mod.validate(raw, "<test>", env or {})
 
 
 def load_config(name: str) -> settings_mod.Settings:

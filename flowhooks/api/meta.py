@@ -11,6 +11,10 @@ from flowhooks.dispatch.registry import Handler
 from flowhooks.metrics import CONTENT_TYPE
 
 
+def _output_name(name: str) -> str:
+    return name if name.startswith("$") else f"$flow.key.{name}"
+
+
 def describe(handler: Handler) -> dict[str, Any]:
     inputs = []
     for name, info in handler.input.model_fields.items():
@@ -23,7 +27,7 @@ def describe(handler: Handler) -> dict[str, Any]:
             }
         )
     outputs = [
-        {"name": f"$flow.key.{info.alias or name}", "description": info.description or ""}
+        {"name": _output_name(info.alias or name), "description": info.description or ""}
         for name, info in handler.output.model_fields.items()
     ]
     return {

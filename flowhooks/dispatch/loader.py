@@ -16,7 +16,13 @@ from flowhooks.dispatch.registry import Handler, MethodRegistry
 from flowhooks.errors import RegistryError
 
 ENTRY_POINT_GROUP = "flowhooks.handlers"
-BUILTIN_MODULES = ("flowhooks.handlers.validate_datetime",)
+BUILTIN_MODULES = (
+    "flowhooks.handlers.validate_datetime",
+    "flowhooks.handlers.fetch_user_preferences",
+    "flowhooks.handlers.update_user_preferences",
+    "flowhooks.handlers.update_pause_status",
+    "flowhooks.handlers.allocate_agent",
+)
 
 
 def load_registry(builtins: tuple[str, ...] = BUILTIN_MODULES) -> MethodRegistry:

@@ -17,6 +17,7 @@ async def test_readme_curl_answers_as_printed(make_client: ClientFactory) -> Non
     printed = dict(re.findall(r'\{"name":"([^"]+)","value":"([^"]*)"\}', block))
     assert len(printed) == 11
     conf = settings.load(ROOT / "config" / "flowhooks.toml", env={})
+    conf = conf.model_copy(update={"storage": settings.StorageSettings(url="sqlite:///:memory:")})
     client = await make_client(conf)
     resp = await client.post("/webhook", json=sent, headers={"X-Flowhooks-Now": now})
     assert resp.status == 200

@@ -18,7 +18,7 @@ def problems(text: str, env: dict[str, str] | None = None) -> list[str]:
 
 
 def test_empty_config_gets_defaults_and_implicit_default_client_and_calendar() -> None:
-    conf = settings_from("")
+    conf = settings_from("", memory=False)
     assert conf.server.port == 8080
     assert conf.server.max_body_bytes == 65536
     assert conf.storage.url.startswith("sqlite:///")

@@ -1,0 +1,63 @@
+"""/api/v1/agents/{cli}: register an agent, read it, read its break-status history."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from flowhooks import appkeys
+from flowhooks.api.rest import CLIENT, client_api, json_body, problem
+from flowhooks.dispatch.view import REQUEST_ID
+from flowhooks.storage import agents
+
+
+def _cli(request: web.Request) -> str:
+    return request.app[appkeys.SERVICES].number(request[CLIENT], request.match_info["cli"])
+
+
+@client_api
+async def put_agent(request: web.Request) -> web.Response:
+    services = request.app[appkeys.SERVICES]
+    client = request[CLIENT]
+    body = await json_body(request)
+    missing = [
+        k for k in ("name", "did") if not isinstance(body.get(k), str) or not body[k].strip()
+    ]
+    if missing:
+        return problem(422, "INVALID_BODY", f"missing or empty: {', '.join(missing)}")
+    cli = _cli(request)
+    did = services.number(client, body["did"])
+    now = request.app[appkeys.CLOCK].now()
+    entry = (client, cli, body["name"].strip(), did)
+    await agents.upsert(services.db, [entry], "api", now, request[REQUEST_ID])
+    agent = await agents.get(services.db, client, cli)
+    assert agent is not None
+    return web.json_response(agent.as_json())
+
+
+@client_api
+async def get_agent(request: web.Request) -> web.Response:
+    services = request.app[appkeys.SERVICES]
+    agent = await agents.get(services.db, request[CLIENT], _cli(request))
+    if agent is None:
+        return problem(404, "AGENT_NOT_FOUND", "no such agent for this client")
+    return web.json_response(agent.as_json())
+
+
+@client_api
+async def agent_history(request: web.Request) -> web.Response:
+    services = request.app[appkeys.SERVICES]
+    client, cli = request[CLIENT], _cli(request)
+    if await agents.get(services.db, client, cli) is None:
+        return problem(404, "AGENT_NOT_FOUND", "no such agent for this client")
+    try:
+        limit = min(max(int(request.query.get("limit", "100")), 1), 1000)
+    except ValueError:
+        return problem(422, "INVALID_QUERY", "limit must be an integer")
+    events = await agents.history(services.db, client, cli, limit)
+    return web.json_response({"cli": cli, "events": events})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_put("/api/v1/agents/{cli}", put_agent)
+    app.router.add_get("/api/v1/agents/{cli}", get_agent)
+    app.router.add_get("/api/v1/agents/{cli}/history", agent_history)

@@ -1,0 +1,62 @@
+"""Shared mechanics of the /api/v1 routes: the client's bearer token, JSON errors."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from flowhooks import appkeys
+from flowhooks.dispatch.view import REQUEST_ID
+from flowhooks.errors import StorageUnavailable
+from flowhooks.phones import NumberRefused
+
+CLIENT = web.RequestKey("api_client", str)
+
+
+def problem(status: int, code: str, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message, **extra}}, status=status)
+
+
+def client_of(request: web.Request) -> str | None:
+    """The client whose api_token is the bearer token of this request."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return request.app[appkeys.SERVICES].client_for_token(token.strip())
+
+
+View = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def client_api(view: View) -> View:
+    """An /api/v1 view: needs a client's api_token; domain errors become JSON answers."""
+
+    @functools.wraps(view)
+    async def guarded(request: web.Request) -> web.Response:
+        client = client_of(request)
+        if client is None:
+            resp = problem(401, "UNAUTHORIZED", "a client's api_token is required as Bearer token")
+            resp.headers["WWW-Authenticate"] = "Bearer"
+            return resp
+        request[CLIENT] = client
+        try:
+            return await view(request)
+        except NumberRefused as exc:
+            return problem(422, "INVALID_NUMBER", str(exc))
+        except StorageUnavailable as exc:
+            return problem(503, exc.code, exc.message, requestId=request[REQUEST_ID])
+
+    return guarded
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(reason="body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(reason="body must be a JSON object")
+    return body

@@ -1,0 +1,23 @@
+"""Mechanics several handlers share: the calling client, the caller's number."""
+
+from __future__ import annotations
+
+from flowhooks.dispatch.registry import Context
+from flowhooks.errors import InvalidKeys, KeyProblem
+from flowhooks.phones import NumberRefused
+
+
+def client_name(ctx: Context, client_id: str | None) -> str:
+    """The ``clientID`` sent (default ``default``); 422 when no such client is configured."""
+    name = client_id or "default"
+    if ctx.services.client(name) is None:
+        raise InvalidKeys([KeyProblem("clientID", f"unknown client {name!r}")])
+    return name
+
+
+def number(ctx: Context, client: str, text: str, key: str) -> str:
+    """E.164 of a number key, read in the client's region; 422 naming ``key`` if it is not one."""
+    try:
+        return ctx.services.number(client, text)
+    except NumberRefused as exc:
+        raise InvalidKeys([KeyProblem(key, str(exc))]) from None

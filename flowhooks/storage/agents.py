@@ -1,0 +1,184 @@
+"""Direct-dial agents (SPEC 2.7): registration, break status with audit, allocation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import false, not_, select, true, update
+
+from flowhooks.storage import tables as t
+from flowhooks.storage.engine import Storage
+from flowhooks.storage.sql import insert
+
+
+class PauseAction(StrEnum):
+    PAUSE = "pause"
+    UNPAUSE = "unpause"
+    TOGGLE = "toggle"
+
+
+@dataclass(frozen=True)
+class Agent:
+    client: str
+    cli: str
+    name: str
+    did: str
+    paused: bool
+    last_allotted_at: datetime | None
+    source: str
+    updated_at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "cli": self.cli,
+            "name": self.name,
+            "did": self.did,
+            "paused": self.paused,
+            "lastAllottedAt": _iso(self.last_allotted_at),
+            "source": self.source,
+            "updatedAt": _iso(self.updated_at),
+        }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+async def upsert(
+    storage: Storage,
+    agents: Iterable[tuple[str, str, str, str]],
+    source: str,
+    now: datetime,
+    request_id: str = "",
+) -> None:
+    """Register (client, cli, name, did) agents; a known agent keeps its break state."""
+    a = t.agents
+    async with storage.write() as conn:
+        for client, cli, name, did in agents:
+            stmt = insert(conn, a).values(
+                client=client,
+                cli=cli,
+                name=name,
+                did=did,
+                paused=False,
+                source=source,
+                updated_at=now,
+            )
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[a.c.client, a.c.cli],
+                set_={"name": name, "did": did, "source": source, "updated_at": now},
+            )
+            await conn.execute(stmt)
+            if source == "api":
+                await conn.execute(
+                    t.agent_events.insert().values(
+                        client=client,
+                        cli=cli,
+                        action="register",
+                        paused=await conn.scalar(
+                            select(a.c.paused).where(a.c.client == client, a.c.cli == cli)
+                        ),
+                        at=now,
+                        request_id=request_id,
+                        detail={"name": name, "did": did},
+                    )
+                )
+
+
+async def get(storage: Storage, client: str, cli: str) -> Agent | None:
+    a = t.agents
+    async with storage.read() as conn:
+        row = (await conn.execute(select(a).where(a.c.client == client, a.c.cli == cli))).first()
+    return Agent(**row._mapping) if row else None
+
+
+async def set_pause(
+    storage: Storage, client: str, cli: str, action: PauseAction, now: datetime, request_id: str
+) -> Agent | None:
+    """Pause, unpause or toggle in one statement; the change is kept for audit."""
+    a = t.agents
+    new_state: Any = {
+        PauseAction.PAUSE: true(),
+        PauseAction.UNPAUSE: false(),
+        PauseAction.TOGGLE: not_(a.c.paused),
+    }[action]
+    async with storage.write() as conn:
+        row = (
+            await conn.execute(
+                update(a)
+                .where(a.c.client == client, a.c.cli == cli)
+                .values(paused=new_state, updated_at=now)
+                .returning(*a.c)
+            )
+        ).first()
+        if row is None:
+            return None
+        agent = Agent(**row._mapping)
+        await conn.execute(
+            t.agent_events.insert().values(
+                client=client,
+                cli=cli,
+                action=action.value,
+                paused=agent.paused,
+                at=now,
+                request_id=request_id,
+            )
+        )
+    return agent
+
+
+async def history(
+    storage: Storage, client: str, cli: str, limit: int = 100
+) -> list[dict[str, Any]]:
+    e = t.agent_events
+    async with storage.read() as conn:
+        rows = await conn.execute(
+            select(e.c.action, e.c.paused, e.c.at, e.c.request_id, e.c.detail)
+            .where(e.c.client == client, e.c.cli == cli)
+            .order_by(e.c.id.desc())
+            .limit(limit)
+        )
+        return [
+            {
+                "action": r.action,
+                "paused": r.paused,
+                "at": r.at.isoformat(),
+                "requestId": r.request_id,
+                **({"detail": r.detail} if r.detail else {}),
+            }
+            for r in rows
+        ]
+
+
+async def allocate(storage: Storage, client: str, did: str, now: datetime) -> Agent | None:
+    """The unpaused agent of ``did`` that waited longest since its last allotment.
+
+    PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so two concurrent allocations take two
+    different agents; SQLite: the single writer serialises them.
+    """
+    a = t.agents
+    query = (
+        select(a.c.cli)
+        .where(a.c.client == client, a.c.did == did, a.c.paused == False)  # noqa: E712
+        .order_by(a.c.last_allotted_at.asc().nulls_first(), a.c.cli)
+        .limit(1)
+    )
+    if storage.is_postgres:
+        query = query.with_for_update(skip_locked=True)
+    async with storage.write() as conn:
+        cli = await conn.scalar(query)
+        if cli is None:
+            return None
+        row = (
+            await conn.execute(
+                update(a)
+                .where(a.c.client == client, a.c.cli == cli)
+                .values(last_allotted_at=now)
+                .returning(*a.c)
+            )
+        ).one()
+    return Agent(**row._mapping)

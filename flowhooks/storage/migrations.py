@@ -1,0 +1,91 @@
+"""Versioned schema migrations, applied in order, each in its own transaction.
+
+The schema is versioned from day one: ``schema_version`` holds one row per applied
+migration. A migration names the tables it creates (never "all of metadata"), so
+adding a table later is a new migration, never a silent change to an old one.
+Applied at start and by ``flowhooks db upgrade``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Table, inspect, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from flowhooks.storage import tables as t
+from flowhooks.storage.engine import Storage
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[AsyncConnection], Awaitable[None]]
+
+
+def creates(*tables: Table) -> Callable[[AsyncConnection], Awaitable[None]]:
+    async def apply(conn: AsyncConnection) -> None:
+        await conn.run_sync(lambda sync: t.metadata.create_all(sync, tables=list(tables)))
+
+    return apply
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "caller preferences and agents",
+        creates(t.pref_owners, t.user_prefs, t.agents, t.agent_events),
+    ),
+)
+LATEST = MIGRATIONS[-1].version
+
+
+async def current_version(storage: Storage) -> int:
+    async with storage.write() as conn:
+        has_table = await conn.run_sync(lambda sync: inspect(sync).has_table("schema_version"))
+        if not has_table:
+            return 0
+        versions = (await conn.execute(select(t.schema_version.c.version))).scalars().all()
+        return max(versions, default=0)
+
+
+async def _serialise(storage: Storage, conn: AsyncConnection) -> None:
+    if storage.is_postgres:
+        await conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7412001)")
+
+
+async def upgrade(storage: Storage, progress: Callable[[str], None] | None = None) -> list[int]:
+    """Apply every migration newer than the database; returns the versions applied.
+
+    On SQLite the writer's IMMEDIATE transaction, on PostgreSQL an advisory lock,
+    keep two processes starting together from applying the same migration twice.
+    """
+    applied: list[int] = []
+    async with storage.write() as conn:
+        await _serialise(storage, conn)
+        await conn.run_sync(lambda sync: t.schema_version.create(sync, checkfirst=True))
+    for migration in MIGRATIONS:
+        async with storage.write() as conn:
+            await _serialise(storage, conn)
+            done = await conn.scalar(
+                select(t.schema_version.c.version).where(
+                    t.schema_version.c.version == migration.version
+                )
+            )
+            if done is not None:
+                continue
+            if progress:
+                progress(f"applying migration {migration.version}: {migration.description}")
+            await migration.apply(conn)
+            await conn.execute(
+                t.schema_version.insert().values(
+                    version=migration.version,
+                    description=migration.description,
+                    applied_at=datetime.now(UTC),
+                )
+            )
+            applied.append(migration.version)
+    return applied

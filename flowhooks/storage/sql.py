@@ -1,0 +1,16 @@
+"""Small helpers shared by the query modules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+def insert(conn: AsyncConnection, table: Table) -> Any:
+    """The dialect's INSERT, which has ``on_conflict_do_update`` / ``_do_nothing``."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
