@@ -1,4 +1,4 @@
-"""The command line: serve | replay | methods | check-config."""
+"""The command line: serve | replay | methods | check-config | db."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from flowhooks import __version__, logs, replay, settings
 from flowhooks.api.meta import describe
 from flowhooks.app import create_app
 from flowhooks.dispatch.loader import load_registry
-from flowhooks.errors import ConfigError, RegistryError
+from flowhooks.errors import ConfigError, RegistryError, StorageUnavailable
+from flowhooks.storage import Storage, migrations
 
 
 def _config_arg(p: argparse.ArgumentParser) -> None:
@@ -99,6 +100,31 @@ def cmd_replay(args: argparse.Namespace) -> int:
         return 2
 
 
+async def _db(args: argparse.Namespace) -> int:
+    conf = _load(args.config)
+    storage = Storage.open(conf.storage.url)
+    try:
+        if args.action == "upgrade":
+            before = await migrations.current_version(storage)
+            print(f"database at version {before}; latest is {migrations.LATEST}", flush=True)
+            applied = await migrations.upgrade(storage, lambda line: print(line, flush=True))
+            print(f"applied {len(applied)} migration(s); now at version {migrations.LATEST}")
+        else:
+            print(
+                f"version {await migrations.current_version(storage)} (latest {migrations.LATEST})"
+            )
+    except StorageUnavailable as exc:
+        print(f"flowhooks db: {exc.message}", file=sys.stderr)
+        return 2
+    finally:
+        await storage.close()
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    return asyncio.run(_db(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flowhooks", description="The helper service IVR flows call mid-call."
@@ -136,6 +162,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _config_arg(p)
     p.set_defaults(func=cmd_check_config)
+
+    p = sub.add_parser(
+        "db",
+        help="database schema: upgrade | current",
+        description="Apply schema migrations (also done at every start) or show the version.",
+    )
+    p.add_argument("action", choices=["upgrade", "current"], help="what to do")
+    _config_arg(p)
+    p.set_defaults(func=cmd_db)
     return parser
 
 

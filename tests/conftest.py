@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
 from flowhooks import settings as settings_mod
 from flowhooks.app import create_app
 from flowhooks.clock import FixedClock
+from tests.pg import Cluster, missing_reason
 
 CONFIGS = Path(__file__).parent / "configs"
 ROOT = Path(__file__).parent.parent
@@ -62,3 +66,40 @@ def make_client(aiohttp_client: Any) -> ClientFactory:
         return client
 
     return factory
+
+
+# -- databases: every storage test runs on SQLite and on a real PostgreSQL -------
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    reason = missing_reason()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the PostgreSQL tests: {reason}")
+        pytest.skip(reason)
+    cluster = Cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+async def pg_url(pg_cluster: Cluster) -> AsyncIterator[str]:
+    """A fresh, empty database on the session's cluster."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(pg_cluster.url + "/postgres")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield f"{pg_cluster.url}/{name}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A storage URL on each database in turn: a SQLite file, a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/flowhooks.db"
+    return str(request.getfixturevalue("pg_url"))

@@ -11,7 +11,9 @@ from flowhooks import cli
 from tests.conftest import CONFIGS
 
 
-@pytest.mark.parametrize("command", [[], ["serve"], ["replay"], ["methods"], ["check-config"]])
+@pytest.mark.parametrize(
+    "command", [[], ["serve"], ["replay"], ["methods"], ["check-config"], ["db"]]
+)
 def test_help_everywhere(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         cli.main([*command, "--help"])

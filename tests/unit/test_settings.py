@@ -134,3 +134,8 @@ def test_flowhooks_config_env_names_the_file(tmp_path: Path) -> None:
 def test_shipped_example_config_is_valid() -> None:
     conf = s.load(ROOT / "config" / "flowhooks.toml", env={})
     assert conf.calendars["default"].country == "IN"
+
+
+def test_agent_numbers_are_checked() -> None:
+    found = problems('[[agents]]\ncli = "hello"\nname = "A"\ndid = "+918068000000"\n')
+    assert found == ["<test>: agents[0].cli: 'hello' is not a phone number"]

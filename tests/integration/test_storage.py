@@ -1,0 +1,216 @@
+"""The storage layer on SQLite and PostgreSQL: migrations, preferences, agents."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from flowhooks.errors import StorageUnavailable
+from flowhooks.storage import Storage, agents, migrations, prefs
+from flowhooks.storage import tables as t
+from flowhooks.storage.agents import PauseAction
+
+NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+NUMBER = "+919979746666"
+
+
+@pytest.fixture
+async def storage(db_url: str) -> AsyncIterator[Storage]:
+    s = Storage.open(db_url)
+    await migrations.upgrade(s)
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+async def test_migrations_are_versioned_and_idempotent(db_url: str) -> None:
+    s = Storage.open(db_url)
+    try:
+        assert await migrations.current_version(s) == 0
+        lines: list[str] = []
+        assert await migrations.upgrade(s, lines.append) == [
+            m.version for m in migrations.MIGRATIONS
+        ]
+        assert lines[0].startswith("applying migration 1:")
+        assert await migrations.upgrade(s) == []
+        assert await migrations.current_version(s) == migrations.LATEST
+    finally:
+        await s.close()
+
+
+async def test_two_processes_migrating_at_once_apply_each_migration_once(db_url: str) -> None:
+    a, b = Storage.open(db_url), Storage.open(db_url)
+    try:
+        results = await asyncio.gather(migrations.upgrade(a), migrations.upgrade(b))
+        assert sorted(results[0] + results[1]) == [m.version for m in migrations.MIGRATIONS]
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_times_round_trip_as_aware_utc(storage: Storage) -> None:
+    ist = timezone(timedelta(hours=5, minutes=30))
+    await agents.upsert(
+        storage, [("c", "+1", "A", "+2")], "config", datetime(2026, 1, 1, 15, 30, tzinfo=ist)
+    )
+    agent = await agents.get(storage, "c", "+1")
+    assert agent is not None
+    assert agent.updated_at == datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
+    assert agent.updated_at.tzinfo is not None
+
+
+async def test_preferences_update_fetch_and_delete(storage: Storage) -> None:
+    assert await prefs.fetch(storage, "default", NUMBER) == {}
+    stored = await prefs.update(
+        storage, "default", NUMBER, {"lang": "hi", "tier": "gold"}, NOW, 100
+    )
+    assert stored == {"lang": "hi", "tier": "gold"}
+    stored = await prefs.update(storage, "default", NUMBER, {"lang": "en", "tier": ""}, NOW, 100)
+    assert stored == {"lang": "en"}
+    assert await prefs.fetch(storage, "default", NUMBER) == {"lang": "en"}
+    assert await prefs.fetch(storage, "other", NUMBER) == {}  # per client
+
+
+async def test_preference_limit_rolls_back_the_whole_update(storage: Storage) -> None:
+    first = {f"k{i}": "v" for i in range(99)}
+    await prefs.update(storage, "default", NUMBER, first, NOW, 100)
+    with pytest.raises(prefs.TooManyPreferences):
+        await prefs.update(
+            storage, "default", NUMBER, {"a": "1", "b": "2", "k0": "changed"}, NOW, 100
+        )
+    after = await prefs.fetch(storage, "default", NUMBER)
+    assert len(after) == 99 and after["k0"] == "v"
+
+
+async def test_fifty_concurrent_updates_of_one_number_all_survive(storage: Storage) -> None:
+    await asyncio.gather(
+        *(
+            prefs.update(storage, "default", NUMBER, {f"key{i}": str(i)}, NOW, 100)
+            for i in range(50)
+        )
+    )
+    stored = await prefs.fetch(storage, "default", NUMBER)
+    assert stored == {f"key{i}": str(i) for i in range(50)}
+
+
+async def test_concurrent_updates_respect_the_limit(storage: Storage) -> None:
+    await prefs.update(storage, "default", NUMBER, {f"k{i}": "v" for i in range(95)}, NOW, 100)
+    results = await asyncio.gather(
+        *(prefs.update(storage, "default", NUMBER, {f"n{i}": "v"}, NOW, 100) for i in range(10)),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(r, prefs.TooManyPreferences) for r in results) == 5
+    assert len(await prefs.fetch(storage, "default", NUMBER)) == 100
+
+
+async def test_pause_unpause_toggle_with_audit(storage: Storage) -> None:
+    await agents.upsert(
+        storage, [("default", "+919800000001", "Asha", "+918068000000")], "config", NOW
+    )
+    assert (
+        await agents.set_pause(storage, "default", "+919999999999", PauseAction.PAUSE, NOW, "r0")
+        is None
+    )
+    states = []
+    for action in (
+        PauseAction.PAUSE,
+        PauseAction.PAUSE,
+        PauseAction.TOGGLE,
+        PauseAction.TOGGLE,
+        PauseAction.UNPAUSE,
+    ):
+        agent = await agents.set_pause(storage, "default", "+919800000001", action, NOW, "r1")
+        assert agent is not None and agent.name == "Asha"
+        states.append(agent.paused)
+    assert states == [True, True, False, True, False]
+    events = await agents.history(storage, "default", "+919800000001")
+    assert [e["action"] for e in events] == ["unpause", "toggle", "toggle", "pause", "pause"]
+    assert [e["paused"] for e in events] == [False, True, False, True, True]
+    assert events[0]["requestId"] == "r1"
+
+
+async def test_config_sync_keeps_the_break_state(storage: Storage) -> None:
+    entry = ("default", "+919800000001", "Asha", "+918068000000")
+    await agents.upsert(storage, [entry], "config", NOW)
+    await agents.set_pause(storage, "default", entry[1], PauseAction.PAUSE, NOW, "r")
+    await agents.upsert(storage, [(*entry[:2], "Asha K", entry[3])], "config", NOW)  # a restart
+    agent = await agents.get(storage, "default", entry[1])
+    assert agent is not None and agent.paused and agent.name == "Asha K"
+
+
+async def test_allocation_takes_the_longest_waiting_unpaused_agent(storage: Storage) -> None:
+    did = "+918068000000"
+    team = [("default", f"+91980000000{i}", f"A{i}", did) for i in range(1, 4)]
+    await agents.upsert(storage, team, "config", NOW)
+    await agents.set_pause(storage, "default", "+919800000002", PauseAction.PAUSE, NOW, "r")
+    picks = []
+    for minute in range(4):
+        agent = await agents.allocate(storage, "default", did, NOW + timedelta(minutes=minute))
+        assert agent is not None
+        picks.append(agent.cli)
+    assert picks == ["+919800000001", "+919800000003", "+919800000001", "+919800000003"]
+    assert await agents.allocate(storage, "default", "+918068000099", NOW) is None
+    assert await agents.allocate(storage, "other", did, NOW) is None
+
+
+async def test_concurrent_allocations_never_return_the_same_agent(storage: Storage) -> None:
+    did = "+918068000000"
+    team = [("default", f"+9198000001{i:02d}", f"A{i}", did) for i in range(10)]
+    await agents.upsert(storage, team, "config", NOW)
+    picked = await asyncio.gather(
+        *(agents.allocate(storage, "default", did, NOW) for _ in range(10))
+    )
+    clis = [a.cli for a in picked if a is not None]
+    assert len(clis) == 10 and len(set(clis)) == 10
+
+
+async def test_schema_version_rows(storage: Storage) -> None:
+    async with storage.read() as conn:
+        versions = (await conn.execute(select(t.schema_version.c.version))).scalars().all()
+    assert versions == [m.version for m in migrations.MIGRATIONS]
+
+
+@pytest.mark.postgres
+async def test_unreachable_database_is_storage_unavailable() -> None:
+    from tests.pg import free_port
+
+    s = Storage.open(f"postgresql://postgres@127.0.0.1:{free_port()}/none")
+    try:
+        assert await s.ping() is False
+        with pytest.raises(StorageUnavailable):
+            await prefs.fetch(s, "default", NUMBER)
+    finally:
+        await s.close()
+
+
+@pytest.mark.postgres
+async def test_readiness_reports_a_database_that_is_down() -> None:
+    from flowhooks.services import Services
+    from tests.conftest import settings_from
+    from tests.pg import free_port
+
+    services = Services.from_settings(settings_from(""))
+    services.storage = Storage.open(f"postgresql://postgres@127.0.0.1:{free_port()}/none")
+    try:
+        checks = await services.readiness()
+        assert checks["database"]["ok"] is False
+    finally:
+        await services.storage.close()
+
+
+def test_db_cli_upgrades_with_progress(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from flowhooks import cli
+
+    config = tmp_path / "c.toml"
+    config.write_text(f'[storage]\nurl = "sqlite:///{tmp_path}/x.db"\n')
+    assert cli.main(["db", "upgrade", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "database at version 0" in out and "applying migration 1:" in out
+    assert cli.main(["db", "current", "--config", str(config)]) == 0
+    assert f"version {migrations.LATEST}" in capsys.readouterr().out
