@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -24,6 +25,7 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import loadgen
+from tests.pg import Cluster
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -82,15 +84,19 @@ def envelopes(method: str, variants: list[dict[str, str]]) -> list[bytes]:
     return out
 
 
-def bench_method(
-    name: str, requests: list[bytes], seconds: float, config: Path
-) -> dict[str, object]:
+def bench_method(name: str, bench: Bench, seconds: float, config: Path) -> dict[str, object]:
     say(f"{name}:")
+    requests = bench.requests()
     port = free_port()
     with server(bare_server(port), port):
         bare = measure(port, requests, seconds, "bare aiohttp")
     port = free_port()
     with server(flowhooks_server(port, config), port):
+        if bench.seed is not None:
+            say("  flowhooks: seeding ...")
+            seed = bench.seed()
+            done = uvloop.run(loadgen.run(port, seed, 4, seconds=60, max_requests=len(seed)))
+            assert done.errors == 0 and done.requests == len(seed), "seeding failed"
         ours = measure(port, requests, seconds, "flowhooks")
     ratio = ours["closed"]["rps"] / bare["closed"]["rps"]  # type: ignore[index]
     return {"name": name, "bare": bare, "flowhooks": ours, "ratio": round(ratio, 3)}
@@ -123,9 +129,41 @@ def validate_distinct() -> list[bytes]:
     return envelopes("validateDateTime", keys)
 
 
-BENCHES: dict[str, Callable[[], list[bytes]]] = {
-    "validateDateTime (repeated inputs)": validate_repeated,
-    "validateDateTime (distinct inputs)": validate_distinct,
+def _numbers(count: int = 200) -> list[str]:
+    return [f"+9199797{i:05d}" for i in range(count)]
+
+
+def prefs_fetch() -> list[bytes]:
+    """fetchUserPreferences for 200 callers who each have three preferences stored."""
+    keys = [{"$flow.key.contactNumber": n} for n in _numbers()]
+    return envelopes("fetchUserPreferences", keys)
+
+
+def prefs_seed() -> list[bytes]:
+    keys = [
+        {
+            "contactNumber": n,
+            "$user.key.lang": "hi",
+            "$user.key.tier": "gold",
+            "$user.key.n": str(i),
+        }
+        for i, n in enumerate(_numbers())
+    ]
+    return envelopes("updateUserPreferences", keys)
+
+
+@dataclass(frozen=True)
+class Bench:
+    requests: Callable[[], list[bytes]]
+    database: str = "sqlite"  # sqlite | postgresql
+    seed: Callable[[], list[bytes]] | None = None
+
+
+BENCHES: dict[str, Bench] = {
+    "validateDateTime (repeated inputs)": Bench(validate_repeated),
+    "validateDateTime (distinct inputs)": Bench(validate_distinct),
+    "fetchUserPreferences (SQLite)": Bench(prefs_fetch, "sqlite", prefs_seed),
+    "fetchUserPreferences (PostgreSQL)": Bench(prefs_fetch, "postgresql", prefs_seed),
 }
 
 
@@ -154,13 +192,40 @@ def main() -> None:
     out = HERE / "out"
     out.mkdir(exist_ok=True)
     results = []
-    for name, make in BENCHES.items():
-        if args.only and not name.startswith(args.only):
-            continue
-        results.append(bench_method(name, make(), args.seconds, HERE / "bench.toml"))
-        slug = "".join(c if c.isalnum() else "_" for c in name).strip("_")
-        (out / f"{slug}.json").write_text(json.dumps(results[-1], indent=2))
+    chosen = {n: b for n, b in BENCHES.items() if not args.only or n.startswith(args.only)}
+    with databases({b.database for b in chosen.values()}) as urls:
+        for name, bench in chosen.items():
+            config = write_config(out, urls[bench.database])
+            results.append(bench_method(name, bench, args.seconds, config))
+            slug = "".join(c if c.isalnum() else "_" for c in name).strip("_")
+            (out / f"{slug}.json").write_text(json.dumps(results[-1], indent=2))
     print(table(results))
+
+
+@contextmanager
+def databases(kinds: set[str]) -> Iterator[dict[str, str]]:
+    """A fresh SQLite file, and a throwaway PostgreSQL cluster when asked for."""
+    sqlite_path = HERE.parent / "var" / "bench.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{sqlite_path}{suffix}").unlink(missing_ok=True)
+    urls = {"sqlite": f"sqlite:///{sqlite_path}"}
+    if "postgresql" not in kinds:
+        yield urls
+        return
+    say("starting a throwaway PostgreSQL cluster ...")
+    cluster = Cluster.start()
+    try:
+        urls["postgresql"] = cluster.url + "/postgres"
+        yield urls
+    finally:
+        cluster.stop()
+
+
+def write_config(out: Path, storage_url: str) -> Path:
+    text = (HERE / "bench.toml").read_text().replace("sqlite:///var/bench.db", storage_url)
+    path = out / "bench-run.toml"
+    path.write_text(text)
+    return path
 
 
 if __name__ == "__main__":

@@ -86,6 +86,8 @@ class ServerSettings(Section):
 
 class StorageSettings(Section):
     url: str = "sqlite:///var/flowhooks.db"
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    pool_size: int = Field(20, ge=1, le=500)
 
     @field_validator("url")
     @classmethod

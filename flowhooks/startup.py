@@ -24,7 +24,8 @@ def config_agents(settings: Settings) -> list[tuple[str, str, str, str]]:
 
 
 async def start_storage(settings: Settings, now: datetime) -> Storage:
-    storage = Storage.open(settings.storage.url)
+    conf = settings.storage
+    storage = Storage.open(conf.url, conf.sqlite_synchronous, conf.pool_size)
     try:
         applied = await migrations.upgrade(
             storage, lambda line: log.info(line, extra={"fields": {"phase": "migrate"}})

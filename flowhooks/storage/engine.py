@@ -1,61 +1,77 @@
 """The Storage object: engines, transactions, and the errors that mean "database down".
 
-SQLite (the embedded default): WAL, a busy timeout, and a single writer — writes go
-through a one-connection engine that begins ``BEGIN IMMEDIATE``, so a read-then-write
-transaction can never fail to upgrade its lock; reads use their own pool.
-PostgreSQL: one asyncpg pool for both.
+PostgreSQL: SQLAlchemy's async engine on asyncpg; reads run in autocommit (one
+round trip), writes in a transaction.
+
+SQLite (the embedded default): SQLAlchemy Core on the standard ``sqlite3`` driver,
+run on the event-loop thread. A point query on a WAL database takes ~30 µs, while a
+hop to a driver thread (aiosqlite) cost ~1.3 ms a statement here, so the hop is what
+made reads slow, not SQLite. WAL readers never wait for the writer. Writes go
+through one writer at a time (an asyncio lock in the process) and begin
+``BEGIN IMMEDIATE`` with no busy wait on the loop: when another process holds the
+write lock we sleep asynchronously and try again, up to ``BUSY_TIMEOUT_S``.
+``synchronous=NORMAL`` in WAL mode: a committed write survives a crash of the
+process; ``[storage] sqlite_synchronous = "FULL"`` makes it survive power loss too.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, exc, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from flowhooks.errors import StorageUnavailable
 
-BUSY_TIMEOUT_MS = 10_000
+BUSY_TIMEOUT_S = 10.0
 _DOWN = (exc.OperationalError, exc.InterfaceError, ConnectionError, TimeoutError, OSError)
 
 
-def async_url(url: str) -> str:
-    """``sqlite:///x`` -> ``sqlite+aiosqlite:///x``; ``postgresql://`` -> ``+asyncpg``."""
-    u = make_url(url)
-    if u.drivername == "sqlite":
-        u = u.set(drivername="sqlite+aiosqlite")
-    elif u.drivername in ("postgresql", "postgres"):
-        u = u.set(drivername="postgresql+asyncpg")
-    return u.render_as_string(hide_password=False)
+class SyncConnection:
+    """The AsyncConnection methods the query modules use, over a sync Connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self.dialect = conn.dialect
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        return self._conn.execute(statement, parameters)
+
+    async def scalar(self, statement: Any, parameters: Any = None) -> Any:
+        return self._conn.scalar(statement, parameters)
+
+    async def exec_driver_sql(self, statement: str) -> Any:
+        return self._conn.exec_driver_sql(statement)
+
+    async def run_sync(self, fn: Callable[[Connection], Any]) -> Any:
+        return fn(self._conn)
 
 
-def _sqlite_engine(url: str, immediate: bool, memory: bool) -> AsyncEngine:
-    kwargs: dict[str, Any] = {"connect_args": {"timeout": BUSY_TIMEOUT_MS / 1000}}
-    if memory:
-        kwargs["poolclass"] = StaticPool  # one shared in-memory database
-    elif immediate:
-        kwargs.update(pool_size=1, max_overflow=0, pool_timeout=60)
-    engine = create_async_engine(url, **kwargs)
+def _is_locked(error: exc.OperationalError) -> bool:
+    return "locked" in str(error.orig).lower() or "busy" in str(error.orig).lower()
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def _sqlite_engine(url: str, memory: bool, synchronous: str) -> Engine:
+    """One kept-open connection (no pool checkout per query); used from the loop thread."""
+    engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # SQLAlchemy's begin event issues BEGIN itself
+        dbapi_conn.isolation_level = None  # transactions are begun explicitly below
         cursor = dbapi_conn.cursor()
         if not memory:
             cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=0")  # never block the loop; we retry instead
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
@@ -63,45 +79,104 @@ def _sqlite_engine(url: str, immediate: bool, memory: bool) -> AsyncEngine:
 class Storage:
     """One database: ``read()`` and ``write()`` transactions, ``ping()``, ``close()``."""
 
-    def __init__(self, url: str, reader: AsyncEngine, writer: AsyncEngine) -> None:
+    def __init__(self, url: str, dialect: str) -> None:
         self.url = url
-        self._reader = reader
-        self._writer = writer
-        self.dialect = writer.dialect.name
+        self.dialect = dialect
+        self._sqlite: Engine | None = None
+        self._sqlite_reads: Engine | None = None
+        self._memory = False
+        self._pg: AsyncEngine | None = None
+        self._pg_reads: AsyncEngine | None = None
+        self._write_lock = asyncio.Lock()
 
     @classmethod
-    def open(cls, url: str) -> Storage:
-        full = async_url(url)
-        u = make_url(full)
-        if u.drivername.startswith("sqlite"):
-            memory = u.database in (None, "", ":memory:")
-            if not memory and u.database:
+    def open(cls, url: str, sqlite_synchronous: str = "NORMAL", pool_size: int = 20) -> Storage:
+        u = make_url(url)
+        if u.get_backend_name() == "sqlite":
+            storage = cls(url, "sqlite")
+            storage._memory = u.database in (None, "", ":memory:")
+            if not storage._memory and u.database:
                 Path(u.database).parent.mkdir(parents=True, exist_ok=True)
-            writer = _sqlite_engine(full, immediate=True, memory=memory)
-            reader = writer if memory else _sqlite_engine(full, immediate=False, memory=False)
-            return cls(url, reader, writer)
-        engine = create_async_engine(full, pool_size=10, max_overflow=10, pool_pre_ping=True)
-        return cls(url, engine, engine)
+            sync_url = u.set(drivername="sqlite+pysqlite").render_as_string(hide_password=False)
+            storage._sqlite = _sqlite_engine(sync_url, storage._memory, sqlite_synchronous)
+            storage._sqlite_reads = (
+                storage._sqlite
+                if storage._memory
+                else _sqlite_engine(sync_url, False, sqlite_synchronous)
+            )
+            return storage
+        storage = cls(url, "postgresql")
+        async_url = u.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+        # a fixed pool: overflow connections would be opened and closed per request
+        storage._pg = create_async_engine(async_url, pool_size=pool_size, max_overflow=0)
+        storage._pg_reads = storage._pg.execution_options(isolation_level="AUTOCOMMIT")
+        return storage
 
     @property
     def is_postgres(self) -> bool:
         return self.dialect == "postgresql"
 
     @asynccontextmanager
-    async def _transaction(self, engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    async def _pg_transaction(self, engine: AsyncEngine) -> AsyncIterator[Any]:
         try:
             async with engine.begin() as conn:
                 yield conn
         except _DOWN as e:
             raise StorageUnavailable(f"database unavailable: {type(e).__name__}") from e
 
-    def read(self) -> Any:
-        """A read transaction (async context manager yielding an AsyncConnection)."""
-        return self._transaction(self._reader)
+    @asynccontextmanager
+    async def _sqlite_transaction(self, engine: Engine, begin: str | None) -> AsyncIterator[Any]:
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        delay = 0.001
+        while True:
+            conn = engine.connect()
+            try:
+                if begin:
+                    conn.exec_driver_sql(begin)
+                break
+            except exc.OperationalError as e:
+                conn.close()
+                if not _is_locked(e) or time.monotonic() > deadline:
+                    raise StorageUnavailable(f"database unavailable: {e.orig}") from e
+            await asyncio.sleep(delay)  # another process writes: wait without blocking
+            delay = min(delay * 2, 0.05)
+        try:
+            yield SyncConnection(conn)
+            conn.commit()
+        except exc.OperationalError as e:  # disk full, I/O error: nothing was stored
+            conn.rollback()
+            raise StorageUnavailable(f"database unavailable: {e.orig}") from e
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            conn.close()
 
-    def write(self) -> Any:
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Any]:
+        """Reads in autocommit: each statement sees the latest committed state."""
+        if self._pg_reads is not None:
+            async with self._pg_transaction(self._pg_reads) as conn:
+                yield conn
+            return
+        assert self._sqlite_reads is not None
+        if self._memory:  # one shared connection: never read inside someone's write
+            async with self._write_lock, self._sqlite_transaction(self._sqlite_reads, None) as c:
+                yield c
+        else:
+            async with self._sqlite_transaction(self._sqlite_reads, None) as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Any]:
         """A write transaction; on SQLite the single writer, begun IMMEDIATE."""
-        return self._transaction(self._writer)
+        if self._pg is not None:
+            async with self._pg_transaction(self._pg) as conn:
+                yield conn
+            return
+        assert self._sqlite is not None
+        async with self._write_lock, self._sqlite_transaction(self._sqlite, "BEGIN IMMEDIATE") as c:
+            yield c
 
     async def ping(self) -> bool:
         try:
@@ -112,6 +187,8 @@ class Storage:
             return False
 
     async def close(self) -> None:
-        await self._writer.dispose()
-        if self._reader is not self._writer:
-            await self._reader.dispose()
+        if self._pg is not None:
+            await self._pg.dispose()
+        for engine in {self._sqlite, self._sqlite_reads} - {None}:
+            assert engine is not None
+            engine.dispose()

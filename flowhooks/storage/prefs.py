@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 
 from flowhooks.storage import tables as t
 from flowhooks.storage.engine import Storage
@@ -21,14 +21,17 @@ class TooManyPreferences(Exception):
         self.limit = limit
 
 
+_p = t.user_prefs
+_ALL_OF_NUMBER = (
+    select(_p.c.name, _p.c.value)
+    .where(_p.c.client == bindparam("client"), _p.c.number == bindparam("number"))
+    .order_by(_p.c.name)
+)  # built once: statement construction cost more than the query itself
+
+
 async def fetch(storage: Storage, client: str, number: str) -> dict[str, str]:
-    p = t.user_prefs
     async with storage.read() as conn:
-        rows = await conn.execute(
-            select(p.c.name, p.c.value)
-            .where(p.c.client == client, p.c.number == number)
-            .order_by(p.c.name)
-        )
+        rows = await conn.execute(_ALL_OF_NUMBER, {"client": client, "number": number})
         return {name: value for name, value in rows}
 
 
@@ -77,5 +80,5 @@ async def update(
         count = await conn.scalar(select(func.count()).select_from(p).where(*where))
         if count is not None and count > limit:
             raise TooManyPreferences(count, limit)  # leaving the block rolls back
-        rows = await conn.execute(select(p.c.name, p.c.value).where(*where).order_by(p.c.name))
+        rows = await conn.execute(_ALL_OF_NUMBER, {"client": client, "number": number})
         return {name: value for name, value in rows}

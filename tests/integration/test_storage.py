@@ -214,3 +214,25 @@ def test_db_cli_upgrades_with_progress(tmp_path: Path, capsys: pytest.CaptureFix
     assert "database at version 0" in out and "applying migration 1:" in out
     assert cli.main(["db", "current", "--config", str(config)]) == 0
     assert f"version {migrations.LATEST}" in capsys.readouterr().out
+
+
+async def test_sqlite_waits_for_another_writer_without_blocking_the_loop(tmp_path: Path) -> None:
+    import sqlite3
+
+    s = Storage.open(f"sqlite:///{tmp_path}/w.db")
+    await migrations.upgrade(s)
+    other = sqlite3.connect(tmp_path / "w.db", isolation_level=None)  # another process's writer
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        write = asyncio.create_task(prefs.update(s, "default", NUMBER, {"a": "1"}, NOW, 100))
+        ticks = 0
+        while ticks < 20:  # the loop keeps running while the write waits
+            await asyncio.sleep(0.005)
+            ticks += 1
+        assert not write.done()
+        assert await prefs.fetch(s, "default", NUMBER) == {}  # readers are not blocked either
+        other.execute("COMMIT")
+        assert await asyncio.wait_for(write, 5) == {"a": "1"}
+    finally:
+        other.close()
+        await s.close()
