@@ -10,7 +10,9 @@ from aiohttp import web
 
 from flowhooks import appkeys, openapi
 from flowhooks.api import agents as agents_api
+from flowhooks.api import callbacks as callbacks_api
 from flowhooks.api import meta
+from flowhooks.api import outbound as outbound_api
 from flowhooks.clock import Clock, SystemClock
 from flowhooks.dispatch.engine import Engine, new_request_id
 from flowhooks.dispatch.loader import load_registry
@@ -21,7 +23,7 @@ from flowhooks.logs import AccessLog
 from flowhooks.metrics import Metrics
 from flowhooks.services import Services
 from flowhooks.settings import Settings
-from flowhooks.startup import start_storage
+from flowhooks.startup import outbound_runtime, start_storage
 
 log = logging.getLogger("flowhooks.app")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -79,6 +81,18 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
         services.storage = None
 
 
+async def _outbound_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The dialer and dispatcher, when this process runs the workers ([server] workers)."""
+    if not app[appkeys.SETTINGS].server.workers:
+        yield
+        return
+    metrics = app[appkeys.METRICS]
+    async with outbound_runtime(
+        app[appkeys.SERVICES], app[appkeys.CLOCK], metrics.dispatch_lag.observe
+    ):
+        yield
+
+
 def create_app(
     settings: Settings,
     *,
@@ -103,6 +117,9 @@ def create_app(
         app.router.add_post(path, envelope_view)
     meta.add_routes(app)
     agents_api.add_routes(app)
+    outbound_api.add_routes(app)
+    callbacks_api.add_routes(app)
     app.cleanup_ctx.append(_storage_ctx)
     app.cleanup_ctx.append(_services_ctx)
+    app.cleanup_ctx.append(_outbound_ctx)
     return app

@@ -1,10 +1,11 @@
-"""The command line: serve | replay | methods | check-config | db."""
+"""The command line: serve | worker | replay | methods | check-config | db."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,8 +16,11 @@ from aiohttp import web
 from flowhooks import __version__, logs, replay, settings
 from flowhooks.api.meta import describe
 from flowhooks.app import create_app
+from flowhooks.clock import SystemClock
 from flowhooks.dispatch.loader import load_registry
 from flowhooks.errors import ConfigError, RegistryError, StorageUnavailable
+from flowhooks.services import Services
+from flowhooks.startup import outbound_runtime, start_storage
 from flowhooks.storage import Storage, migrations
 
 
@@ -49,6 +53,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"flowhooks {__version__} serving on http://{host}:{port} ({conf.source})", flush=True)
     web.run_app(app, host=host, port=port, access_log=None, print=None, loop=loop)
     return 0
+
+
+async def _worker(conf: settings.Settings) -> int:
+    clock = SystemClock()
+    services = Services.from_settings(conf)
+    services.storage = await start_storage(conf, clock.now())
+    services.warm(clock.now())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with outbound_runtime(services, clock) as dispatcher:
+            print(f"flowhooks worker {dispatcher.owner} dispatching ({conf.source})", flush=True)
+            await stop.wait()
+    finally:
+        await services.storage.close()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    conf = _load(args.config)
+    logs.configure(conf.server.log_level)
+    try:
+        import uvloop
+
+        return uvloop.run(_worker(conf))
+    except ImportError:  # pragma: no cover
+        return asyncio.run(_worker(conf))
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -137,6 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="override [server] host")
     p.add_argument("--port", type=int, help="override [server] port")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
+        "worker",
+        help="run only the dispatcher (no HTTP)",
+        description="Run the outbound dispatcher alone; several may share one PostgreSQL.",
+    )
+    _config_arg(p)
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser(
         "replay",

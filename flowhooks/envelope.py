@@ -185,17 +185,20 @@ def error(
     code: str,
     message: str,
     details: Sequence[KeyProblem] = (),
+    extra: Mapping[str, object] = {},
 ) -> Answer:
     """A 4xx/5xx answer in the envelope shape, with the ``error`` object."""
     body = {
         "method": method,
         "status": FAILED,
         "requestId": request_id,
-        "keys": _failed_keys(code, message),
+        "keys": _failed_keys(code, message, extra),
         "error": {"code": code, "message": message, "details": [d.as_dict() for d in details]},
     }
     return Answer(http_status, body)
 
 
-def envelope_error(method: str, request_id: str, exc: EnvelopeError) -> Answer:
-    return error(method, request_id, exc.http_status, exc.code, exc.message, exc.details)
+def envelope_error(
+    method: str, request_id: str, exc: EnvelopeError, extra: Mapping[str, object] = {}
+) -> Answer:
+    return error(method, request_id, exc.http_status, exc.code, exc.message, exc.details, extra)

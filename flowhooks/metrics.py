@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -28,6 +28,18 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.dispatch_lag = Histogram(
+            "flowhooks_dispatch_lag_seconds",
+            "Time from a call's due time to its dial",
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+            registry=self.registry,
+        )
+        self.calls = Gauge(
+            "flowhooks_outbound_calls",
+            "Outbound calls by state (queue depths); 'due' = queued and due now",
+            ["state"],
+            registry=self.registry,
+        )
         self._children: dict[tuple[str, int, str], tuple[Any, Any]] = {}
 
     def observe(self, method: str, http_status: int, status: str, seconds: float) -> None:
@@ -41,6 +53,10 @@ class Metrics:
             self._children[key] = children
         children[0].inc()
         children[1].observe(seconds)
+
+    def set_depths(self, depths: dict[str, int]) -> None:
+        for state, count in depths.items():
+            self.calls.labels(state).set(count)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

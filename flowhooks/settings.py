@@ -198,7 +198,9 @@ class ClientSettings(Section):
     retry_minutes: int = Field(30, ge=0, le=7 * 24 * 60)
     max_calls_per_second: float = Field(5, gt=0, le=1000)
     max_concurrent_calls: int = Field(10, ge=1, le=10000)
+    max_requests_per_second: float = Field(50, gt=0, le=100000)
     dedupe_seconds: int = Field(120, ge=0, le=24 * 3600)
+    timezone: str = "UTC"  # where a "callee" calendar is read for numbers spanning zones
     webhooks: dict[Literal["call_status", "report"], WebhookSettings] = Field(default_factory=dict)
 
     @field_validator("security_id")
@@ -206,6 +208,15 @@ class ClientSettings(Section):
     def _secret_length(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) != 64:
             raise ValueError("must be 64 characters")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone") from None
         return value
 
     @field_validator("default_region")
@@ -233,9 +244,24 @@ class ClientSettings(Section):
         return self.allowed_regions or [self.default_region]
 
 
+SIMULATED_OUTCOMES = ("completed", "failed", "no-answer", "busy", "hangup_on_voicemail")
+
+
 class SimulatedDialerSettings(Section):
     step_seconds: float = Field(2.0, gt=0, le=3600)
     outcomes: dict[str, float] = Field(default_factory=lambda: {"completed": 1.0})
+
+    @field_validator("outcomes")
+    @classmethod
+    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, weight in value.items():
+            if name not in SIMULATED_OUTCOMES:
+                raise ValueError(f"{name!r} is not one of {', '.join(SIMULATED_OUTCOMES)}")
+            if weight < 0:
+                raise ValueError(f"the weight of {name!r} is negative")
+        if sum(value.values()) <= 0:
+            raise ValueError("the weights must add up to more than 0")
+        return value
 
 
 class StartcallDialerSettings(Section):
@@ -248,7 +274,7 @@ class StartcallDialerSettings(Section):
 
 
 class DialerSettings(Section):
-    backend: str = "simulated"
+    backend: Literal["simulated", "startcall"] = "simulated"
     lease_seconds: int = Field(60, ge=5, le=3600)
     poll_seconds: float = Field(0.5, gt=0, le=60)
     simulated: SimulatedDialerSettings = SimulatedDialerSettings()
@@ -347,6 +373,8 @@ def _cross_check(s: Settings) -> list[str]:
                 f"clients.{name}.calling_calendar: no [calendars.{client.calling_calendar}]"
             )
     for name, c in s.calendars.items():
+        if c.timezone == "callee" and name in ("default",):
+            problems.append(f"calendars.{name}.timezone: 'callee' is only for calling calendars")
         if c.country is not None and c.subdivision is not None:
             try:
                 cal.check_country(c.country, c.subdivision)

@@ -8,7 +8,9 @@ from aiohttp import web
 
 from flowhooks import appkeys
 from flowhooks.dispatch.registry import Handler
+from flowhooks.errors import StorageUnavailable
 from flowhooks.metrics import CONTENT_TYPE
+from flowhooks.storage import outbound
 
 
 def _output_name(name: str) -> str:
@@ -61,7 +63,15 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = request.app[appkeys.METRICS].render()
+    services, registry = request.app[appkeys.SERVICES], request.app[appkeys.METRICS]
+    if services.storage is not None:
+        try:
+            registry.set_depths(
+                await outbound.depth(services.storage, request.app[appkeys.CLOCK].now())
+            )
+        except StorageUnavailable:
+            pass  # /readyz reports the database; the rest of the metrics still answer
+    body = registry.render()
     resp = web.Response(body=body)
     resp.headers["Content-Type"] = CONTENT_TYPE
     return resp

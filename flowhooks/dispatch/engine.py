@@ -151,7 +151,11 @@ class Engine:
                 known = ", ".join(self.registry.names())
                 raise UnknownMethod(f"unknown method {env.method!r}; known methods: {known}")
             method_name = handler.method
-            return Outcome(await self._run(handler, env, now, request_id), method_name)
+            try:
+                return Outcome(await self._run(handler, env, now, request_id), method_name)
+            except InvalidKeys as exc:
+                answer = envelope.envelope_error(sent_method, request_id, exc, handler.error_keys)
+                return Outcome(answer, method_name, exc.code)
         except EnvelopeError as exc:
             answer = envelope.envelope_error(sent_method, request_id, exc)
             return Outcome(answer, method_name, exc.code)

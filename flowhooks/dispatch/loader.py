@@ -22,6 +22,7 @@ BUILTIN_MODULES = (
     "flowhooks.handlers.update_user_preferences",
     "flowhooks.handlers.update_pause_status",
     "flowhooks.handlers.allocate_agent",
+    "flowhooks.handlers.create_outbound",
 )
 
 

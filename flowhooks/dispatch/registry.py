@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from types import ModuleType
@@ -63,6 +63,7 @@ class Handler:
     handle: HandleFn
     source: str
     description: str = ""
+    error_keys: Mapping[str, str] = field(default_factory=dict)  # also answered with a 422
 
     @cached_property
     def lookup_plan(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -90,7 +91,16 @@ class Handler:
         if not inspect.iscoroutinefunction(handle):
             raise RegistryError(f"{module.__name__}.handle must be 'async def'")
         doc = inspect.getdoc(module) or ""
-        return cls(method, input_, output, handle, source or module.__name__, doc.split("\n")[0])
+        error_keys = dict(getattr(module, "ERROR_KEYS", {}))
+        return cls(
+            method,
+            input_,
+            output,
+            handle,
+            source or module.__name__,
+            doc.split("\n")[0],
+            error_keys,
+        )
 
 
 class MethodRegistry(Mapping[str, Handler]):

@@ -39,6 +39,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         "caller preferences and agents",
         creates(t.pref_owners, t.user_prefs, t.agents, t.agent_events),
     ),
+    Migration(
+        2,
+        "outbound requests, calls, attempts and events",
+        creates(
+            t.outbound_requests, t.outbound_keys, t.outbound_calls, t.call_attempts, t.call_events
+        ),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 

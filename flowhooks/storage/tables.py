@@ -101,3 +101,92 @@ agent_events = Table(
     Column("detail", JSON, nullable=True),
     Index("ix_agent_events_cli", "client", "cli", "id"),
 )
+
+# -- outbound calls (SPEC 2.2, 2.3) -------------------------------------------
+outbound_requests = Table(
+    "outbound_requests",
+    metadata,
+    Column("id", String(36), primary_key=True),  # obdReqID
+    Column("client", String(64), nullable=False),
+    Column("flow_id", String(64), nullable=False),
+    Column("delay_minutes", Integer, nullable=False),
+    Column("email", Text, nullable=False, default=""),
+    Column("reference_id", Text, nullable=False, default=""),
+    Column("answer", JSON, nullable=False),  # the output keys, replayed to retries
+    Column("request_id", String(64), nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_outbound_requests_client", "client", "created_at"),
+)
+
+outbound_keys = Table(
+    "outbound_keys",  # idempotency: an explicit key, or "auto:<fingerprint>" for dedupe
+    metadata,
+    Column("client", String(64), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("request_id", String(36), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+outbound_calls = Table(
+    "outbound_calls",
+    metadata,
+    Column("id", String(36), primary_key=True),  # obdPhononUUID, passed to the dialer
+    Column("request_id", String(36), nullable=False),
+    Column("client", String(64), nullable=False),
+    Column("flow_id", String(64), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("number", String(20), nullable=False),
+    Column("zone", String(64), nullable=False),  # the zone its calling calendar is read in
+    Column("email", Text, nullable=False, default=""),
+    Column("reference_id", Text, nullable=False, default=""),
+    Column("state", String(24), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),  # attempts that reached the provider
+    Column("max_attempts", Integer, nullable=False),
+    Column("dial_errors", Integer, nullable=False, default=0),  # since the last accepted dial
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("provider_call_id", String(128), nullable=True),
+    Column("end_call_reason", String(64), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_outbound_calls_due", "state", "due_at"),
+    Index("ix_outbound_calls_request", "request_id", "position"),
+    Index("ix_outbound_calls_provider", "provider_call_id"),
+    Index("ix_outbound_calls_client_state", "client", "state"),
+)
+
+call_attempts = Table(
+    "call_attempts",
+    metadata,
+    Column("call_id", String(36), primary_key=True),
+    Column("attempt", Integer, primary_key=True),
+    Column("provider_call_id", String(128), nullable=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Column("outcome", String(24), nullable=True),
+    Column("end_call_reason", String(64), nullable=True),
+    Column("duration", Integer, nullable=True),
+    Column("recording_url", Text, nullable=True),
+    Index("ix_call_attempts_provider", "provider_call_id"),
+)
+
+call_events = Table(
+    "call_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("call_id", String(36), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),  # state | callback | dial_error | cancel
+    Column("from_state", String(24), nullable=True),
+    Column("to_state", String(24), nullable=True),
+    Column("source", String(64), nullable=False),
+    Column("detail", Text, nullable=True),
+    Column("payload_hash", String(64), nullable=True),  # a repeated callback is stored once
+    Column("raw", JSON, nullable=True),  # a provider's payload, as received
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_call_events_call", "call_id", "id"),
+    Index("ix_call_events_payload", "call_id", "payload_hash"),
+)

@@ -12,7 +12,7 @@ from tests.conftest import CONFIGS
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["serve"], ["replay"], ["methods"], ["check-config"], ["db"]]
+    "command", [[], ["serve"], ["replay"], ["methods"], ["check-config"], ["db"], ["worker"]]
 )
 def test_help_everywhere(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:

@@ -1,0 +1,82 @@
+"""POST /callbacks/{provider}: a provider's call-status notification (SPEC 2.3)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+import orjson
+from aiohttp import web
+
+from flowhooks import appkeys
+from flowhooks.api.rest import problem
+from flowhooks.errors import StorageUnavailable
+from flowhooks.integrations import callbacks
+from flowhooks.settings import ProviderSettings
+from flowhooks.storage import outbound as store
+from flowhooks.workers.dispatcher import record_status
+from flowhooks.workers.jobs import provider_state
+from flowhooks.workers.transitions import Status
+
+
+def _authorized(conf: ProviderSettings, header: str) -> bool:
+    if conf.username is None:
+        return True
+    scheme, _, encoded = header.partition(" ")
+    try:
+        user, _, password = base64.b64decode(encoded.strip()).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    expected = conf.password.get_secret_value() if conf.password else ""
+    user_ok = hmac.compare_digest(user.encode(), conf.username.encode())
+    password_ok = hmac.compare_digest(password.encode(), expected.encode())
+    return scheme.lower() == "basic" and user_ok and password_ok
+
+
+async def provider_callback(request: web.Request) -> web.Response:
+    services = request.app[appkeys.SERVICES]
+    name = request.match_info["provider"]
+    conf = services.settings.providers.get(name)
+    if conf is None:
+        return problem(404, "UNKNOWN_PROVIDER", "no such provider is configured")
+    if not _authorized(conf, request.headers.get("Authorization", "")):
+        resp = problem(401, "UNAUTHORIZED", "wrong or missing basic auth")
+        resp.headers["WWW-Authenticate"] = 'Basic realm="flowhooks callbacks"'
+        return resp
+    raw = await request.read()
+    try:
+        doc = orjson.loads(raw)
+        parsed = callbacks.parse(conf.format, doc)
+    except (orjson.JSONDecodeError, callbacks.MalformedCallback) as exc:
+        return problem(400, "MALFORMED", f"not a {conf.format} status: {exc}")
+    try:
+        found = await store.find_call(services.db, parsed.ids)
+        if found is None:
+            return problem(404, "UNKNOWN_CALL", "no call has that id")
+        call_id, attempt = found
+        digest = hashlib.sha256(raw).hexdigest()
+        if await store.seen_payload(services.db, call_id, digest):
+            return web.json_response({"status": "ok", "callId": call_id, "duplicate": True})
+        status = Status(
+            state=provider_state(parsed.status),
+            word=parsed.status,
+            source=f"provider:{name}",
+            attempt=attempt,
+            end_call_reason=parsed.end_call_reason,
+            duration=parsed.duration,
+            recording_url=parsed.recording_url,
+            raw=doc,
+            payload_hash=digest,
+        )
+        assert services.policy is not None
+        now = request.app[appkeys.CLOCK].now()
+        call = await record_status(services.db, services.policy, call_id, status, now)
+    except StorageUnavailable as exc:
+        return problem(503, exc.code, exc.message)
+    assert call is not None
+    return web.json_response({"status": "ok", "callId": call_id, "state": call.state})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/callbacks/{provider}", provider_callback)

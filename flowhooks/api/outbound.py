@@ -1,0 +1,34 @@
+"""/api/v1/outbound/{obdReqID}: a request with its calls, attempts and history; cancel."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from flowhooks import appkeys
+from flowhooks.api.rest import CLIENT, client_api, problem
+from flowhooks.storage import outbound as store
+
+
+@client_api
+async def get_request(request: web.Request) -> web.Response:
+    services = request.app[appkeys.SERVICES]
+    view = await store.request_view(services.db, request[CLIENT], request.match_info["req_id"])
+    if view is None:
+        return problem(404, "NOT_FOUND", "no such request for this client")
+    return web.json_response(view)
+
+
+@client_api
+async def cancel_request(request: web.Request) -> web.Response:
+    services = request.app[appkeys.SERVICES]
+    now = request.app[appkeys.CLOCK].now()
+    result = await store.cancel(services.db, request[CLIENT], request.match_info["req_id"], now)
+    if result is None:
+        return problem(404, "NOT_FOUND", "no such request for this client")
+    cancelled, started = result
+    return web.json_response({"cancelled": cancelled, "notCancelled": started})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/v1/outbound/{req_id}", get_request)
+    app.router.add_delete("/api/v1/outbound/{req_id}", cancel_request)

@@ -1,0 +1,182 @@
+"""Schedules outbound calls to one or more numbers, once, however often it is retried (SPEC 2.2)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
+
+from flowhooks import phones
+from flowhooks.dispatch.registry import Context, Keys
+from flowhooks.errors import HandlerFailed, InvalidKeys, KeyProblem
+from flowhooks.settings import ClientSettings
+from flowhooks.storage import outbound as store
+from flowhooks.workers.retry import due_in_calendar
+
+METHOD = "createOutbound"
+ERROR_KEYS = {"obdResponseCode": "400"}  # a 422 also tells legacy flows "bad input"
+API_VERSIONS = ("1.0",)
+MAX_NUMBERS = 1000
+MAX_DELAY_MINUTES = 10080
+KEY_TTL = timedelta(hours=24)
+_NOT_A_SECRET = b"\0" * 64  # compared against when the client is unknown: same timing
+
+
+class Input(Keys):
+    apiVersion: str = Field(description="the API version, 1.0", examples=["1.0"])
+    securityID: str = Field(description="the client's secret (64 characters); never logged")
+    flowID: str = Field(
+        description="the outbound flow (one of the client's flows)", examples=["ab12cd34"]
+    )
+    clientID: str = Field(description="the client", examples=["acme"])
+    contactNumbers: str = Field(
+        description="numbers separated by , ; | or new lines", examples=["91997974 6666"]
+    )
+    delayMinutes: str = Field("0", description="minutes from now, 0-10080", examples=["0"])
+    idempotencyKey: str | None = Field(None, description="the same key never schedules twice")
+    email: str = Field("", description="passed to the dialer")
+    referenceId: str = Field("", description="passed to the dialer")
+
+
+class Output(Keys):
+    obdResponseCode: str = Field(description="200, 400, 401, 404, 409 or 429")
+    obdReqID: str = Field(description="the request id")
+    obdPhononUUID: str = Field(description="each accepted number's call id, in input order")
+    obdScheduledAt: str = Field(description="ISO due time of the first call")
+    obdRejectedNumbers: str = Field(description="number:reason, comma-separated")
+
+
+def _refuse(code: int, error: str, message: str, rejected: str = "") -> HandlerFailed:
+    keys = {"obdResponseCode": str(code), "obdReqID": "", "obdPhononUUID": "", "obdScheduledAt": ""}
+    return HandlerFailed(error, message, {**keys, "obdRejectedNumbers": rejected})
+
+
+def _authenticate(ctx: Context, client_id: str, secret: str) -> ClientSettings:
+    client = ctx.services.client(client_id)
+    expected = (
+        client.security_id.get_secret_value().encode() if client and client.security_id else None
+    )
+    ok = hmac.compare_digest(secret.encode(), expected or _NOT_A_SECRET)
+    if client is None or expected is None or not ok:
+        raise _refuse(401, "UNAUTHORIZED", "unknown client or wrong securityID")
+    return client
+
+
+def _delay(text: str) -> int:
+    try:
+        delay = int(text.strip())
+    except ValueError:
+        delay = -1
+    if not 0 <= delay <= MAX_DELAY_MINUTES:
+        raise InvalidKeys(
+            [KeyProblem("delayMinutes", f"must be a whole number 0-{MAX_DELAY_MINUTES}")]
+        )
+    return delay
+
+
+def _numbers(client: ClientSettings, text: str) -> tuple[list[str], list[str]]:
+    """(accepted E.164 numbers, ``number:reason`` refusals), in input order, no repeats."""
+    given = phones.split_numbers(text)
+    if not given:
+        raise InvalidKeys([KeyProblem("contactNumbers", "no number given")])
+    if len(given) > MAX_NUMBERS:
+        raise InvalidKeys([KeyProblem("contactNumbers", f"more than {MAX_NUMBERS} numbers")])
+    policy = phones.NumberPolicy.build(
+        client.default_region, client.regions, client.blocked_number_types
+    )
+    accepted: list[str] = []
+    rejected: list[str] = []
+    for raw in given:
+        shown = "".join(raw.split())
+        try:
+            number = policy.check(raw)
+        except phones.NumberRefused as exc:
+            rejected.append(f"{shown}:{exc.reason}")
+            continue
+        if number in accepted:
+            rejected.append(f"{shown}:duplicate")  # one number never rings twice for a request
+        else:
+            accepted.append(number)
+    return accepted, rejected
+
+
+def _fingerprint(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, separators=(",", ":")).encode()).hexdigest()
+
+
+async def handle(ctx: Context, keys: Input) -> dict[str, object]:
+    client = _authenticate(ctx, keys.clientID, keys.securityID)
+    if keys.apiVersion.strip() not in API_VERSIONS:
+        raise _refuse(
+            400, "BAD_API_VERSION", f"apiVersion must be one of {', '.join(API_VERSIONS)}"
+        )
+    if keys.flowID not in client.flows:
+        raise _refuse(404, "UNKNOWN_FLOW", "flowID is not one of this client's flows")
+    if not ctx.services.allow_request(keys.clientID, client.max_requests_per_second):
+        raise _refuse(429, "RATE_LIMITED", "too many createOutbound requests for this client")
+    delay = _delay(keys.delayMinutes)
+    accepted, rejected = _numbers(client, keys.contactNumbers)
+
+    calendar = ctx.services.calendar(client.calling_calendar) if client.calling_calendar else None
+    callee = client.calling_calendar is not None and (
+        ctx.settings.calendars[client.calling_calendar].timezone == "callee"
+    )
+    home = ZoneInfo(client.timezone) if callee or calendar is None else calendar.timezone
+    base = ctx.now + timedelta(minutes=delay)
+    calls: list[store.NewCall] = []
+    for number in accepted:
+        zone = phones.time_zone(number, home) if callee else home
+        due = due_in_calendar(base, calendar, zone)
+        if due is None:
+            rejected.append(f"{number}:no_calling_window")
+            continue
+        calls.append(store.NewCall(str(uuid.uuid4()), len(calls), number, zone.key, due))
+    if not calls:
+        raise _refuse(400, "NO_NUMBER_ACCEPTED", "no number was accepted", ",".join(rejected))
+
+    numbers = [c.number for c in calls]
+    if keys.idempotencyKey:
+        key = keys.idempotencyKey.strip()[:200]
+        fingerprint = _fingerprint(keys.flowID, numbers, delay, keys.email, keys.referenceId)
+        expires: datetime = ctx.now + KEY_TTL
+    else:  # the same request within dedupe_seconds is the same request
+        fingerprint = _fingerprint(keys.flowID, numbers, delay)
+        key = f"auto:{fingerprint}" if client.dedupe_seconds else f"once:{uuid.uuid4()}"
+        expires = ctx.now + timedelta(seconds=client.dedupe_seconds)
+    req_id = str(uuid.uuid4())
+    answer = {
+        "obdResponseCode": "200",
+        "obdReqID": req_id,
+        "obdPhononUUID": ",".join(c.id for c in calls),
+        "obdScheduledAt": calls[0].due_at.astimezone(ZoneInfo(calls[0].zone)).isoformat(),
+        "obdRejectedNumbers": ",".join(rejected),
+    }
+    stored = await store.create(
+        ctx.services.db,
+        store.NewRequest(
+            id=req_id,
+            client=keys.clientID,
+            flow_id=keys.flowID,
+            delay_minutes=delay,
+            email=keys.email,
+            reference_id=keys.referenceId,
+            key=key,
+            fingerprint=fingerprint,
+            key_expires_at=expires,
+            max_attempts=client.max_attempts,
+            calls=calls,
+            answer=answer,
+            request_id=ctx.request_id,
+        ),
+        ctx.now,
+    )
+    if stored.conflict:
+        raise _refuse(409, "IDEMPOTENCY_CONFLICT", "idempotencyKey was used with other contents")
+    if stored.created:
+        ctx.services.wake_dispatcher()
+    return dict(stored.answer)

@@ -1,0 +1,1 @@
+"""Seams to the outside world (dialers, ...) and their backends, one module each."""

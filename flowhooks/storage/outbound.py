@@ -1,0 +1,478 @@
+"""Outbound requests and calls: storing, claiming, moving states, reading them back.
+
+Every change of a call is read-modify-write in one transaction (the row locked with
+``FOR UPDATE`` on PostgreSQL; SQLite's single writer): the caller passes a pure
+``decide(call) -> CallChange | None`` that says what to write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+
+from flowhooks.storage import tables as t
+from flowhooks.storage.engine import Storage
+from flowhooks.storage.sql import insert
+
+_c = t.outbound_calls
+
+
+@dataclass(frozen=True)
+class OutboundCall:
+    id: str
+    request_id: str
+    client: str
+    flow_id: str
+    position: int
+    number: str
+    zone: str
+    email: str
+    reference_id: str
+    state: str
+    attempts: int
+    max_attempts: int
+    dial_errors: int
+    due_at: datetime
+    lease_owner: str | None
+    lease_until: datetime | None
+    provider_call_id: str | None
+    end_call_reason: str | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class NewCall:
+    id: str
+    position: int
+    number: str
+    zone: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    id: str
+    client: str
+    flow_id: str
+    delay_minutes: int
+    email: str
+    reference_id: str
+    key: str
+    fingerprint: str
+    key_expires_at: datetime
+    max_attempts: int
+    calls: Sequence[NewCall]
+    answer: dict[str, str]
+    request_id: str
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What createOutbound answers: its own new request, or the one a key already holds."""
+
+    answer: dict[str, str]
+    created: bool
+    conflict: bool = False
+
+
+@dataclass
+class CallChange:
+    """What to write for one call: new column values, an attempt row, events."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    attempt_insert: dict[str, Any] | None = None
+    attempt_update: dict[str, Any] | None = None  # applied to the call's current attempt
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _call(row: Any) -> OutboundCall:
+    return OutboundCall(**row._mapping)
+
+
+# -- createOutbound -------------------------------------------------------------
+
+
+async def create(storage: Storage, req: NewRequest, now: datetime) -> Stored:
+    """Store the request, its calls and its key in one transaction — or answer the holder.
+
+    The key row is inserted first; when (client, key) is already held and not
+    expired, the holder's stored answer is returned (or a conflict when the
+    fingerprint differs) and nothing new is written.
+    """
+    k = t.outbound_keys
+    async with storage.write() as conn:
+        stmt = insert(conn, k).values(
+            client=req.client,
+            key=req.key,
+            fingerprint=req.fingerprint,
+            request_id=req.id,
+            expires_at=req.key_expires_at,
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[k.c.client, k.c.key],
+            set_={
+                "fingerprint": req.fingerprint,
+                "request_id": req.id,
+                "expires_at": req.key_expires_at,
+            },
+            where=k.c.expires_at <= now,  # an expired key is taken over
+        ).returning(k.c.request_id)
+        took = await conn.scalar(stmt)
+        if took is None:
+            held = (
+                await conn.execute(
+                    select(k.c.fingerprint, k.c.request_id).where(
+                        k.c.client == req.client, k.c.key == req.key
+                    )
+                )
+            ).one()
+            if held.fingerprint != req.fingerprint:
+                return Stored({}, created=False, conflict=True)
+            answer = await conn.scalar(
+                select(t.outbound_requests.c.answer).where(
+                    t.outbound_requests.c.id == held.request_id
+                )
+            )
+            return Stored(dict(answer or {}), created=False)
+        await conn.execute(
+            t.outbound_requests.insert().values(
+                id=req.id,
+                client=req.client,
+                flow_id=req.flow_id,
+                delay_minutes=req.delay_minutes,
+                email=req.email,
+                reference_id=req.reference_id,
+                answer=req.answer,
+                request_id=req.request_id,
+                created_at=now,
+            )
+        )
+        if req.calls:
+            await conn.execute(
+                _c.insert(),
+                [
+                    {
+                        "id": c.id,
+                        "request_id": req.id,
+                        "client": req.client,
+                        "flow_id": req.flow_id,
+                        "position": c.position,
+                        "number": c.number,
+                        "zone": c.zone,
+                        "email": req.email,
+                        "reference_id": req.reference_id,
+                        "state": "queued",
+                        "attempts": 0,
+                        "max_attempts": req.max_attempts,
+                        "dial_errors": 0,
+                        "due_at": c.due_at,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for c in req.calls
+                ],
+            )
+            await conn.execute(
+                t.call_events.insert(),
+                [
+                    {
+                        "call_id": c.id,
+                        "attempt": 1,
+                        "kind": "state",
+                        "from_state": None,
+                        "to_state": "queued",
+                        "source": "createOutbound",
+                        "detail": f"due {c.due_at.isoformat()}",
+                        "at": now,
+                    }
+                    for c in req.calls
+                ],
+            )
+    return Stored(req.answer, created=True)
+
+
+# -- the dispatcher ---------------------------------------------------------------
+
+
+async def clients_with_due_calls(storage: Storage, now: datetime) -> dict[str, int]:
+    """Client -> number of calls it has dialing or initiated, for clients with due work."""
+    async with storage.read() as conn:
+        due = (
+            (
+                await conn.execute(
+                    select(_c.c.client)
+                    .where(_c.c.state == "queued", _c.c.due_at <= now)
+                    .group_by(_c.c.client)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if not due:
+            return {}
+        active = await conn.execute(
+            select(_c.c.client, func.count())
+            .where(_c.c.client.in_(due), _c.c.state.in_(("dialing", "initiated")))
+            .group_by(_c.c.client)
+        )
+        counts = dict(active.tuples().all())
+    return {client: counts.get(client, 0) for client in due}
+
+
+async def claim(
+    storage: Storage, client: str, limit: int, owner: str, now: datetime, lease_until: datetime
+) -> list[OutboundCall]:
+    """Claim up to ``limit`` due calls of ``client``: state dialing under a lease.
+
+    PostgreSQL: ``FOR UPDATE SKIP LOCKED`` so workers never claim the same call;
+    SQLite: one writer, and the update re-checks ``state = 'queued'``.
+    """
+    if limit <= 0:
+        return []
+    pick = (
+        select(_c.c.id)
+        .where(_c.c.client == client, _c.c.state == "queued", _c.c.due_at <= now)
+        .order_by(_c.c.due_at, _c.c.id)
+        .limit(limit)
+    )
+    if storage.is_postgres:
+        pick = pick.with_for_update(skip_locked=True)
+    async with storage.write() as conn:
+        ids = (await conn.execute(pick)).scalars().all()
+        if not ids:
+            return []
+        rows = await conn.execute(
+            update(_c)
+            .where(_c.c.id.in_(ids), _c.c.state == "queued")
+            .values(state="dialing", lease_owner=owner, lease_until=lease_until, updated_at=now)
+            .returning(*_c.c)
+        )
+        claimed = [_call(r) for r in rows]
+        if claimed:
+            await conn.execute(
+                t.call_events.insert(),
+                [
+                    {
+                        "call_id": c.id,
+                        "attempt": c.attempts + 1,
+                        "kind": "state",
+                        "from_state": "queued",
+                        "to_state": "dialing",
+                        "source": owner,
+                        "at": now,
+                    }
+                    for c in claimed
+                ],
+            )
+    return sorted(claimed, key=lambda c: (c.due_at, c.id))
+
+
+async def expired_leases(storage: Storage, now: datetime, limit: int = 100) -> list[str]:
+    """Calls left in ``dialing`` by a worker whose lease ran out (it died mid-dial)."""
+    async with storage.read() as conn:
+        rows = await conn.execute(
+            select(_c.c.id)
+            .where(_c.c.state == "dialing", _c.c.lease_until < now)
+            .order_by(_c.c.lease_until)
+            .limit(limit)
+        )
+        return list(rows.scalars().all())
+
+
+async def change(
+    storage: Storage, call_id: str, decide: Callable[[OutboundCall], CallChange | None]
+) -> OutboundCall | None:
+    """Read the call (locked), let ``decide`` say what changes, write it; None if unknown."""
+    query = select(_c).where(_c.c.id == call_id)
+    if storage.is_postgres:
+        query = query.with_for_update()
+    async with storage.write() as conn:
+        row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        call = _call(row)
+        plan = decide(call)
+        if plan is None:
+            return call
+        if plan.values:
+            row = (
+                await conn.execute(
+                    update(_c).where(_c.c.id == call_id).values(**plan.values).returning(*_c.c)
+                )
+            ).one()
+        if plan.attempt_insert is not None:
+            await conn.execute(
+                t.call_attempts.insert().values(call_id=call_id, **plan.attempt_insert)
+            )
+        if plan.attempt_update is not None:
+            a = t.call_attempts
+            await conn.execute(
+                update(a)
+                .where(a.c.call_id == call_id, a.c.attempt == plan.attempt_update.pop("attempt"))
+                .values(**plan.attempt_update)
+            )
+        if plan.events:
+            await conn.execute(
+                t.call_events.insert(), [{"call_id": call_id, **e} for e in plan.events]
+            )
+        return _call(row)
+
+
+# -- callbacks ----------------------------------------------------------------------
+
+
+async def find_call(storage: Storage, candidates: Iterable[str]) -> tuple[str, int | None] | None:
+    """(call id, attempt or None) for the first candidate that is our id or a provider's id."""
+    ids = [c for c in candidates if c]
+    if not ids:
+        return None
+    a = t.call_attempts
+    async with storage.read() as conn:
+        ours = await conn.scalar(select(_c.c.id).where(_c.c.id.in_(ids)).limit(1))
+        if ours is not None:
+            return ours, None
+        row = (
+            await conn.execute(
+                select(a.c.call_id, a.c.attempt).where(a.c.provider_call_id.in_(ids)).limit(1)
+            )
+        ).first()
+    return (row.call_id, row.attempt) if row else None
+
+
+async def seen_payload(storage: Storage, call_id: str, payload_hash: str) -> bool:
+    e = t.call_events
+    async with storage.read() as conn:
+        found = await conn.scalar(
+            select(e.c.id).where(e.c.call_id == call_id, e.c.payload_hash == payload_hash).limit(1)
+        )
+    return found is not None
+
+
+# -- the outbound API ---------------------------------------------------------------
+
+
+async def request_view(storage: Storage, client: str, req_id: str) -> dict[str, Any] | None:
+    """The request, each call with its attempts and state history (client-scoped)."""
+    r, a, e = t.outbound_requests, t.call_attempts, t.call_events
+    async with storage.read() as conn:
+        req = (await conn.execute(select(r).where(r.c.id == req_id, r.c.client == client))).first()
+        if req is None:
+            return None
+        calls = [
+            _call(row)
+            for row in await conn.execute(
+                select(_c).where(_c.c.request_id == req_id).order_by(_c.c.position)
+            )
+        ]
+        ids = [c.id for c in calls]
+        attempts = (
+            await conn.execute(select(a).where(a.c.call_id.in_(ids)).order_by(a.c.attempt))
+            if ids
+            else []
+        )
+        events = (
+            await conn.execute(select(e).where(e.c.call_id.in_(ids)).order_by(e.c.id))
+            if ids
+            else []
+        )
+        by_call: dict[str, dict[str, list[dict[str, Any]]]] = {
+            i: {"attempts": [], "history": []} for i in ids
+        }
+        for row in attempts:
+            m = dict(row._mapping)
+            by_call[m.pop("call_id")]["attempts"].append(_jsonable(m))
+        for row in events:
+            m = dict(row._mapping)
+            m.pop("id")
+            m.pop("payload_hash")
+            by_call[m.pop("call_id")]["history"].append(_jsonable(m))
+    return {
+        "obdReqID": req.id,
+        "clientID": req.client,
+        "flowID": req.flow_id,
+        "delayMinutes": req.delay_minutes,
+        "createdAt": req.created_at.isoformat(),
+        "answer": req.answer,
+        "calls": [
+            {
+                "id": c.id,
+                "number": c.number,
+                "state": c.state,
+                "attempts": c.attempts,
+                "maxAttempts": c.max_attempts,
+                "dueAt": c.due_at.isoformat(),
+                "providerCallId": c.provider_call_id,
+                "endCallReason": c.end_call_reason,
+                "lastError": c.last_error,
+                **by_call[c.id],
+            }
+            for c in calls
+        ],
+    }
+
+
+def _jsonable(m: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in m.items()}
+
+
+async def cancel(
+    storage: Storage, client: str, req_id: str, now: datetime
+) -> tuple[list[str], list[str]] | None:
+    """Cancel the request's calls that have not started; (cancelled, left) ids, or None."""
+    r = t.outbound_requests
+    async with storage.write() as conn:
+        if await conn.scalar(select(r.c.id).where(r.c.id == req_id, r.c.client == client)) is None:
+            return None
+        rows = await conn.execute(
+            update(_c)
+            .where(_c.c.request_id == req_id, _c.c.state == "queued")
+            .values(state="cancelled", updated_at=now, lease_owner=None, lease_until=None)
+            .returning(_c.c.id, _c.c.attempts)
+        )
+        done = [(row.id, row.attempts) for row in rows]
+        if done:
+            await conn.execute(
+                t.call_events.insert(),
+                [
+                    {
+                        "call_id": cid,
+                        "attempt": attempts + 1,
+                        "kind": "cancel",
+                        "from_state": "queued",
+                        "to_state": "cancelled",
+                        "source": "api",
+                        "at": now,
+                    }
+                    for cid, attempts in done
+                ],
+            )
+        left = (
+            (
+                await conn.execute(
+                    select(_c.c.id).where(_c.c.request_id == req_id, _c.c.state != "cancelled")
+                )
+            )
+            .scalars()
+            .all()
+        )
+    return [cid for cid, _ in done], list(left)
+
+
+async def depth(storage: Storage, now: datetime) -> dict[str, int]:
+    """Calls by state, plus ``due`` (queued and due now), for /metrics."""
+    async with storage.read() as conn:
+        by_state = dict(
+            (await conn.execute(select(_c.c.state, func.count()).group_by(_c.c.state)))
+            .tuples()
+            .all()
+        )
+        due = await conn.scalar(
+            select(func.count()).where(and_(_c.c.state == "queued", _c.c.due_at <= now))
+        )
+    return {**by_state, "due": int(due or 0)}

@@ -1,0 +1,1 @@
+"""Background work: the call-state model, the retry policy (pure), the dispatcher loop."""

@@ -1,0 +1,215 @@
+"""The dispatcher loop: claim due calls under a lease, pace each client, dial.
+
+It waits on whichever comes first of new work (``wake()``), the poll interval, or
+stop. Each turn it (1) settles calls whose lease ran out — a worker died mid-dial,
+so the outcome is unknown and the call is never re-sent at once — (2) claims the
+due calls of each client within its ``max_concurrent_calls`` (counted in the
+database, across workers) and ``max_calls_per_second`` (a token bucket in this
+process), and (3) dials each one as its own task, writing what came of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import random
+import socket
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flowhooks.calendar import BusinessCalendar
+from flowhooks.clock import Clock
+from flowhooks.errors import StorageUnavailable
+from flowhooks.integrations.dialer import Dialer, DialRequest, Unknown
+from flowhooks.settings import Settings
+from flowhooks.storage import Storage
+from flowhooks.storage import outbound as store
+from flowhooks.storage.outbound import OutboundCall
+from flowhooks.workers import retry
+from flowhooks.workers.jobs import CallState
+from flowhooks.workers.transitions import Policy, Status, after_dial, after_status, unknown_outcome
+
+log = logging.getLogger("flowhooks.dispatcher")
+
+
+def make_policy(settings: Settings, calendars: dict[str, BusinessCalendar]) -> Policy:
+    """The retry policy of each call's client: its retry_minutes and calling calendar."""
+
+    def policy(
+        call: OutboundCall, state: CallState, attempts: int, now: datetime
+    ) -> retry.RetryDecision:
+        client = settings.clients.get(call.client) or settings.clients["default"]
+        calendar = calendars.get(client.calling_calendar or "")
+        zone = ZoneInfo(call.zone) if calendar is not None else None
+        return retry.after_final(
+            state, attempts, call.max_attempts, client.retry_minutes, now, calendar, zone
+        )
+
+    return policy
+
+
+async def record_status(
+    storage: Storage, policy: Policy, call_id: str, status: Status, now: datetime
+) -> OutboundCall | None:
+    """Apply a provider's (or the simulator's) status to a call; None when it is unknown."""
+    return await store.change(
+        storage, call_id, lambda call: after_status(call, status, now, policy)
+    )
+
+
+class TokenBucket:
+    """``rate`` tokens a second, holding at most ``max(1, rate)``."""
+
+    def __init__(self, rate: float, now: float) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, rate)
+        self.tokens = self.capacity
+        self.stamp = now
+
+    def take(self, wanted: int, now: float) -> int:
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        granted = min(wanted, int(self.tokens))
+        self.tokens -= granted
+        return granted
+
+    def give_back(self, count: int) -> None:
+        self.tokens = min(self.capacity, self.tokens + count)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        settings: Settings,
+        storage: Storage,
+        dialer: Dialer,
+        policy: Policy,
+        clock: Clock,
+        on_lag: Callable[[float], None] | None = None,
+        owner: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.storage = storage
+        self.dialer = dialer
+        self.policy = policy
+        self.clock = clock
+        self.on_lag = on_lag
+        self.owner = owner or worker_id()
+        self._wake = asyncio.Event()
+        self._buckets: dict[str, TokenBucket] = {}
+        self._inflight: set[asyncio.Task[None]] = set()
+        self.alive_at = 0.0  # monotonic time of the last completed turn, for /readyz
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        poll = self.settings.dialer.poll_seconds
+        while not stop.is_set():
+            try:
+                await self.turn()
+            except StorageUnavailable as exc:
+                log.warning("database unavailable", extra={"fields": {"error": exc.message}})
+            except Exception:
+                log.exception("dispatcher turn failed")
+            self.alive_at = time.monotonic()
+            self._wake.clear()
+            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+            await asyncio.wait(waiters, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
+            for w in waiters:
+                w.cancel()
+        await self.drain()
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Let dials in flight finish (their results are written) before stopping."""
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=timeout)
+
+    async def turn(self) -> int:
+        """One pass: settle dead workers' calls, claim and dial; returns calls claimed."""
+        now = self.clock.now()
+        for call_id in await store.expired_leases(self.storage, now):
+            await store.change(
+                self.storage,
+                call_id,
+                lambda call: (
+                    unknown_outcome(
+                        call,
+                        "the worker dialing it stopped (lease expired)",
+                        now,
+                        self.policy,
+                        self.owner,
+                    )
+                    if call.state == CallState.DIALING.value
+                    and call.lease_until
+                    and call.lease_until < now
+                    else None
+                ),
+            )
+        claimed = 0
+        lease_until = now + timedelta(seconds=self.settings.dialer.lease_seconds)
+        for client, active in (await store.clients_with_due_calls(self.storage, now)).items():
+            conf = self.settings.clients.get(client) or self.settings.clients["default"]
+            bucket = self._buckets.get(client)
+            if bucket is None or bucket.rate != conf.max_calls_per_second:
+                bucket = self._buckets[client] = TokenBucket(
+                    conf.max_calls_per_second, time.monotonic()
+                )
+            room = max(0, conf.max_concurrent_calls - active)
+            granted = bucket.take(min(room, 500), time.monotonic())
+            calls = await store.claim(self.storage, client, granted, self.owner, now, lease_until)
+            bucket.give_back(granted - len(calls))
+            for call in calls:
+                task = asyncio.create_task(self._dial(call))
+                self._inflight.add(task)
+                task.add_done_callback(self._inflight.discard)
+            claimed += len(calls)
+        return claimed
+
+    async def _dial(self, call: OutboundCall) -> None:
+        request = DialRequest(
+            call_id=call.id,
+            number=call.number,
+            flow_id=call.flow_id,
+            client=call.client,
+            email=call.email,
+            reference_id=call.reference_id,
+            attempt=call.attempts + 1,
+        )
+        started = self.clock.now()
+        if self.on_lag is not None:
+            self.on_lag((started - call.due_at).total_seconds())
+        try:
+            result = await asyncio.wait_for(
+                self.dialer.dial(request), self.settings.dialer.lease_seconds * 0.8
+            )
+        except TimeoutError:
+            result = Unknown("the dialer did not return within the lease")
+        except Exception as exc:  # a backend bug must not leave the call claimed forever
+            log.exception("dialer crashed", extra={"fields": {"callId": call.id}})
+            result = Unknown(f"the dialer failed: {type(exc).__name__}")
+        jitter = random.random() * 0.25  # spreads retries; not security
+        now = self.clock.now()
+        try:
+            await store.change(
+                self.storage,
+                call.id,
+                lambda current: after_dial(current, result, now, self.policy, self.owner, jitter),
+            )
+        except StorageUnavailable:
+            log.error(
+                "could not record a dial result; the lease will settle it",
+                extra={"fields": {"callId": call.id, "result": type(result).__name__}},
+            )
+
+
+def payload_hash(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
