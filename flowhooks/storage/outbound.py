@@ -221,7 +221,7 @@ async def clients_with_due_calls(storage: Storage, now: datetime) -> dict[str, i
             .where(_c.c.client.in_(due), _c.c.state.in_(("dialing", "initiated")))
             .group_by(_c.c.client)
         )
-        counts = dict(active.tuples().all())
+        counts = {str(client): int(n) for client, n in active.all()}
     return {client: counts.get(client, 0) for client in due}
 
 
@@ -467,11 +467,8 @@ async def cancel(
 async def depth(storage: Storage, now: datetime) -> dict[str, int]:
     """Calls by state, plus ``due`` (queued and due now), for /metrics."""
     async with storage.read() as conn:
-        by_state = dict(
-            (await conn.execute(select(_c.c.state, func.count()).group_by(_c.c.state)))
-            .tuples()
-            .all()
-        )
+        rows = await conn.execute(select(_c.c.state, func.count()).group_by(_c.c.state))
+        by_state = {str(state): int(n) for state, n in rows.all()}
         due = await conn.scalar(
             select(func.count()).where(and_(_c.c.state == "queued", _c.c.due_at <= now))
         )
