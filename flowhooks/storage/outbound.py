@@ -91,6 +91,9 @@ class CallChange:
     events: list[dict[str, Any]] = field(default_factory=list)
 
 
+_EVENT_DEFAULTS = {"from_state": None, "to_state": None, "detail": None, "payload_hash": None, "raw": None}
+
+
 def _call(row: Any) -> OutboundCall:
     return OutboundCall(**row._mapping)
 
@@ -318,9 +321,8 @@ async def change(
                 .values(**plan.attempt_update)
             )
         if plan.events:
-            await conn.execute(
-                t.call_events.insert(), [{"call_id": call_id, **e} for e in plan.events]
-            )
+            rows = [{**_EVENT_DEFAULTS, **e, "call_id": call_id} for e in plan.events]
+            await conn.execute(t.call_events.insert(), rows)
         return _call(row)
 
 
