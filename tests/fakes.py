@@ -1,0 +1,91 @@
+"""Local fake servers that speak the real provider protocols, for tests and benchmarks.
+
+``FakeCallProvider``: an OAuth2 client-credentials token endpoint and the call API of
+seeds/000 (``POST /api/startcall`` with ``{"originate", "destination", "email"}`` and a
+bearer token). It records every call request it accepts, can expire tokens, answer
+401 / 5xx on demand, or hang (to exercise timeouts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+CLIENT_ID = "flowhooks-test"
+CLIENT_SECRET = "s3cr3t-client"
+
+
+@dataclass
+class FakeCallProvider:
+    token_ttl: float = 300.0
+    tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (monotonic)
+    token_requests: int = 0
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    plan: list[int | str] = field(default_factory=list)  # next answers: 200/401/500/"hang"
+    hang_seconds: float = 30.0
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/token", self.token)
+        app.router.add_post("/api/startcall", self.startcall)
+        return app
+
+    async def token(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        self.token_requests += 1
+        if (
+            form.get("grant_type") != "client_credentials"
+            or form.get("client_id") != CLIENT_ID
+            or form.get("client_secret") != CLIENT_SECRET
+        ):
+            return web.json_response({"error": "invalid_client"}, status=401)
+        token = f"tok-{self.token_requests}"
+        self.tokens[token] = time.monotonic() + self.token_ttl
+        return web.json_response(
+            {"access_token": token, "expires_in": self.token_ttl, "token_type": "Bearer"}
+        )
+
+    def expire_all_tokens(self) -> None:
+        for token in self.tokens:
+            self.tokens[token] = 0.0
+
+    async def startcall(self, request: web.Request) -> web.Response:
+        action = self.plan.pop(0) if self.plan else 200
+        if action == "hang":
+            await asyncio.sleep(self.hang_seconds)
+        if action == 500:
+            return web.json_response({"error": "upstream"}, status=500)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if action == 401 or self.tokens.get(token, 0.0) < time.monotonic():
+            return web.json_response({"error": "invalid_token"}, status=401)
+        body = await request.json()
+        if set(body) != {"originate", "destination", "email"}:
+            return web.json_response({"error": "bad payload"}, status=400)
+        call_id = f"prov-{next(self._ids)}"
+        self.calls.append({**body, "callId": call_id})
+        return web.json_response({"status": "success", "callId": call_id})
+
+    def dialed(self) -> Counter[str]:
+        """How often each destination was dialed."""
+        return Counter(c["destination"] for c in self.calls)
+
+
+async def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.02) -> None:
+    """Wait until ``predicate()`` (sync or async) is true, or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)

@@ -1,0 +1,269 @@
+"""Pure outbound logic: retry policy, state transitions, status words, payload parsing."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from flowhooks.calendar import BusinessCalendar, Window
+from flowhooks.integrations import callbacks
+from flowhooks.integrations.dialer import Accepted, NotSent, Unknown
+from flowhooks.integrations.simulated import choose
+from flowhooks.storage.outbound import OutboundCall
+from flowhooks.workers import retry
+from flowhooks.workers.dispatcher import TokenBucket
+from flowhooks.workers.jobs import CallState, provider_state
+from flowhooks.workers.transitions import Status, after_dial, after_status, unknown_outcome
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "callbacks"
+IST = ZoneInfo("Asia/Kolkata")
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+CALLING = BusinessCalendar(
+    "calling", IST, workdays=frozenset(range(7)), hours=Window(9 * 60, 21 * 60)
+)
+
+
+def fixture(name: str, **values: str) -> dict[str, object]:
+    text = (FIXTURES / name).read_text()
+    for key, value in values.items():
+        text = text.replace("{{" + key + "}}", value)
+    doc: dict[str, object] = json.loads(text)
+    return doc
+
+
+# -- retry policy -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("state", [CallState.BUSY, CallState.NO_ANSWER, CallState.FAILED])
+def test_retryable_states_come_back_after_retry_minutes(state: CallState) -> None:
+    d = retry.after_final(state, attempts=1, max_attempts=3, retry_minutes=30, now=NOW)
+    assert d.retry and d.due_at == NOW + timedelta(minutes=30)
+
+
+@pytest.mark.parametrize(
+    "state", [CallState.COMPLETED, CallState.CANCELLED, CallState.HANGUP_ON_VOICEMAIL]
+)
+def test_other_final_states_are_not_retried(state: CallState) -> None:
+    assert not retry.after_final(state, 1, 3, 30, NOW).retry
+
+
+def test_attempts_run_out() -> None:
+    assert retry.after_final(CallState.BUSY, 2, 3, 30, NOW).retry
+    d = retry.after_final(CallState.BUSY, 3, 3, 30, NOW)
+    assert not d.retry and "3 of 3" in d.reason
+
+
+def test_retry_moves_into_the_calling_calendar() -> None:
+    evening = datetime(2026, 11, 21, 20, 45, tzinfo=IST)  # +30 min = 21:15, closed
+    d = retry.after_final(CallState.NO_ANSWER, 1, 3, 30, evening, CALLING, IST)
+    assert d.due_at == datetime(2026, 11, 22, 9, 0, tzinfo=IST)
+
+
+def test_retry_in_the_callee_zone() -> None:
+    ny = ZoneInfo("America/New_York")
+    # 20:50 in New York + 30 min is past 21:00 there: the next morning, New York time
+    d = retry.after_final(
+        CallState.BUSY, 1, 3, 30, datetime(2026, 11, 21, 20, 50, tzinfo=ny), CALLING, ny
+    )
+    assert d.due_at == datetime(2026, 11, 22, 9, 0, tzinfo=ny)
+
+
+def test_dial_backoff_grows_and_is_capped() -> None:
+    assert [retry.dial_backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [2, 4, 8, 16]
+    assert retry.dial_backoff(30).total_seconds() == retry.BACKOFF_CAP_S
+    assert retry.dial_backoff(1, jitter=0.2).total_seconds() == pytest.approx(2.4)
+    assert retry.dial_backoff(1, jitter=5).total_seconds() == pytest.approx(2.5)  # jitter ≤ 25 %
+
+
+# -- transitions ----------------------------------------------------------------------
+
+
+def call(
+    state: str = "dialing", attempts: int = 0, owner: str | None = "w1", **kw: object
+) -> OutboundCall:
+    base: dict[str, object] = dict(
+        id="c1",
+        request_id="r1",
+        client="acme",
+        flow_id="f",
+        position=0,
+        number="+919979746666",
+        zone="Asia/Kolkata",
+        email="",
+        reference_id="",
+        state=state,
+        attempts=attempts,
+        max_attempts=3,
+        dial_errors=0,
+        due_at=NOW,
+        lease_owner=owner,
+        lease_until=NOW + timedelta(seconds=60),
+        provider_call_id=None,
+        end_call_reason=None,
+        last_error=None,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    base.update(kw)
+    return OutboundCall(**base)  # type: ignore[arg-type]
+
+
+def policy(c: OutboundCall, state: CallState, attempts: int, now: datetime) -> retry.RetryDecision:
+    return retry.after_final(state, attempts, c.max_attempts, 30, now)
+
+
+def test_accepted_dial_is_initiated_and_counts_an_attempt() -> None:
+    ch = after_dial(call(), Accepted("p-1"), NOW, policy, "w1")
+    assert ch is not None
+    assert ch.values["state"] == "initiated" and ch.values["attempts"] == 1
+    assert ch.values["provider_call_id"] == "p-1" and ch.values["lease_owner"] is None
+    assert ch.attempt_insert == {"attempt": 1, "provider_call_id": "p-1", "started_at": NOW}
+
+
+def test_a_dial_not_sent_is_requeued_with_backoff_and_burns_no_attempt() -> None:
+    ch = after_dial(call(dial_errors=2), NotSent("HTTP 503"), NOW, policy, "w1")
+    assert ch is not None
+    assert ch.values["state"] == "queued" and "attempts" not in ch.values
+    assert ch.values["dial_errors"] == 3
+    assert ch.values["due_at"] == NOW + timedelta(seconds=8)
+    assert ch.events[0]["kind"] == "dial_error"
+
+
+def test_an_unknown_outcome_is_a_failed_attempt_never_resent_at_once() -> None:
+    ch = after_dial(call(), Unknown("read timeout"), NOW, policy, "w1")
+    assert ch is not None
+    assert ch.values["attempts"] == 1
+    assert ch.values["state"] == "queued"
+    assert ch.values["due_at"] == NOW + timedelta(minutes=30)  # the retry policy, not a backoff
+    last = unknown_outcome(call(attempts=2), "lease", NOW, policy, "w1")
+    assert last.values["state"] == "failed" and last.values["attempts"] == 3
+
+
+def test_a_dial_result_for_a_call_no_longer_ours_changes_nothing() -> None:
+    assert after_dial(call(owner="w2"), Accepted("p"), NOW, policy, "w1") is None
+    assert after_dial(call(state="completed"), Accepted("p"), NOW, policy, "w1") is None
+
+
+def status(word: str, attempt: int | None = None) -> Status:
+    return Status(provider_state(word), word, "provider:x", attempt=attempt)
+
+
+def test_status_moves_forward_and_final_states_stay() -> None:
+    c = call(state="initiated", attempts=1)
+    ch = after_status(c, status("COMPLETED"), NOW, policy)
+    assert ch.values["state"] == "completed"
+    assert ch.attempt_update is not None and ch.attempt_update["outcome"] == "completed"
+    done = call(state="completed", attempts=1)
+    late = after_status(done, status("initiated"), NOW, policy)
+    assert late.values == {} and late.events[0]["kind"] == "callback"  # recorded, not moved
+
+
+def test_busy_is_requeued_for_the_next_attempt() -> None:
+    ch = after_status(call(state="initiated", attempts=1), status("BUSY"), NOW, policy)
+    assert ch.values["state"] == "queued"
+    assert ch.values["due_at"] == NOW + timedelta(minutes=30)
+    assert [e["to_state"] for e in ch.events] == [None, "busy", "queued"]
+
+
+def test_a_status_for_an_older_attempt_moves_nothing() -> None:
+    ch = after_status(
+        call(state="initiated", attempts=2), status("NOANSWER", attempt=1), NOW, policy
+    )
+    assert ch.values == {}
+
+
+def test_a_status_while_dialing_proves_the_dial_was_accepted() -> None:
+    ch = after_status(call(state="dialing", attempts=0), status("completed"), NOW, policy)
+    assert ch.values["state"] == "completed" and ch.values["attempts"] == 1
+    assert ch.attempt_insert is not None and ch.attempt_insert["outcome"] == "completed"
+
+
+def test_informational_statuses_are_only_recorded() -> None:
+    ch = after_status(call(state="initiated", attempts=1), status("queue"), NOW, policy)
+    assert ch.values == {}
+
+
+@pytest.mark.parametrize(
+    ("word", "state"),
+    [
+        ("COMPLETED", CallState.COMPLETED),
+        ("completed", CallState.COMPLETED),
+        ("ANSWER", CallState.COMPLETED),
+        ("NOANSWER", CallState.NO_ANSWER),
+        ("no-answer", CallState.NO_ANSWER),
+        ("BUSY", CallState.BUSY),
+        ("Failed", CallState.FAILED),
+        ("CANCEL", CallState.CANCELLED),
+        ("hangup_on_voicemail", CallState.HANGUP_ON_VOICEMAIL),
+        ("initiated", CallState.INITIATED),
+        ("queue", None),
+        ("paused", None),
+    ],
+)
+def test_provider_status_words(word: str, state: CallState | None) -> None:
+    assert provider_state(word) == state
+
+
+# -- payloads -------------------------------------------------------------------------
+
+
+def test_unifonic_payload() -> None:
+    p = callbacks.parse(
+        "unifonic", fixture("unifonic_outbound_ivr.json", call_id="ours", provider_id="theirs")
+    )
+    assert p.ids[:2] == ("ours", "theirs")
+    assert (p.status, p.duration, p.recording_url) == ("COMPLETED", 17, None)
+
+
+def test_voiceai_payload() -> None:
+    p = callbacks.parse("voiceai", fixture("voiceai.json", provider_id="v-1"))
+    assert p.ids == ("v-1",)
+    assert (p.status, p.end_call_reason, p.duration) == ("completed", "agent_goodbye", 32)
+
+
+def test_click2call_payload() -> None:
+    p = callbacks.parse("click2call", fixture("click2call.json", call_id="m-1"))
+    assert p.ids == ("m-1",)
+    assert (p.status, p.duration, p.recording_url) == (
+        "ANSWER",
+        23,
+        "https://youraudiofilelocation/",
+    )
+
+
+@pytest.mark.parametrize(
+    ("fmt", "doc"),
+    [
+        ("unifonic", []),
+        ("unifonic", {"status": "COMPLETED"}),
+        ("click2call", {"mid": "x"}),
+        ("voiceai", {"call": {"call_id": "x"}}),
+    ],
+)
+def test_malformed_payloads(fmt: str, doc: object) -> None:
+    with pytest.raises(callbacks.MalformedCallback):
+        callbacks.parse(fmt, doc)
+
+
+# -- small mechanisms ------------------------------------------------------------------
+
+
+def test_simulated_outcomes_are_weighted_and_repeatable() -> None:
+    mix = {"completed": 0.5, "busy": 0.5}
+    picks = [choose(mix, f"call-{i}", 1) for i in range(400)]
+    assert picks == [choose(mix, f"call-{i}", 1) for i in range(400)]
+    assert 140 < picks.count("busy") < 260
+    assert {choose({"no-answer": 1.0}, f"c{i}", 1) for i in range(20)} == {"no-answer"}
+
+
+def test_token_bucket_paces() -> None:
+    bucket = TokenBucket(5, now=0.0)
+    assert bucket.take(10, 0.0) == 5
+    assert bucket.take(10, 0.0) == 0
+    assert bucket.take(10, 0.4) == 2
+    bucket.give_back(2)
+    assert bucket.take(10, 0.4) == 2
