@@ -91,7 +91,13 @@ class CallChange:
     events: list[dict[str, Any]] = field(default_factory=list)
 
 
-_EVENT_DEFAULTS = {"from_state": None, "to_state": None, "detail": None, "payload_hash": None, "raw": None}
+_EVENT_DEFAULTS = {
+    "from_state": None,
+    "to_state": None,
+    "detail": None,
+    "payload_hash": None,
+    "raw": None,
+}
 
 
 def _call(row: Any) -> OutboundCall:
