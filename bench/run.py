@@ -24,7 +24,7 @@ import orjson
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench import loadgen
+from bench import dispatch, loadgen
 from tests.pg import Cluster
 
 HERE = Path(__file__).resolve().parent
@@ -152,6 +152,21 @@ def prefs_seed() -> list[bytes]:
     return envelopes("updateUserPreferences", keys)
 
 
+def create_outbound() -> list[bytes]:
+    """createOutbound for 40,000 different numbers: every request schedules a call."""
+    keys = [
+        {
+            "$flow.syskey.apiVersion": "1.0",
+            "$flow.syskey.securityID": "b" * 64,
+            "$flow.syskey.flowID": "bench001",
+            "$flow.syskey.clientID": "bench",
+            "$flow.syskey.contactNumbers": f"98{i:08d}",
+        }
+        for i in range(40_000)
+    ]
+    return envelopes("createOutbound", keys)
+
+
 @dataclass(frozen=True)
 class Bench:
     requests: Callable[[], list[bytes]]
@@ -164,6 +179,8 @@ BENCHES: dict[str, Bench] = {
     "validateDateTime (distinct inputs)": Bench(validate_distinct),
     "fetchUserPreferences (SQLite)": Bench(prefs_fetch, "sqlite", prefs_seed),
     "fetchUserPreferences (PostgreSQL)": Bench(prefs_fetch, "postgresql", prefs_seed),
+    "createOutbound (SQLite)": Bench(create_outbound, "sqlite"),
+    "createOutbound (PostgreSQL)": Bench(create_outbound, "postgresql"),
 }
 
 
@@ -183,6 +200,20 @@ def table(results: list[dict[str, object]]) -> str:
     return "\n".join(rows)
 
 
+def dispatch_table(results: dict[str, dict[str, object]]) -> str:
+    rows = [
+        "| dispatch | calls | dialed | duplicates | offered/s | achieved/s | lag p50 ms"
+        " | lag p99 ms | lag max ms |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in results.items():
+        rows.append(
+            f"| {name} | {r['calls']} | {r['dialed']} | {r['duplicates']} | {r['rate_offered']}"
+            f" | {r['rate_achieved']} | {r['lag_p50_ms']} | {r['lag_p99_ms']} | {r['lag_max_ms']} |"
+        )
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each measurement")
@@ -193,13 +224,28 @@ def main() -> None:
     out.mkdir(exist_ok=True)
     results = []
     chosen = {n: b for n, b in BENCHES.items() if not args.only or n.startswith(args.only)}
-    with databases({b.database for b in chosen.values()}) as urls:
+    want_dispatch = not args.only or "dispatch".startswith(args.only) or args.only == "dispatch"
+    kinds = {b.database for b in chosen.values()} | (
+        {"sqlite", "postgresql"} if want_dispatch else set()
+    )
+    dispatched: dict[str, dict[str, object]] = {}
+    with databases(kinds) as urls:
         for name, bench in chosen.items():
             config = write_config(out, urls[bench.database])
             results.append(bench_method(name, bench, args.seconds, config))
             slug = "".join(c if c.isalnum() else "_" for c in name).strip("_")
             (out / f"{slug}.json").write_text(json.dumps(results[-1], indent=2))
-    print(table(results))
+        if want_dispatch:
+            for kind in ("sqlite", "postgresql"):
+                say(f"dispatch at 200 calls/s on {kind} ...")
+                fresh = urls[kind] if kind == "postgresql" else f"sqlite:///{out}/dispatch.db"
+                Path(f"{out}/dispatch.db").unlink(missing_ok=True)
+                dispatched[kind] = uvloop.run(dispatch.run(fresh, out, seconds=args.seconds * 2))
+            (out / "dispatch.json").write_text(json.dumps(dispatched, indent=2))
+    if results:
+        print(table(results))
+    if dispatched:
+        print(dispatch_table(dispatched))
 
 
 @contextmanager

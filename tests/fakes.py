@@ -27,6 +27,7 @@ class FakeCallProvider:
     tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (monotonic)
     token_requests: int = 0
     calls: list[dict[str, Any]] = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)  # time.time() of each accepted call
     plan: list[int | str] = field(default_factory=list)  # next answers: 200/401/500/"hang"
     hang_seconds: float = 30.0
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -70,6 +71,7 @@ class FakeCallProvider:
             return web.json_response({"error": "bad payload"}, status=400)
         call_id = f"prov-{next(self._ids)}"
         self.calls.append({**body, "callId": call_id})
+        self.arrivals.append(time.time())
         return web.json_response({"status": "success", "callId": call_id})
 
     def dialed(self) -> Counter[str]:
