@@ -103,7 +103,10 @@ async def run(
             await asyncio.sleep(0.1)
     finally:
         worker.terminate()
-        worker.wait(timeout=20)
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
         await runner.cleanup()
     lags = sorted(
         at - due[c["destination"]] for c, at in zip(fake.calls, fake.arrivals, strict=True)
@@ -121,6 +124,20 @@ async def run(
         "lag_max_ms": round(max(lags) * 1000, 1) if lags else 0.0,
         "poll_seconds": poll,
     }
+
+
+async def fresh_database(cluster_db_url: str) -> str:
+    """A new empty database on the same PostgreSQL server (earlier benchmarks leave calls)."""
+    import asyncpg
+
+    base = cluster_db_url.rsplit("/", 1)[0]
+    name = f"dispatch_{int(time.time())}"
+    conn = await asyncpg.connect(cluster_db_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return f"{base}/{name}"
 
 
 def loadgen_port() -> int:

@@ -238,8 +238,12 @@ def main() -> None:
         if want_dispatch:
             for kind in ("sqlite", "postgresql"):
                 say(f"dispatch at 200 calls/s on {kind} ...")
-                fresh = urls[kind] if kind == "postgresql" else f"sqlite:///{out}/dispatch.db"
                 Path(f"{out}/dispatch.db").unlink(missing_ok=True)
+                fresh = (
+                    uvloop.run(dispatch.fresh_database(urls[kind]))
+                    if kind == "postgresql"
+                    else f"sqlite:///{out}/dispatch.db"
+                )
                 dispatched[kind] = uvloop.run(dispatch.run(fresh, out, seconds=args.seconds * 2))
             (out / "dispatch.json").write_text(json.dumps(dispatched, indent=2))
     if results:

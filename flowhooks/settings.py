@@ -277,6 +277,7 @@ class DialerSettings(Section):
     backend: Literal["simulated", "startcall"] = "simulated"
     lease_seconds: int = Field(60, ge=5, le=3600)
     poll_seconds: float = Field(0.5, gt=0, le=60)
+    max_call_minutes: int = Field(60, ge=1, le=24 * 60)
     simulated: SimulatedDialerSettings = SimulatedDialerSettings()
     startcall: StartcallDialerSettings = StartcallDialerSettings()
 

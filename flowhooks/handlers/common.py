@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flowhooks.dispatch.registry import Context
+from pydantic import Field
+
+from flowhooks.dispatch.registry import Context, Keys
 from flowhooks.errors import InvalidKeys, KeyProblem
 from flowhooks.phones import NumberRefused
 
@@ -21,3 +23,14 @@ def number(ctx: Context, client: str, text: str, key: str) -> str:
         return ctx.services.number(client, text)
     except NumberRefused as exc:
         raise InvalidKeys([KeyProblem(key, str(exc))]) from None
+
+
+class CallerKeys(Keys):
+    """The keys naming a caller: their number (``contactNumber`` or ``cli``) and client."""
+
+    contactNumber: str = Field(
+        description="the caller's number, any format (or send it as cli)",
+        examples=["9979746666"],
+        json_schema_extra={"aliases": ["cli"]},
+    )
+    clientID: str | None = Field(None, description="the client (default: default)")

@@ -11,13 +11,8 @@ from flowhooks.storage import prefs
 METHOD = "fetchUserPreferences"
 
 
-class Input(Keys):
-    contactNumber: str = Field(
-        description="the caller's number, any format (or send it as cli)",
-        examples=["9979746666"],
-        json_schema_extra={"aliases": ["cli"]},
-    )
-    clientID: str | None = Field(None, description="the client (default: default)")
+class Input(common.CallerKeys):
+    pass
 
 
 class Output(Keys):

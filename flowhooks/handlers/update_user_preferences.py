@@ -17,13 +17,8 @@ MAX_VALUE_BYTES = 1024
 MAX_KEYS = 100
 
 
-class Input(Keys):
-    contactNumber: str = Field(
-        description="the caller's number, any format (or send it as cli)",
-        examples=["9979746666"],
-        json_schema_extra={"aliases": ["cli"]},
-    )
-    clientID: str | None = Field(None, description="the client (default: default)")
+class Input(common.CallerKeys):
+    pass
 
 
 class Output(Keys):

@@ -294,6 +294,18 @@ async def expired_leases(storage: Storage, now: datetime, limit: int = 100) -> l
         return list(rows.scalars().all())
 
 
+async def stale_initiated(storage: Storage, before: datetime, limit: int = 100) -> list[str]:
+    """Calls initiated before ``before`` that no provider status has ended."""
+    async with storage.read() as conn:
+        rows = await conn.execute(
+            select(_c.c.id)
+            .where(_c.c.state == "initiated", _c.c.updated_at < before)
+            .order_by(_c.c.updated_at)
+            .limit(limit)
+        )
+        return list(rows.scalars().all())
+
+
 async def change(
     storage: Storage, call_id: str, decide: Callable[[OutboundCall], CallChange | None]
 ) -> OutboundCall | None:

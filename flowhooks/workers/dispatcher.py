@@ -2,7 +2,8 @@
 
 It waits on whichever comes first of new work (``wake()``), the poll interval, or
 stop. Each turn it (1) settles calls whose lease ran out — a worker died mid-dial,
-so the outcome is unknown and the call is never re-sent at once — (2) claims the
+so the outcome is unknown and the call is never re-sent at once — and calls left
+``initiated`` longer than ``max_call_minutes`` with no final status, (2) claims the
 due calls of each client within its ``max_concurrent_calls`` (counted in the
 database, across workers) and ``max_calls_per_second`` (a token bucket in this
 process), and (3) dials each one as its own task, writing what came of it.
@@ -31,7 +32,14 @@ from flowhooks.storage import outbound as store
 from flowhooks.storage.outbound import OutboundCall
 from flowhooks.workers import retry
 from flowhooks.workers.jobs import CallState
-from flowhooks.workers.transitions import Policy, Status, after_dial, after_status, unknown_outcome
+from flowhooks.workers.transitions import (
+    Policy,
+    Status,
+    after_dial,
+    after_status,
+    no_final_status,
+    unknown_outcome,
+)
 
 log = logging.getLogger("flowhooks.dispatcher")
 
@@ -134,7 +142,7 @@ class Dispatcher:
             await asyncio.wait(set(self._inflight), timeout=timeout)
 
     async def turn(self) -> int:
-        """One pass: settle dead workers' calls, claim and dial; returns calls claimed."""
+        """One pass: settle dead workers' and silent calls, claim and dial; returns calls claimed."""
         now = self.clock.now()
         for call_id in await store.expired_leases(self.storage, now):
             await store.change(
@@ -153,6 +161,11 @@ class Dispatcher:
                     and call.lease_until < now
                     else None
                 ),
+            )
+        minutes = self.settings.dialer.max_call_minutes
+        for call_id in await store.stale_initiated(self.storage, now - timedelta(minutes=minutes)):
+            await store.change(
+                self.storage, call_id, lambda call: no_final_status(call, now, minutes, self.owner)
             )
         claimed = 0
         lease_until = now + timedelta(seconds=self.settings.dialer.lease_seconds)

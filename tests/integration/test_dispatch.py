@@ -290,3 +290,31 @@ async def test_metrics_show_queue_depths(make_client: ClientFactory) -> None:
     text = await (await client.get("/metrics")).text()
     assert 'flowhooks_outbound_calls{state="queued"} 2.0' in text
     assert "flowhooks_dispatch_lag_seconds_bucket" in text
+
+
+async def test_a_call_with_no_final_status_is_settled_without_retry(
+    make_client: ClientFactory, db_url: str, provider: Any
+) -> None:
+    fake, base = provider
+    client = await make_client(outbound_conf(db_url, workers=True, dialer=startcall_dialer(base)), now=NOON)
+    _, keys, _ = await post(client, create("9979746666"))
+    req = keys["$flow.key.obdReqID"]
+
+    async def initiated() -> bool:
+        return await states(client, req) == ["initiated"]
+
+    await wait_for(initiated)
+    dispatcher = client.app[appkeys.SERVICES].dispatcher
+    clock = client.app[appkeys.CLOCK]
+    assert dispatcher is not None and isinstance(clock, FixedClock)
+    clock.moment = NOON + timedelta(minutes=59)
+    await dispatcher.turn()
+    assert await states(client, req) == ["initiated"]
+    clock.moment = NOON + timedelta(minutes=61)
+    await dispatcher.turn()
+    call = (await view(client, req))["calls"][0]
+    assert (call["state"], call["endCallReason"]) == ("failed", "no_final_status")
+    assert call["attempts"][0]["outcome"] == "failed"
+    clock.moment = NOON + timedelta(hours=5)
+    await dispatcher.turn()
+    assert await states(client, req) == ["failed"] and len(fake.calls) == 1  # never re-dialed
