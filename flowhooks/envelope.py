@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -26,6 +27,7 @@ SUCCESS = "SUCCESS"
 FAILED = "FAILED"
 
 
+@lru_cache(maxsize=8192)
 def bare_name(name: str) -> str:
     """The lookup form of a key name: prefixes stripped, lower case.
 
@@ -132,6 +134,7 @@ def parse(body: bytes) -> Envelope:
 # -- answers ------------------------------------------------------------------
 
 
+@lru_cache(maxsize=8192)
 def _flow_name(name: str) -> str:
     return name if name.startswith("$") else FLOW_PREFIX + name
 
@@ -158,7 +161,7 @@ class Answer:
 def success(method: str, request_id: str, outputs: Mapping[str, object]) -> Answer:
     """HTTP 200, status SUCCESS; bare output names get the ``$flow.key.`` prefix."""
     keys = [{"name": "$flow.key.status", "value": SUCCESS}]
-    keys.extend({"name": _flow_name(k), "value": _text(v)} for k, v in outputs.items())
+    keys += [{"name": _flow_name(k), "value": _text(v)} for k, v in outputs.items()]
     return Answer(200, {"method": method, "status": SUCCESS, "requestId": request_id, "keys": keys})
 
 

@@ -57,7 +57,8 @@ async def agent_history(request: web.Request) -> web.Response:
     return web.json_response({"cli": cli, "events": events})
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_put("/api/v1/agents/{cli}", put_agent)
-    app.router.add_get("/api/v1/agents/{cli}", get_agent)
-    app.router.add_get("/api/v1/agents/{cli}/history", agent_history)
+ROUTES = [
+    ("PUT", "/api/v1/agents/{cli}", put_agent),
+    ("GET", "/api/v1/agents/{cli}", get_agent),
+    ("GET", "/api/v1/agents/{cli}/history", agent_history),
+]

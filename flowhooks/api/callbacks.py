@@ -78,5 +78,4 @@ async def provider_callback(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "callId": call_id, "state": call.state})
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_post("/callbacks/{provider}", provider_callback)
+ROUTES = [("POST", "/callbacks/{provider}", provider_callback)]

@@ -77,9 +77,10 @@ async def metrics(request: web.Request) -> web.Response:
     return resp
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/methods", methods)
-    app.router.add_get("/openapi.json", openapi)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics)
+ROUTES = [
+    ("GET", "/methods", methods),
+    ("GET", "/openapi.json", openapi),
+    ("GET", "/healthz", healthz),
+    ("GET", "/readyz", readyz),
+    ("GET", "/metrics", metrics),
+]

@@ -29,6 +29,7 @@ async def cancel_request(request: web.Request) -> web.Response:
     return web.json_response({"cancelled": cancelled, "notCancelled": started})
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/v1/outbound/{req_id}", get_request)
-    app.router.add_delete("/api/v1/outbound/{req_id}", cancel_request)
+ROUTES = [
+    ("GET", "/api/v1/outbound/{req_id}", get_request),
+    ("DELETE", "/api/v1/outbound/{req_id}", cancel_request),
+]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import lru_cache
+
 from pydantic import Field
 
 from flowhooks import calendar as cal
@@ -40,7 +43,26 @@ class Output(Keys):
     holidayName: str = Field(description="the requested date's holiday, else empty")
 
 
-async def handle(ctx: Context, keys: Input) -> Output:
+@lru_cache(maxsize=4096)
+def answer(verdict: cal.Verdict) -> dict[str, object]:
+    """The output keys of a verdict (memoised: the calendar's memo repeats verdicts)."""
+    slot = verdict.slot
+    window = verdict.window.text()
+    return {
+        "outputDate": slot.isoformat(timespec="seconds"),
+        "smsDate": f"{slot.day}-{slot.month}-{slot.year}",
+        "outputTime": window,
+        "SmsOutputTime": window,
+        "outputDay": cal.WEEKDAY_NAMES[slot.weekday()],
+        "dateIsValid": verdict.date_is_valid,
+        "timeIsValid": verdict.time_is_valid,
+        "outputSlot": cal.format_slot_time(slot.time()),
+        "invalidReason": verdict.reason.value,
+        "holidayName": verdict.holiday_name,
+    }
+
+
+async def handle(ctx: Context, keys: Input) -> Mapping[str, object]:
     calendar = ctx.services.calendar(keys.calendar)
     if calendar is None:
         known = ", ".join(sorted(ctx.services.calendars))
@@ -56,17 +78,4 @@ async def handle(ctx: Context, keys: Input) -> Output:
     verdict = cal.evaluate(calendar, ctx.now, keys.inputDate, keys.inputTime, type_name)
     if verdict is None:
         raise HandlerFailed("NO_VALID_SLOT", "no working date within 366 days")
-    slot = verdict.slot
-    window = verdict.window.text()
-    return Output.model_construct(  # every field is set here, from trusted values
-        outputDate=slot.isoformat(timespec="seconds"),
-        smsDate=f"{slot.day}-{slot.month}-{slot.year}",
-        outputTime=window,
-        SmsOutputTime=window,
-        outputDay=cal.WEEKDAY_NAMES[slot.weekday()],
-        dateIsValid=verdict.date_is_valid,
-        timeIsValid=verdict.time_is_valid,
-        outputSlot=cal.format_slot_time(slot.time()),
-        invalidReason=verdict.reason.value,
-        holidayName=verdict.holiday_name,
-    )
+    return answer(verdict)

@@ -142,7 +142,7 @@ class Dispatcher:
             await asyncio.wait(set(self._inflight), timeout=timeout)
 
     async def turn(self) -> int:
-        """One pass: settle dead workers' and silent calls, claim and dial; returns calls claimed."""
+        """One pass: settle dead workers' and silent calls, claim, dial; returns calls claimed."""
         now = self.clock.now()
         for call_id in await store.expired_leases(self.storage, now):
             await store.change(

@@ -203,7 +203,9 @@ def after_status(call: OutboundCall, status: Status, now: datetime, policy: Poli
     return change
 
 
-def no_final_status(call: OutboundCall, now: datetime, minutes: int, source: str) -> CallChange | None:
+def no_final_status(
+    call: OutboundCall, now: datetime, minutes: int, source: str
+) -> CallChange | None:
     """An initiated call the provider never reported an end for, after ``minutes``.
 
     It may have been answered, so it is not retried: it ends ``failed`` with the
@@ -213,9 +215,15 @@ def no_final_status(call: OutboundCall, now: datetime, minutes: int, source: str
         return None
     detail = f"no final status within {minutes} minutes; not retried (it may have been answered)"
     return CallChange(
-        values={"state": CallState.FAILED.value, "end_call_reason": "no_final_status", **_free(now)},
+        values={
+            "state": CallState.FAILED.value,
+            "end_call_reason": "no_final_status",
+            **_free(now),
+        },
         attempt_update={
-            "attempt": call.attempts, "ended_at": now, "outcome": CallState.FAILED.value,
+            "attempt": call.attempts,
+            "ended_at": now,
+            "outcome": CallState.FAILED.value,
             "end_call_reason": "no_final_status",
         },
         events=[_event(call, "state", CallState.FAILED.value, source, now, detail=detail)],
