@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import time
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
@@ -53,12 +54,20 @@ class AccessLog:
         self._buffer: list[bytes] = []
         self._scheduled = False
         self.enabled = enabled
+        self._stamp = (0, "")  # (millisecond, its ISO text): many lines share one
+
+    def _now(self) -> str:
+        ms = int(time.time() * 1000)
+        if ms != self._stamp[0]:
+            moment = datetime.fromtimestamp(ms / 1000, UTC)
+            self._stamp = (ms, moment.isoformat(timespec="milliseconds"))
+        return self._stamp[1]
 
     def write(self, fields: dict[str, Any]) -> None:
         if not self.enabled:
             return
         doc = {
-            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "ts": self._now(),
             "level": "INFO",
             "logger": "flowhooks.access",
             "msg": "request",

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from pydantic import BaseModel, ValidationError
 
@@ -50,7 +51,7 @@ def new_request_id(offered: str | None = None) -> str:
     return f"{_ID_PREFIX}{next(_ID_COUNTER):010x}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RawRequest:
     """What the engine needs of an HTTP request."""
 
@@ -61,7 +62,7 @@ class RawRequest:
     request_id: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """The answer plus what the access log and metrics record."""
 
@@ -70,6 +71,7 @@ class Outcome:
     error_code: str = ""
 
 
+@lru_cache(maxsize=64)
 def _is_json(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
     return media in JSON_TYPES or (media.startswith("application/") and media.endswith("+json"))

@@ -17,6 +17,7 @@ process; ``[storage] sqlite_synchronous = "FULL"`` makes it survive power loss t
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -88,6 +89,8 @@ class Storage:
         self._pg: AsyncEngine | None = None
         self._pg_reads: AsyncEngine | None = None
         self._write_lock = asyncio.Lock()
+        self._sql_cache: dict[int, tuple[Any, str, list[str]]] = {}
+        self._raw: sqlite3.Connection | None = None
 
     @classmethod
     def open(cls, url: str, sqlite_synchronous: str = "NORMAL", pool_size: int = 20) -> Storage:
@@ -177,6 +180,40 @@ class Storage:
         assert self._sqlite is not None
         async with self._write_lock, self._sqlite_transaction(self._sqlite, "BEGIN IMMEDIATE") as c:
             yield c
+
+    async def rows(self, statement: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """One read statement's rows, for hot paths; columns must need no type conversion.
+
+        On a SQLite file the statement is compiled once and run on the driver's
+        connection directly (~5 µs instead of ~35 µs through SQLAlchemy's execution
+        layer); elsewhere it runs through ``read()``.
+        """
+        if self._sqlite_reads is None or self._memory:
+            async with self.read() as conn:
+                return [tuple(r) for r in await conn.execute(statement, params)]
+        sql, names = self._compiled(statement)
+        try:
+            cursor = self._raw_reader().execute(sql, [params[n] for n in names])
+            return cursor.fetchall()
+        except sqlite3.OperationalError as e:
+            raise StorageUnavailable(f"database unavailable: {e}") from e
+
+    def _compiled(self, statement: Any) -> tuple[str, list[str]]:
+        found = self._sql_cache.get(id(statement))
+        if found is None or found[0] is not statement:
+            assert self._sqlite_reads is not None
+            compiled = statement.compile(dialect=self._sqlite_reads.dialect)
+            found = (statement, compiled.string, list(compiled.positiontup or []))
+            self._sql_cache[id(statement)] = found
+        return found[1], found[2]
+
+    def _raw_reader(self) -> sqlite3.Connection:
+        if self._raw is None:
+            assert self._sqlite_reads is not None
+            fairy = self._sqlite_reads.raw_connection()  # the one kept-open connection
+            self._raw = fairy.driver_connection
+        assert self._raw is not None
+        return self._raw
 
     async def ping(self) -> bool:
         try:

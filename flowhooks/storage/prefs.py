@@ -30,9 +30,8 @@ _ALL_OF_NUMBER = (
 
 
 async def fetch(storage: Storage, client: str, number: str) -> dict[str, str]:
-    async with storage.read() as conn:
-        rows = await conn.execute(_ALL_OF_NUMBER, {"client": client, "number": number})
-        return {name: value for name, value in rows}
+    rows = await storage.rows(_ALL_OF_NUMBER, {"client": client, "number": number})
+    return {name: value for name, value in rows}
 
 
 async def update(

@@ -296,7 +296,9 @@ async def test_a_call_with_no_final_status_is_settled_without_retry(
     make_client: ClientFactory, db_url: str, provider: Any
 ) -> None:
     fake, base = provider
-    client = await make_client(outbound_conf(db_url, workers=True, dialer=startcall_dialer(base)), now=NOON)
+    client = await make_client(
+        outbound_conf(db_url, workers=True, dialer=startcall_dialer(base)), now=NOON
+    )
     _, keys, _ = await post(client, create("9979746666"))
     req = keys["$flow.key.obdReqID"]
 

@@ -215,3 +215,10 @@ def test_next_open_moment_for_outbound() -> None:
     assert calling.next_open_moment(night) == datetime(2019, 12, 8, 9, 0, tzinfo=IST)
     early = datetime(2019, 12, 7, 7, 0, tzinfo=IST)
     assert calling.next_open_moment(early) == early.replace(hour=9) + timedelta(0)
+
+
+def test_today_is_the_clocks_day_even_when_earliest_rounds_into_tomorrow() -> None:
+    late = datetime(2019, 12, 9, 23, 59, 30, tzinfo=IST)  # Monday; earliest rounds to Tue 00:00
+    v = ev(DEFAULT, late, "today")
+    assert (v.date_is_valid, v.reason) == (True, cal.InvalidReason.NONE)  # today is Monday
+    assert iso(v) == "2019-12-10T09:00:00+05:30"
