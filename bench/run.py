@@ -30,6 +30,8 @@ from tests.pg import Cluster
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 NOW = "2019-12-07T10:00:00+05:30"
+ROUNDS = 3
+OPEN_RATE = 1000.0
 
 
 def free_port() -> int:
@@ -61,15 +63,18 @@ def flowhooks_server(port: int, config: Path) -> list[str]:
     return [str(BIN / "flowhooks"), "serve", "--config", str(config), "--port", str(port)]
 
 
-def measure(port: int, requests: list[bytes], seconds: float, label: str) -> dict[str, object]:
-    say(f"  {label}: warm-up ...")
-    uvloop.run(loadgen.run(port, requests[:64], connections=32, seconds=min(1.0, seconds)))
-    say(f"  {label}: closed loop, 32 connections, {seconds}s ...")
-    closed = uvloop.run(loadgen.run(port, requests, connections=32, seconds=seconds))
-    rate = 1000.0
-    say(f"  {label}: open loop at {rate:.0f} req/s ...")
-    opened = uvloop.run(loadgen.run(port, requests, connections=32, seconds=seconds, rate=rate))
-    return {"closed": closed.summary(), "open_1000": opened.summary()}
+def closed_loop(port: int, requests: list[bytes], seconds: float) -> loadgen.Result:
+    return uvloop.run(loadgen.run(port, requests, connections=32, seconds=seconds))
+
+
+def median_run(runs: list[loadgen.Result]) -> loadgen.Result:
+    return sorted(runs, key=lambda r: r.rps)[len(runs) // 2]
+
+
+def open_loop(port: int, requests: list[bytes], seconds: float) -> dict[str, float]:
+    return uvloop.run(
+        loadgen.run(port, requests, connections=32, seconds=seconds, rate=OPEN_RATE)
+    ).summary()
 
 
 def say(text: str) -> None:
@@ -85,21 +90,45 @@ def envelopes(method: str, variants: list[dict[str, str]]) -> list[bytes]:
 
 
 def bench_method(name: str, bench: Bench, seconds: float, config: Path) -> dict[str, object]:
+    """Both servers up at once; closed-loop runs alternate bare/flowhooks ROUNDS times and
+    the medians are compared, so a noisy moment does not decide the ratio."""
     say(f"{name}:")
     requests = bench.requests()
-    port = free_port()
-    with server(bare_server(port), port):
-        bare = measure(port, requests, seconds, "bare aiohttp")
-    port = free_port()
-    with server(flowhooks_server(port, config), port):
+    bare_port, ours_port = free_port(), free_port()
+    with (
+        server(bare_server(bare_port), bare_port),
+        server(flowhooks_server(ours_port, config), ours_port),
+    ):
         if bench.seed is not None:
             say("  flowhooks: seeding ...")
             seed = bench.seed()
-            done = uvloop.run(loadgen.run(port, seed, 4, seconds=60, max_requests=len(seed)))
+            done = uvloop.run(loadgen.run(ours_port, seed, 4, seconds=60, max_requests=len(seed)))
             assert done.errors == 0 and done.requests == len(seed), "seeding failed"
-        ours = measure(port, requests, seconds, "flowhooks")
-    ratio = ours["closed"]["rps"] / bare["closed"]["rps"]  # type: ignore[index]
-    return {"name": name, "bare": bare, "flowhooks": ours, "ratio": round(ratio, 3)}
+        for port in (bare_port, ours_port):  # warm-up
+            uvloop.run(loadgen.run(port, requests[:64], connections=32, seconds=1.0))
+        bare_runs, our_runs = [], []
+        for round_ in range(ROUNDS):
+            say(f"  round {round_ + 1}/{ROUNDS}: bare, then flowhooks, {seconds}s each ...")
+            bare_runs.append(closed_loop(bare_port, requests, seconds))
+            our_runs.append(closed_loop(ours_port, requests, seconds))
+        say(f"  open loop at {OPEN_RATE:.0f} req/s ...")
+        bare = {
+            "closed": median_run(bare_runs).summary(),
+            "open": open_loop(bare_port, requests, seconds),
+        }
+        ours = {
+            "closed": median_run(our_runs).summary(),
+            "open": open_loop(ours_port, requests, seconds),
+        }
+    errors = sum(r.errors for r in our_runs)
+    ratio = ours["closed"]["rps"] / bare["closed"]["rps"]
+    return {
+        "name": name,
+        "bare": bare,
+        "flowhooks": ours,
+        "ratio": round(ratio, 3),
+        "errors": errors,
+    }
 
 
 def validate_repeated() -> list[bytes]:
@@ -187,15 +216,15 @@ BENCHES: dict[str, Bench] = {
 def table(results: list[dict[str, object]]) -> str:
     rows = [
         "| benchmark | bare req/s | flowhooks req/s | ratio | p50 ms (closed) | p99 ms (closed)"
-        " | p50 ms @1000/s | p99 ms @1000/s |",
-        "|---|---|---|---|---|---|---|---|",
+        " | p50 ms @1000/s | p99 ms @1000/s | errors |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         b, f = r["bare"], r["flowhooks"]
         rows.append(
             f"| {r['name']} | {b['closed']['rps']} | {f['closed']['rps']} | {r['ratio']}"  # type: ignore[index]
             f" | {f['closed']['p50_ms']} | {f['closed']['p99_ms']}"  # type: ignore[index]
-            f" | {f['open_1000']['p50_ms']} | {f['open_1000']['p99_ms']} |"  # type: ignore[index]
+            f" | {f['open']['p50_ms']} | {f['open']['p99_ms']} | {r['errors']} |"  # type: ignore[index]
         )
     return "\n".join(rows)
 
