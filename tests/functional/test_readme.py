@@ -7,6 +7,7 @@ import re
 
 from flowhooks import settings
 from tests.conftest import ROOT, ClientFactory, answer_keys
+from tests.fakes import wait_for
 
 
 async def test_readme_curl_answers_as_printed(make_client: ClientFactory) -> None:
@@ -22,3 +23,29 @@ async def test_readme_curl_answers_as_printed(make_client: ClientFactory) -> Non
     resp = await client.post("/webhook", json=sent, headers={"X-Flowhooks-Now": now})
     assert resp.status == 200
     assert answer_keys(await resp.json()) == printed
+
+
+async def test_readme_create_outbound_goes_all_the_way_with_the_shipped_config(
+    make_client: ClientFactory,
+) -> None:
+    text = (ROOT / "README.md").read_text()
+    block = text.split("### createOutbound", 1)[1].split("```console\n$ curl", 1)[1]
+    sent = json.loads(re.search(r"-d '(.*?)'", block, re.S).group(1))  # type: ignore[union-attr]
+    token = re.search(r"Authorization: Bearer ([^']+)'", block).group(1)  # type: ignore[union-attr]
+    conf = settings.load(ROOT / "config" / "flowhooks.toml", env={})
+    conf = conf.model_copy(update={"storage": settings.StorageSettings(url="sqlite:///:memory:")})
+    client = await make_client(conf)
+    resp = await client.post("/webhook", json=sent)
+    keys = answer_keys(await resp.json())
+    assert keys["$flow.key.obdResponseCode"] == "200"
+    assert keys["$flow.key.obdRejectedNumbers"] == "12345:invalid"
+    url = f"/api/v1/outbound/{keys['$flow.key.obdReqID']}"
+
+    async def completed() -> bool:
+        view = await (await client.get(url, headers={"Authorization": f"Bearer {token}"})).json()
+        return bool(view["calls"][0]["state"] == "completed")
+
+    await wait_for(completed, timeout=30)
+    view = await (await client.get(url, headers={"Authorization": f"Bearer {token}"})).json()
+    moves = [h["to_state"] for h in view["calls"][0]["history"] if h["kind"] == "state"]
+    assert moves == ["queued", "dialing", "initiated", "completed"]
