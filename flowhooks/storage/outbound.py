@@ -282,28 +282,27 @@ async def claim(
     return sorted(claimed, key=lambda c: (c.due_at, c.id))
 
 
-async def expired_leases(storage: Storage, now: datetime, limit: int = 100) -> list[str]:
-    """Calls left in ``dialing`` by a worker whose lease ran out (it died mid-dial)."""
+async def _stuck(
+    storage: Storage, state: str, column: Any, before: datetime, limit: int
+) -> list[str]:
     async with storage.read() as conn:
         rows = await conn.execute(
             select(_c.c.id)
-            .where(_c.c.state == "dialing", _c.c.lease_until < now)
-            .order_by(_c.c.lease_until)
+            .where(_c.c.state == state, column < before)
+            .order_by(column)
             .limit(limit)
         )
         return list(rows.scalars().all())
+
+
+async def expired_leases(storage: Storage, now: datetime, limit: int = 100) -> list[str]:
+    """Calls left in ``dialing`` by a worker whose lease ran out (it died mid-dial)."""
+    return await _stuck(storage, "dialing", _c.c.lease_until, now, limit)
 
 
 async def stale_initiated(storage: Storage, before: datetime, limit: int = 100) -> list[str]:
     """Calls initiated before ``before`` that no provider status has ended."""
-    async with storage.read() as conn:
-        rows = await conn.execute(
-            select(_c.c.id)
-            .where(_c.c.state == "initiated", _c.c.updated_at < before)
-            .order_by(_c.c.updated_at)
-            .limit(limit)
-        )
-        return list(rows.scalars().all())
+    return await _stuck(storage, "initiated", _c.c.updated_at, before, limit)
 
 
 async def change(
