@@ -385,7 +385,7 @@ class InvalidReason(StrEnum):
     OUTSIDE_HOURS = "outside_hours"  # the time is outside the day's window (or unreadable)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity hash: the memo hands out the same object
 class Verdict:
     """Everything validateDateTime answers, before it is turned into flow keys."""
 

@@ -42,7 +42,7 @@ def bare_name(name: str) -> str:
     return lowered
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Envelope:
     """A parsed request: the method as sent, flow keys by bare name, user keys by NAME."""
 
@@ -147,7 +147,7 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Answer:
     """An HTTP status and the JSON document the caller receives."""
 
