@@ -49,7 +49,6 @@ class Envelope:
     method: str
     keys: Mapping[str, str]
     user_keys: Mapping[str, str] = field(default_factory=dict)
-    names: Mapping[str, str] = field(default_factory=dict)  # bare name -> name as sent
 
     def get(self, name: str) -> str | None:
         return self.keys.get(name.lower())
@@ -85,22 +84,21 @@ def _parse_doc(body: bytes) -> tuple[str, list[Any]]:
     return method.strip(), raw_keys
 
 
-def _key_item(i: int, item: Any) -> tuple[str, str | None]:
-    """(name, value text) of one key; BadEnvelope for a malformed item."""
-    if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-        raise BadEnvelope(f"keys[{i}] must be an object with a string 'name'")
-    name: str = item["name"]
-    if not name or len(name) > MAX_NAME_CHARS:
-        raise BadEnvelope(f"keys[{i}].name must be 1 to {MAX_NAME_CHARS} characters")
-    try:
-        value = _value_text(item.get("value"))
-    except TypeError:
-        raise InvalidKeys(
-            [KeyProblem(name, "value must be a string, number, boolean or null")]
-        ) from None
-    if value is not None and len(value.encode()) > MAX_VALUE_BYTES:
-        raise InvalidKeys([KeyProblem(name, f"value is longer than {MAX_VALUE_BYTES} bytes")])
-    return name, value
+def _value_of(name: str, value: Any) -> str | None:
+    """A key's value as text (None: absent); InvalidKeys naming the key when unusable."""
+    text: str | None = value if type(value) is str else None
+    if text is None and value is not None:
+        try:
+            text = _value_text(value)
+        except TypeError:
+            raise InvalidKeys(
+                [KeyProblem(name, "value must be a string, number, boolean or null")]
+            ) from None
+    # a str of n chars is at most 4n bytes: encode only when it could be too long
+    if text is not None and len(text) * 4 > MAX_VALUE_BYTES:
+        if len(text.encode()) > MAX_VALUE_BYTES:
+            raise InvalidKeys([KeyProblem(name, f"value is longer than {MAX_VALUE_BYTES} bytes")])
+    return text
 
 
 def parse(body: bytes) -> Envelope:
@@ -108,11 +106,15 @@ def parse(body: bytes) -> Envelope:
     method, raw_keys = _parse_doc(body)
     keys: dict[str, str] = {}
     user: dict[str, str] = {}
-    names: dict[str, str] = {}
     problems: list[KeyProblem] = []
     for i, item in enumerate(raw_keys):
+        name = item.get("name") if type(item) is dict else None
+        if type(name) is not str:
+            raise BadEnvelope(f"keys[{i}] must be an object with a string 'name'")
+        if not name or len(name) > MAX_NAME_CHARS:
+            raise BadEnvelope(f"keys[{i}].name must be 1 to {MAX_NAME_CHARS} characters")
         try:
-            name, value = _key_item(i, item)
+            value = _value_of(name, item.get("value"))
         except InvalidKeys as exc:
             problems.extend(exc.details)
             continue
@@ -121,14 +123,13 @@ def parse(body: bytes) -> Envelope:
             target, bare = user, bare[len(USER_PREFIX) :]
         else:
             target = keys
-        names[bare] = name
         if value is None:
             target.pop(bare, None)  # null means absent, and the last one wins
         else:
             target[bare] = value
     if problems:
         raise InvalidKeys(problems)
-    return Envelope(method=method, keys=keys, user_keys=user, names=names)
+    return Envelope(method=method, keys=keys, user_keys=user)
 
 
 # -- answers ------------------------------------------------------------------
@@ -158,10 +159,24 @@ class Answer:
         return orjson.dumps(self.body)
 
 
-def success(method: str, request_id: str, outputs: Mapping[str, object]) -> Answer:
-    """HTTP 200, status SUCCESS; bare output names get the ``$flow.key.`` prefix."""
-    keys = [{"name": "$flow.key.status", "value": SUCCESS}]
-    keys += [{"name": _flow_name(k), "value": _text(v)} for k, v in outputs.items()]
+class Rendered(tuple[dict[str, str], ...]):
+    """Output keys already in answer form; a handler's memo can keep and reuse them."""
+
+    __slots__ = ()
+
+
+def render(outputs: Mapping[str, object]) -> Rendered:
+    """Bare output names get the ``$flow.key.`` prefix; every value becomes text."""
+    return Rendered({"name": _flow_name(k), "value": _text(v)} for k, v in outputs.items())
+
+
+_STATUS_SUCCESS = {"name": "$flow.key.status", "value": SUCCESS}
+
+
+def success(method: str, request_id: str, outputs: Mapping[str, object] | Rendered) -> Answer:
+    """HTTP 200, status SUCCESS, ``$flow.key.status`` first."""
+    rendered = outputs if isinstance(outputs, Rendered) else render(outputs)
+    keys = [_STATUS_SUCCESS, *rendered]
     return Answer(200, {"method": method, "status": SUCCESS, "requestId": request_id, "keys": keys})
 
 

@@ -11,7 +11,6 @@ import itertools
 import logging
 import os
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -177,5 +176,6 @@ class Engine:
             result = await handler.handle(ctx, inp)
         except HandlerFailed as exc:
             return envelope.handler_failed(handler.method, request_id, exc)
-        outputs: Mapping[str, object] = dict(result) if isinstance(result, BaseModel) else result
-        return envelope.success(handler.method, request_id, outputs)
+        if isinstance(result, BaseModel):
+            result = dict(result)
+        return envelope.success(handler.method, request_id, result)

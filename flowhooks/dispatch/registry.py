@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from flowhooks.envelope import Envelope
+from flowhooks.envelope import Envelope, Rendered
 from flowhooks.errors import RegistryError
 from flowhooks.services import Services
 from flowhooks.settings import Settings
@@ -50,7 +50,7 @@ class Context:
         )
 
 
-HandleFn = Callable[[Context, Any], Awaitable[BaseModel | Mapping[str, object]]]
+HandleFn = Callable[[Context, Any], Awaitable[BaseModel | Mapping[str, object] | Rendered]]
 
 
 @dataclass(frozen=True)

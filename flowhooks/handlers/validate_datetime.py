@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import lru_cache
 
 from pydantic import Field
 
 from flowhooks import calendar as cal
 from flowhooks.dispatch.registry import Context, Keys
+from flowhooks.envelope import Rendered, render
 from flowhooks.errors import HandlerFailed, InvalidKeys, KeyProblem
 
 METHOD = "validateDateTime"
@@ -44,25 +44,27 @@ class Output(Keys):
 
 
 @lru_cache(maxsize=4096)
-def answer(verdict: cal.Verdict) -> dict[str, object]:
-    """The output keys of a verdict (memoised: the calendar's memo repeats verdicts)."""
+def answer(verdict: cal.Verdict) -> Rendered:
+    """The rendered output keys of a verdict (memoised: the calendar's memo repeats verdicts)."""
     slot = verdict.slot
     window = verdict.window.text()
-    return {
-        "outputDate": slot.isoformat(timespec="seconds"),
-        "smsDate": f"{slot.day}-{slot.month}-{slot.year}",
-        "outputTime": window,
-        "SmsOutputTime": window,
-        "outputDay": cal.WEEKDAY_NAMES[slot.weekday()],
-        "dateIsValid": verdict.date_is_valid,
-        "timeIsValid": verdict.time_is_valid,
-        "outputSlot": cal.format_slot_time(slot.time()),
-        "invalidReason": verdict.reason.value,
-        "holidayName": verdict.holiday_name,
-    }
+    return render(
+        {
+            "outputDate": slot.isoformat(timespec="seconds"),
+            "smsDate": f"{slot.day}-{slot.month}-{slot.year}",
+            "outputTime": window,
+            "SmsOutputTime": window,
+            "outputDay": cal.WEEKDAY_NAMES[slot.weekday()],
+            "dateIsValid": verdict.date_is_valid,
+            "timeIsValid": verdict.time_is_valid,
+            "outputSlot": cal.format_slot_time(slot.time()),
+            "invalidReason": verdict.reason.value,
+            "holidayName": verdict.holiday_name,
+        }
+    )
 
 
-async def handle(ctx: Context, keys: Input) -> Mapping[str, object]:
+async def handle(ctx: Context, keys: Input) -> Rendered:
     calendar = ctx.services.calendar(keys.calendar)
     if calendar is None:
         known = ", ".join(sorted(ctx.services.calendars))
