@@ -153,10 +153,17 @@ class Engine:
                 raise UnknownMethod(f"unknown method {env.method!r}; known methods: {known}")
             method_name = handler.method
             try:
-                return Outcome(await self._run(handler, env, now, request_id), method_name)
+                inp = build_input(handler, env)
+                ctx = Context(request_id, now, self.settings, self.services, env, method_name)
+                result = await handler.handle(ctx, inp)
             except InvalidKeys as exc:
                 answer = envelope.envelope_error(sent_method, request_id, exc, handler.error_keys)
                 return Outcome(answer, method_name, exc.code)
+            except HandlerFailed as exc:
+                return Outcome(envelope.handler_failed(method_name, request_id, exc), method_name)
+            if isinstance(result, BaseModel):
+                result = dict(result)
+            return Outcome(envelope.success(method_name, request_id, result), method_name)
         except EnvelopeError as exc:
             answer = envelope.envelope_error(sent_method, request_id, exc)
             return Outcome(answer, method_name, exc.code)
@@ -166,16 +173,3 @@ class Engine:
                 sent_method, request_id, 500, "INTERNAL", f"internal error; requestId {request_id}"
             )
             return Outcome(answer, method_name, "INTERNAL")
-
-    async def _run(
-        self, handler: Handler, env: envelope.Envelope, now: datetime, request_id: str
-    ) -> envelope.Answer:
-        inp = build_input(handler, env)
-        ctx = Context(request_id, now, self.settings, self.services, env, handler.method)
-        try:
-            result = await handler.handle(ctx, inp)
-        except HandlerFailed as exc:
-            return envelope.handler_failed(handler.method, request_id, exc)
-        if isinstance(result, BaseModel):
-            result = dict(result)
-        return envelope.success(handler.method, request_id, result)

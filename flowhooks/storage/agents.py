@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import false, not_, select, true, update
 
+from flowhooks.errors import StorageUnavailable
 from flowhooks.storage import tables as t
 from flowhooks.storage.engine import Storage
 from flowhooks.storage.sql import insert
@@ -42,6 +43,12 @@ class Agent:
             "source": self.source,
             "updatedAt": _iso(self.updated_at),
         }
+
+
+def _agent(row: Any) -> Agent:
+    fields = dict(row._mapping)
+    fields.pop("allotments", None)
+    return Agent(**fields)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -93,7 +100,7 @@ async def get(storage: Storage, client: str, cli: str) -> Agent | None:
     a = t.agents
     async with storage.read() as conn:
         row = (await conn.execute(select(a).where(a.c.client == client, a.c.cli == cli))).first()
-    return Agent(**row._mapping) if row else None
+    return _agent(row) if row else None
 
 
 async def set_pause(
@@ -117,7 +124,7 @@ async def set_pause(
         ).first()
         if row is None:
             return None
-        agent = Agent(**row._mapping)
+        agent = _agent(row)
         await conn.execute(
             t.agent_events.insert().values(
                 client=client,
@@ -154,31 +161,43 @@ async def history(
         ]
 
 
+ALLOCATE_TRIES = 20
+
+
 async def allocate(storage: Storage, client: str, did: str, now: datetime) -> Agent | None:
     """The unpaused agent of ``did`` that waited longest since its last allotment.
 
-    PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so two concurrent allocations take two
-    different agents; SQLite: the single writer serialises them.
+    Optimistic: read the best candidate and its allotment count, then update it only
+    if the count is unchanged; if another allocation took it first, try the next
+    best. (``FOR UPDATE SKIP LOCKED`` with ``ORDER BY … LIMIT 1`` is not enough: a
+    waiting transaction re-checks only the WHERE clause of a row another one just
+    updated, and could hand out the same agent twice.)
     """
     a = t.agents
-    query = (
-        select(a.c.cli)
+    best = (
+        select(a.c.cli, a.c.allotments)
         .where(a.c.client == client, a.c.did == did, a.c.paused == False)  # noqa: E712
-        .order_by(a.c.last_allotted_at.asc().nulls_first(), a.c.cli)
+        .order_by(a.c.last_allotted_at.asc().nulls_first(), a.c.allotments, a.c.cli)
         .limit(1)
     )
-    if storage.is_postgres:
-        query = query.with_for_update(skip_locked=True)
-    async with storage.write() as conn:
-        cli = await conn.scalar(query)
-        if cli is None:
-            return None
-        row = (
-            await conn.execute(
-                update(a)
-                .where(a.c.client == client, a.c.cli == cli)
-                .values(last_allotted_at=now)
-                .returning(*a.c)
-            )
-        ).one()
-    return Agent(**row._mapping)
+    for _ in range(ALLOCATE_TRIES):
+        async with storage.write() as conn:
+            seen = (await conn.execute(best)).first()
+            if seen is None:
+                return None
+            row = (
+                await conn.execute(
+                    update(a)
+                    .where(
+                        a.c.client == client,
+                        a.c.cli == seen.cli,
+                        a.c.paused == False,  # noqa: E712
+                        a.c.allotments == seen.allotments,
+                    )
+                    .values(last_allotted_at=now, allotments=a.c.allotments + 1)
+                    .returning(*a.c)
+                )
+            ).first()
+        if row is not None:
+            return _agent(row)
+    raise StorageUnavailable("could not allot an agent: too much contention")

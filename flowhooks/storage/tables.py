@@ -83,6 +83,7 @@ agents = Table(
     Column("did", String(20), nullable=False),
     Column("paused", Boolean, nullable=False, default=False),
     Column("last_allotted_at", UTCDateTime, nullable=True),
+    Column("allotments", BigInteger, nullable=False, default=0),  # allocateAgent's check-and-set
     Column("source", String(16), nullable=False),  # "config" or "api"
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_agents_did", "client", "did", "paused", "last_allotted_at"),
