@@ -109,10 +109,11 @@ class Engine:
         self.clock = clock
         token = settings.server.token
         self._token = token.get_secret_value().encode() if token else None
+        self._override = settings.testing.allow_clock_override
+        self._limit = settings.server.max_body_bytes
 
     def _check_auth(self, authorization: str | None) -> None:
-        if self._token is None:
-            return
+        assert self._token is not None
         scheme, _, offered = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(
             offered.strip().encode(), self._token
@@ -120,7 +121,7 @@ class Engine:
             raise Unauthorized("missing or wrong bearer token")
 
     def _now(self, header: str | None) -> datetime:
-        if header is None or not self.settings.testing.allow_clock_override:
+        if header is None or not self._override:
             return self.clock.now()
         try:
             return parse_now_header(header)
@@ -131,12 +132,12 @@ class Engine:
 
     def check(self, req: RawRequest) -> None:
         """Checks that need no parsing: token, media type, size."""
-        self._check_auth(req.authorization)
+        if self._token is not None:
+            self._check_auth(req.authorization)
         if not _is_json(req.content_type):
             raise UnsupportedMediaType("Content-Type must be application/json")
-        limit = self.settings.server.max_body_bytes
-        if len(req.body) > limit:
-            raise TooLarge(f"body is larger than {limit} bytes")
+        if len(req.body) > self._limit:
+            raise TooLarge(f"body is larger than {self._limit} bytes")
 
     async def answer(self, req: RawRequest) -> Outcome:
         request_id = req.request_id or new_request_id()
