@@ -128,9 +128,11 @@ class EngineSender:
 
 @asynccontextmanager
 async def in_process(settings: Settings) -> AsyncIterator[EngineSender]:
-    """Start the app's resources without binding a port; replays always honour ``now``."""
+    """Start the app's resources without binding a port; replays always honour ``now``
+    and never run the dispatcher (a replayed createOutbound must not ring a phone)."""
     testing = settings.testing.model_copy(update={"allow_clock_override": True})
-    app = create_app(settings.model_copy(update={"testing": testing}))
+    server = settings.server.model_copy(update={"workers": False})  # a replay never dials
+    app = create_app(settings.model_copy(update={"testing": testing, "server": server}))
     runner = web.AppRunner(app)
     await runner.setup()
     try:

@@ -153,7 +153,9 @@ async def handle(ctx: Context, keys: Input) -> dict[str, object]:
         "obdResponseCode": "200",
         "obdReqID": req_id,
         "obdPhononUUID": ",".join(c.id for c in calls),
-        "obdScheduledAt": calls[0].due_at.astimezone(ZoneInfo(calls[0].zone)).isoformat(),
+        "obdScheduledAt": calls[0]
+        .due_at.astimezone(ZoneInfo(calls[0].zone))
+        .isoformat(timespec="seconds"),
         "obdRejectedNumbers": ",".join(rejected),
     }
     stored = await store.create(

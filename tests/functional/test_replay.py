@@ -159,3 +159,11 @@ def test_public_cases_through_the_console_script() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[-1] == "11 passed, 0 failed"
+
+
+async def test_in_process_replay_never_runs_the_dispatcher(tmp_path: Path) -> None:
+    conf = load_config("calendars.toml")
+    assert conf.server.workers  # the config asks for workers ...
+    async with replay.in_process(conf) as sender:
+        services = sender.engine.services
+        assert services.dispatcher is None  # ... the replay does not start them
