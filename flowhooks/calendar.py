@@ -181,9 +181,6 @@ class BusinessCalendar:
             for year in self.years_to_warm(today):
                 holiday_table(self.country, self.subdivision, year)
 
-    def local(self, moment: datetime, zone: ZoneInfo | None = None) -> datetime:
-        return moment.astimezone(zone or self.timezone)
-
     def at(self, d: date, t: time, zone: ZoneInfo | None = None) -> datetime:
         """Local wall time ``d t`` as an aware datetime; a time in a DST gap moves forward."""
         tz = zone or self.timezone

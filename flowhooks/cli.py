@@ -32,12 +32,8 @@ def _config_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _load(path: str | None) -> settings.Settings:
-    return settings.load(path)
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
-    conf = _load(args.config)
+    conf = settings.load(args.config)
     logs.configure(conf.server.log_level)
     host = args.host or conf.server.host
     port = args.port if args.port is not None else conf.server.port
@@ -74,7 +70,7 @@ async def _worker(conf: settings.Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    conf = _load(args.config)
+    conf = settings.load(args.config)
     logs.configure(conf.server.log_level)
     try:
         import uvloop
@@ -85,7 +81,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    conf = _load(args.config)
+    conf = settings.load(args.config)
     print(
         f"{conf.source}: OK ({len(conf.calendars)} calendars, {len(conf.clients)} clients,"
         f" {len(conf.agents)} agents)"
@@ -115,7 +111,7 @@ async def _replay(args: argparse.Namespace) -> int:
             sender = replay.HttpSender(session, args.url, args.token)
             _, failed = await replay.replay(files, sender, sys.stdout, args.record)
     else:
-        conf = _load(args.config)
+        conf = settings.load(args.config)
         logs.configure("WARNING")
         async with replay.in_process(conf) as engine_sender:
             _, failed = await replay.replay(files, engine_sender, sys.stdout, args.record)
@@ -134,7 +130,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 async def _db(args: argparse.Namespace) -> int:
-    conf = _load(args.config)
+    conf = settings.load(args.config)
     storage = Storage.open(conf.storage.url)
     try:
         if args.action == "upgrade":

@@ -136,7 +136,7 @@ class CalendarSettings(Section):
 
     @field_validator("subdivision")
     @classmethod
-    def _known_country(cls, value: str | None, info: Any) -> str | None:
+    def _needs_country(cls, value: str | None, info: Any) -> str | None:
         country = info.data.get("country")
         if value is not None and country is None:
             raise ValueError("a subdivision needs a country")

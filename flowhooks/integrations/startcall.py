@@ -34,7 +34,6 @@ class StartcallDialer:
         self._token: str | None = None
         self._expires = 0.0
         self._lock = asyncio.Lock()
-        self.token_fetches = 0
         self._timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=conf.timeout_seconds, sock_read=conf.timeout_seconds
         )
@@ -50,7 +49,6 @@ class StartcallDialer:
                 "grant_type": "client_credentials",
                 "scope": "openid",
             }
-            self.token_fetches += 1
             async with self.session.post(
                 self.conf.token_url, data=form, timeout=self._timeout
             ) as resp:

@@ -12,7 +12,6 @@ process), and (3) dials each one as its own task, writing what came of it.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 import random
@@ -37,8 +36,8 @@ from flowhooks.workers.transitions import (
     Status,
     after_dial,
     after_status,
+    lease_expired,
     no_final_status,
-    unknown_outcome,
 )
 
 log = logging.getLogger("flowhooks.dispatcher")
@@ -148,19 +147,7 @@ class Dispatcher:
             await store.change(
                 self.storage,
                 call_id,
-                lambda call: (
-                    unknown_outcome(
-                        call,
-                        "the worker dialing it stopped (lease expired)",
-                        now,
-                        self.policy,
-                        self.owner,
-                    )
-                    if call.state == CallState.DIALING.value
-                    and call.lease_until
-                    and call.lease_until < now
-                    else None
-                ),
+                lambda call: lease_expired(call, now, self.policy, self.owner),
             )
         minutes = self.settings.dialer.max_call_minutes
         for call_id in await store.stale_initiated(self.storage, now - timedelta(minutes=minutes)):
@@ -222,7 +209,3 @@ class Dispatcher:
                 "could not record a dial result; the lease will settle it",
                 extra={"fields": {"callId": call.id, "result": type(result).__name__}},
             )
-
-
-def payload_hash(raw: bytes) -> str:
-    return hashlib.sha256(raw).hexdigest()

@@ -39,7 +39,6 @@ FINAL = frozenset(
     }
 )
 RETRYABLE = frozenset({CallState.BUSY, CallState.NO_ANSWER, CallState.FAILED})
-ACTIVE = frozenset({CallState.DIALING, CallState.INITIATED})
 _RANK = {CallState.QUEUED: 0, CallState.DIALING: 1, CallState.INITIATED: 2} | {s: 3 for s in FINAL}
 
 _PROVIDER_STATUSES = {
@@ -73,8 +72,3 @@ INFORMATIONAL = frozenset({"queue", "queued", "paused"})  # recorded, never move
 def provider_state(status: str) -> CallState | None:
     """A provider's status word (any case) as our state; None when it is informational."""
     return _PROVIDER_STATUSES.get(status.strip().lower())
-
-
-def known_status(status: str) -> bool:
-    s = status.strip().lower()
-    return s in _PROVIDER_STATUSES or s in INFORMATIONAL

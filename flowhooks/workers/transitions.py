@@ -40,7 +40,7 @@ def _event(
     call: OutboundCall, kind: str, to: str | None, source: str, now: datetime, **kw: Any
 ) -> dict[str, Any]:
     return {
-        "attempt": kw.pop("attempt", call.attempts if call.attempts else 1),
+        "attempt": kw.pop("attempt", call.attempts or 1),
         "kind": kind,
         "from_state": kw.pop("from_state", call.state),
         "to_state": to,
@@ -153,6 +153,17 @@ def unknown_outcome(
     }
     change.events[0]["detail"] = f"{error}; outcome unknown, not re-sent"
     return change
+
+
+def lease_expired(
+    call: OutboundCall, now: datetime, policy: Policy, source: str
+) -> CallChange | None:
+    """A call still ``dialing`` after its lease: the worker died mid-dial (outcome unknown)."""
+    if call.state != CallState.DIALING.value or call.lease_until is None or call.lease_until >= now:
+        return None  # settled meanwhile, or the lease still runs
+    return unknown_outcome(
+        call, "the worker dialing it stopped (lease expired)", now, policy, source
+    )
 
 
 def after_status(call: OutboundCall, status: Status, now: datetime, policy: Policy) -> CallChange:

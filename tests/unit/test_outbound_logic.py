@@ -17,7 +17,13 @@ from flowhooks.storage.outbound import OutboundCall
 from flowhooks.workers import retry
 from flowhooks.workers.dispatcher import TokenBucket
 from flowhooks.workers.jobs import CallState, provider_state
-from flowhooks.workers.transitions import Status, after_dial, after_status, unknown_outcome
+from flowhooks.workers.transitions import (
+    Status,
+    after_dial,
+    after_status,
+    lease_expired,
+    unknown_outcome,
+)
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "callbacks"
 IST = ZoneInfo("Asia/Kolkata")
@@ -141,6 +147,17 @@ def test_an_unknown_outcome_is_a_failed_attempt_never_resent_at_once() -> None:
     assert ch.values["due_at"] == NOW + timedelta(minutes=30)  # the retry policy, not a backoff
     last = unknown_outcome(call(attempts=2), "lease", NOW, policy, "w1")
     assert last.values["state"] == "failed" and last.values["attempts"] == 3
+
+
+def test_only_an_expired_lease_on_a_dialing_call_is_settled() -> None:
+    running = call()  # lease until NOW + 60 s
+    assert lease_expired(running, NOW + timedelta(seconds=59), policy, "w2") is None
+    assert lease_expired(call(state="initiated"), NOW + timedelta(hours=1), policy, "w2") is None
+    ch = lease_expired(running, NOW + timedelta(seconds=61), policy, "w2")
+    assert ch is not None and ch.values["attempts"] == 1 and ch.values["state"] == "queued"
+    assert (
+        ch.attempt_insert is not None and ch.attempt_insert["end_call_reason"] == "unknown_outcome"
+    )
 
 
 def test_a_dial_result_for_a_call_no_longer_ours_changes_nothing() -> None:
