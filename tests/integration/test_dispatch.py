@@ -45,6 +45,15 @@ async def states(client: Any, req_id: str) -> list[str]:
     return [c["state"] for c in (await view(client, req_id))["calls"]]
 
 
+async def wait_states(client: Any, req: str, expected: list[str], timeout: float = 10) -> None:
+    """Wait until the request's calls are in ``expected`` states, in order."""
+
+    async def reached() -> bool:
+        return await states(client, req) == expected
+
+    await wait_for(reached, timeout=timeout)
+
+
 @pytest.fixture
 async def provider(aiohttp_server: Any) -> tuple[FakeCallProvider, str]:
     fake = FakeCallProvider()
@@ -59,10 +68,7 @@ async def test_simulated_calls_go_queued_dialing_initiated_completed(
     _, keys, _ = await post(client, create("9979746666"))
     req = keys["$flow.key.obdReqID"]
 
-    async def completed() -> bool:
-        return await states(client, req) == ["completed"]
-
-    await wait_for(completed, timeout=10)
+    await wait_states(client, req, ["completed"], timeout=10)
     call = (await view(client, req))["calls"][0]
     moves = [(h["from_state"], h["to_state"]) for h in call["history"] if h["kind"] == "state"]
     assert moves == [
@@ -102,10 +108,7 @@ async def test_busy_is_retried_after_retry_minutes_up_to_max_attempts(
     clock.moment = NOON + timedelta(minutes=31)
     client.app[appkeys.SERVICES].wake_dispatcher()
 
-    async def busy_for_good() -> bool:
-        return await states(client, req) == ["busy"]
-
-    await wait_for(busy_for_good)
+    await wait_states(client, req, ["busy"])
     call = (await view(client, req))["calls"][0]
     assert [a["outcome"] for a in call["attempts"]] == ["busy", "busy"]  # max_attempts = 2
 
@@ -118,10 +121,7 @@ async def test_startcall_dials_each_call_once_and_callbacks_finish_it(
     _, keys, _ = await post(client, create("9979746666, 9979746667"))
     req = keys["$flow.key.obdReqID"]
 
-    async def initiated() -> bool:
-        return await states(client, req) == ["initiated", "initiated"]
-
-    await wait_for(initiated)
+    await wait_states(client, req, ["initiated", "initiated"])
     assert fake.dialed() == {"+919979746666": 1, "+919979746667": 1}
     calls = (await view(client, req))["calls"]
     ours, theirs = calls[0]["id"], calls[1]["providerCallId"]
@@ -153,10 +153,7 @@ async def test_callbacks_out_of_order_case_insensitive_and_bad_input(
     req = keys["$flow.key.obdReqID"]
     await wait_for(lambda: len(fake.calls) == 1)
 
-    async def initiated() -> bool:
-        return await states(client, req) == ["initiated"]
-
-    await wait_for(initiated)
+    await wait_states(client, req, ["initiated"])
     call_id = (await view(client, req))["calls"][0]["id"]
     c2c = json.loads(payload("click2call.json", call_id=call_id))
     resp = await client.post("/callbacks/c2c", json={**c2c, "status": "answer"})
@@ -197,10 +194,7 @@ async def test_a_5xx_is_retried_with_backoff_without_burning_an_attempt(
     clock.moment = NOON + timedelta(seconds=5)
     client.app[appkeys.SERVICES].wake_dispatcher()
 
-    async def initiated() -> bool:
-        return await states(client, req) == ["initiated"]
-
-    await wait_for(initiated)
+    await wait_states(client, req, ["initiated"])
     call = (await view(client, req))["calls"][0]
     assert [a["attempt"] for a in call["attempts"]] == [1]
     assert len(fake.calls) == 1  # the 500 placed no call
@@ -302,10 +296,7 @@ async def test_a_call_with_no_final_status_is_settled_without_retry(
     _, keys, _ = await post(client, create("9979746666"))
     req = keys["$flow.key.obdReqID"]
 
-    async def initiated() -> bool:
-        return await states(client, req) == ["initiated"]
-
-    await wait_for(initiated)
+    await wait_states(client, req, ["initiated"])
     dispatcher = client.app[appkeys.SERVICES].dispatcher
     clock = client.app[appkeys.CLOCK]
     assert dispatcher is not None and isinstance(clock, FixedClock)
