@@ -6,7 +6,7 @@ from aiohttp import web
 
 from flowhooks import appkeys
 from flowhooks.api.rest import CLIENT, client_api, json_body, problem
-from flowhooks.dispatch.view import REQUEST_ID
+from flowhooks.observe import REQUEST_ID
 from flowhooks.storage import agents
 
 

@@ -9,8 +9,8 @@ from typing import Any
 from aiohttp import web
 
 from flowhooks import appkeys
-from flowhooks.dispatch.view import REQUEST_ID
 from flowhooks.errors import StorageUnavailable
+from flowhooks.observe import REQUEST_ID
 from flowhooks.phones import NumberRefused
 
 CLIENT = web.RequestKey("api_client", str)

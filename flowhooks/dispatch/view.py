@@ -1,49 +1,63 @@
-"""The POST view of the envelope paths: HTTP in, Engine, HTTP out."""
+"""The POST route of the envelope paths: HTTP in, Engine, HTTP out, observed."""
 
 from __future__ import annotations
 
+import time
+
 from aiohttp import web
 
-from flowhooks import appkeys
-from flowhooks.dispatch.engine import RawRequest
-from flowhooks.envelope import Answer, error
+from flowhooks.dispatch.engine import Engine, Outcome, RawRequest, new_request_id
+from flowhooks.envelope import error
+from flowhooks.observe import Handler, Observer
 
-REQUEST_ID = web.RequestKey("request_id", str)
-LOG_FIELDS = web.RequestKey("log_fields", dict[str, str])
-
-
-def json_response(answer: Answer, request_id: str) -> web.Response:
-    return web.Response(
-        body=answer.dumps(),
-        status=answer.http_status,
-        content_type="application/json",
-        headers={"X-Request-Id": request_id},
-    )
+JSON = "application/json"
 
 
-async def envelope_view(request: web.Request) -> web.Response:
-    request_id = request[REQUEST_ID]
-    engine = request.app[appkeys.ENGINE]
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The whole body; when it has all arrived (the usual case), without a wait."""
+    length = request.content_length
+    if length is not None and length > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=length)
+    content = request.content
+    if length is not None and content.is_eof():
+        return content.read_nowait()
+    return await request.read()
+
+
+def envelope_route(engine: Engine, observer: Observer) -> Handler:
     limit = engine.settings.server.max_body_bytes
-    try:
-        if request.content_length is not None and request.content_length > limit:
-            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
-        body = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        answer = error("", request_id, 413, "TOO_LARGE", f"body is larger than {limit} bytes")
-        request[LOG_FIELDS] = {"method": "unknown", "status": "FAILED", "errorCode": "TOO_LARGE"}
-        return json_response(answer, request_id)
-    raw = RawRequest(
-        body=body,
-        content_type=request.headers.get("Content-Type", ""),
-        authorization=request.headers.get("Authorization"),
-        now_header=request.headers.get("X-Flowhooks-Now"),
-        request_id=request_id,
-    )
-    outcome = await engine.answer(raw)
-    request[LOG_FIELDS] = {
-        "method": outcome.method,
-        "status": outcome.answer.body["status"],
-        "errorCode": outcome.error_code,
-    }
-    return json_response(outcome.answer, request_id)
+
+    async def envelope(request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        headers = request.headers
+        request_id = new_request_id(headers.get("X-Request-Id"))
+        try:
+            try:
+                body = await read_body(request, limit)
+            except web.HTTPRequestEntityTooLarge:
+                message = f"body is larger than {limit} bytes"
+                answer = error("", request_id, 413, "TOO_LARGE", message)
+                outcome = Outcome(answer, "unknown", "TOO_LARGE")
+            else:
+                raw = RawRequest(
+                    body,
+                    headers.get("Content-Type", ""),
+                    headers.get("Authorization"),
+                    headers.get("X-Flowhooks-Now"),
+                    request_id,
+                )
+                outcome = await engine.answer(raw)
+        except Exception as exc:  # a client gone mid-body; the engine itself never raises
+            return observer.failed(request, request_id, started, exc)
+        answer = outcome.answer
+        status = answer.body["status"]
+        response = web.Response(
+            body=answer.dumps(),
+            status=answer.http_status,
+            headers={"Content-Type": JSON, "X-Request-Id": request_id},
+        )
+        logged = (outcome.method, status, outcome.error_code)
+        observer.record(request, answer.http_status, request_id, started, logged)
+        return response
+
+    return envelope
