@@ -141,6 +141,10 @@ class BusinessCalendar:
     verdicts: dict[tuple[object, ...], Verdict] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # today and the earliest minute of the last whole second asked for (see moment())
+    moments: dict[tuple[int, bool], tuple[date, datetime]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def holiday_name(self, d: date) -> str | None:
         """Name of the holiday on ``d`` (extra holidays win), or None."""
@@ -192,6 +196,20 @@ class BusinessCalendar:
         if moment.second or moment.microsecond:
             moment = moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
         return moment.astimezone(zone or self.timezone)
+
+    def moment(self, now: datetime) -> tuple[date, datetime]:
+        """(today, earliest) for ``now``; the same for every ``now`` in one whole second.
+
+        A moment exactly on a whole second is keyed apart from the rest of that second:
+        on a minute boundary it is its own earliest minute, a microsecond later is not.
+        """
+        key = (int(now.timestamp()), now.microsecond == 0)
+        known = self.moments.get(key)
+        if known is None:
+            known = (now.astimezone(self.timezone).date(), self.earliest(now))
+            self.moments.clear()
+            self.moments[key] = known
+        return known
 
     def next_slot(
         self,
@@ -421,8 +439,7 @@ def evaluate(
     "now" matters only through today and the earliest minute, so answers are
     memoised on those: a retried or common request costs a dict lookup.
     """
-    today = now.astimezone(cal.timezone).date()
-    earliest = cal.earliest(now)
+    today, earliest = cal.moment(now)
     key = (input_date, input_time, type_name, today, earliest)
     if key in cal.verdicts:
         return cal.verdicts[key]

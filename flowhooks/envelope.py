@@ -19,6 +19,7 @@ from flowhooks.errors import BadEnvelope, EnvelopeError, HandlerFailed, InvalidK
 MAX_KEYS = 200
 MAX_NAME_CHARS = 128
 MAX_VALUE_BYTES = 8 * 1024
+_SURELY_SHORT = MAX_VALUE_BYTES // 4  # a str of n chars is at most 4n bytes in UTF-8
 USER_PREFIX = "$user.key."
 FLOW_PREFIX = "$flow.key."
 _STRIP_PREFIXES = ("$flow.key.", "$flow.syskey.", "$flow.")
@@ -113,13 +114,15 @@ def parse(body: bytes) -> Envelope:
             raise BadEnvelope(f"keys[{i}] must be an object with a string 'name'")
         if not name or len(name) > MAX_NAME_CHARS:
             raise BadEnvelope(f"keys[{i}].name must be 1 to {MAX_NAME_CHARS} characters")
-        try:
-            value = _value_of(name, item.get("value"))
-        except InvalidKeys as exc:
-            problems.extend(exc.details)
-            continue
+        value = item.get("value")
+        if type(value) is not str or len(value) > _SURELY_SHORT:  # else it is fine as it is
+            try:
+                value = _value_of(name, value)
+            except InvalidKeys as exc:
+                problems.extend(exc.details)
+                continue
         bare = bare_name(name)
-        if bare.startswith(USER_PREFIX):
+        if bare[0] == "$" and bare.startswith(USER_PREFIX):
             target, bare = user, bare[len(USER_PREFIX) :]
         else:
             target = keys
@@ -129,7 +132,7 @@ def parse(body: bytes) -> Envelope:
             target[bare] = value
     if problems:
         raise InvalidKeys(problems)
-    return Envelope(method=method, keys=keys, user_keys=user)
+    return Envelope(method, keys, user)
 
 
 # -- answers ------------------------------------------------------------------

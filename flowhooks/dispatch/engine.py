@@ -83,7 +83,7 @@ def build_input(handler: Handler, env: envelope.Envelope) -> Keys:
     for name, candidates in handler.lookup_plan:
         for candidate in candidates:
             value = keys.get(candidate)
-            if value is not None and value.strip() != "":
+            if value and not value.isspace():
                 data[name] = value
                 break
     try:

@@ -222,3 +222,25 @@ def test_today_is_the_clocks_day_even_when_earliest_rounds_into_tomorrow() -> No
     v = ev(DEFAULT, late, "today")
     assert (v.date_is_valid, v.reason) == (True, cal.InvalidReason.NONE)  # today is Monday
     assert iso(v) == "2019-12-10T09:00:00+05:30"
+
+
+def test_moment_is_exact_on_a_minute_and_just_after_it() -> None:
+    """(today, earliest) is shared within a second, but not with the second's first instant."""
+    c = cal.BusinessCalendar("m", IST, min_lead_minutes=0)
+    on = datetime(2019, 12, 9, 23, 59, 0, tzinfo=IST)
+    after = on + timedelta(microseconds=1)
+    later = on + timedelta(microseconds=999_999)
+    assert c.moment(on) == (date(2019, 12, 9), on)
+    assert c.moment(after) == (date(2019, 12, 9), on + timedelta(minutes=1))
+    assert c.moment(later) == (date(2019, 12, 9), on + timedelta(minutes=1))
+    assert c.moment(on) == (date(2019, 12, 9), on)  # asked again after the others
+    midnight = datetime(2019, 12, 10, 0, 0, tzinfo=IST)
+    assert c.moment(midnight - timedelta(microseconds=1)) == (date(2019, 12, 9), midnight)
+    assert c.moment(midnight) == (date(2019, 12, 10), midnight)
+
+
+@pytest.mark.parametrize("micro", [0, 1, 250_000, 999_999])
+def test_moment_matches_the_direct_computation(micro: int) -> None:
+    for second in range(0, 120, 7):
+        now = datetime(2026, 3, 8, 1, 59, tzinfo=NY) + timedelta(seconds=second, microseconds=micro)
+        assert US.moment(now) == (now.astimezone(NY).date(), US.earliest(now))
