@@ -81,6 +81,7 @@ def _minute_to_time(minute: int) -> time:
     return time(minute // 60, minute % 60)
 
 
+@lru_cache(maxsize=2048)  # 1,441 minutes a clock can show
 def _clock12(minute: int) -> str:
     hour, mins = divmod(minute % (24 * 60), 60)
     suffix = "AM" if hour < 12 else "PM"
@@ -89,6 +90,12 @@ def _clock12(minute: int) -> str:
 
 def format_slot_time(t: time) -> str:
     return _clock12(t.hour * 60 + t.minute)
+
+
+@lru_cache(maxsize=8192)  # the same openings and closings, day after day
+def wall_time(d: date, t: time, zone: ZoneInfo) -> datetime:
+    """Local wall time ``d t`` in ``zone``; a time in a DST gap moves forward."""
+    return datetime.combine(d, t, tzinfo=zone).astimezone(UTC).astimezone(zone)
 
 
 # -- holidays -----------------------------------------------------------------
@@ -187,8 +194,7 @@ class BusinessCalendar:
 
     def at(self, d: date, t: time, zone: ZoneInfo | None = None) -> datetime:
         """Local wall time ``d t`` as an aware datetime; a time in a DST gap moves forward."""
-        tz = zone or self.timezone
-        return datetime.combine(d, t, tzinfo=tz).astimezone(UTC).astimezone(tz)
+        return wall_time(d, t, zone or self.timezone)
 
     def earliest(self, now: datetime, zone: ZoneInfo | None = None) -> datetime:
         """now + min_lead_minutes, rounded up to the whole minute, in local time."""
@@ -333,6 +339,7 @@ def _parse_weekday_words(text: str, today: date) -> date | None:
     return today + timedelta(days=ahead)
 
 
+@lru_cache(maxsize=4096)  # callers say the same few dates: "tomorrow", "25-12-2019", ...
 def parse_date(text: str, today: date, zone: ZoneInfo) -> ParsedDate | None:
     """Parse every ``inputDate`` form of SPEC 2.1 (day before month); None if unparseable."""
     s = " ".join(text.strip().lower().split())
@@ -361,6 +368,7 @@ _TIME_12 = re.compile(r"(\d{1,2})(?:\s*[:.]\s*(\d{2}))?\s*([ap])\.?\s*m\.?")
 _TIME_24 = re.compile(r"(\d{1,2})\s*[:.]\s*(\d{2})(?:\s*[:.]\s*\d{2})?")
 
 
+@lru_cache(maxsize=4096)
 def parse_time(text: str) -> time | None:
     """Parse every ``inputTime`` form of SPEC 2.1; None if unparseable or out of range."""
     s = text.strip().lower()

@@ -170,7 +170,12 @@ class Rendered(tuple[dict[str, str], ...]):
 
 def render(outputs: Mapping[str, object]) -> Rendered:
     """Bare output names get the ``$flow.key.`` prefix; every value becomes text."""
-    return Rendered({"name": _flow_name(k), "value": _text(v)} for k, v in outputs.items())
+    return Rendered(
+        [
+            {"name": _flow_name(k), "value": v if type(v) is str else _text(v)}
+            for k, v in outputs.items()
+        ]
+    )
 
 
 _STATUS_SUCCESS = {"name": "$flow.key.status", "value": SUCCESS}
