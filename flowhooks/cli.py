@@ -20,7 +20,7 @@ from flowhooks.clock import SystemClock
 from flowhooks.dispatch.loader import load_registry
 from flowhooks.errors import ConfigError, RegistryError, StorageUnavailable
 from flowhooks.services import Services
-from flowhooks.startup import outbound_runtime, start_storage
+from flowhooks.startup import outbound_runtime, settle_heap, start_storage
 from flowhooks.storage import Storage, migrations
 
 
@@ -30,6 +30,10 @@ def _config_arg(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="TOML config (default: $FLOWHOOKS_CONFIG, else config/flowhooks.toml if present)",
     )
+
+
+async def _settle_heap(app: web.Application) -> None:
+    settle_heap()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -46,6 +50,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     app = create_app(conf)
+    app.on_startup.append(_settle_heap)  # runs after the app's own start-up
     print(f"flowhooks {__version__} serving on http://{host}:{port} ({conf.source})", flush=True)
     web.run_app(app, host=host, port=port, access_log=None, print=None, loop=loop)
     return 0
@@ -56,6 +61,7 @@ async def _worker(conf: settings.Settings) -> int:
     services = Services.from_settings(conf)
     services.storage = await start_storage(conf, clock.now())
     services.warm(clock.now())
+    settle_heap()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
