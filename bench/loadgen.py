@@ -41,6 +41,7 @@ class Result:
             "rps": round(self.rps, 1),
             "p50_ms": round(self.pct(50), 3),
             "p99_ms": round(self.pct(99), 3),
+            "max_ms": round(max(self.latencies) * 1000, 3) if self.latencies else 0,
             "mean_ms": round(statistics.fmean(self.latencies) * 1000, 3) if self.latencies else 0,
         }
 
