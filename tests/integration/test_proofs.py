@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -69,15 +70,28 @@ timeout_seconds = 5
     return path
 
 
+@dataclass
+class Running:
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def said(self, text: str) -> bool:
+        return text in self.log.read_text(errors="replace")
+
+
 @contextmanager
-def process(*args: str) -> Iterator[subprocess.Popen[bytes]]:
+def process(*args: str) -> Iterator[Running]:
     """A flowhooks process; its log goes to a file that is printed if the test fails."""
     assert EXE is not None
     log = Path(args[-1]).with_suffix(f".{args[0]}.{os.urandom(2).hex()}.log")
     with log.open("wb") as sink:
         proc = subprocess.Popen([EXE, *args], stdout=sink, stderr=subprocess.STDOUT)
     try:
-        yield proc
+        yield Running(proc, log)
     except BaseException:
         print(f"--- {' '.join(args)}\n{log.read_text()[-4000:]}")
         raise
@@ -122,9 +136,15 @@ async def test_two_workers_on_postgres_dial_1000_calls_exactly_once(
 ) -> None:
     fake = FakeCallProvider()
     server = await aiohttp_server(fake.app())
-    numbers = await seed(pg_url, 1000)
     conf = config(tmp_path / "w.toml", pg_url, str(server.make_url("")).rstrip("/"))
-    with process("worker", "--config", str(conf)), process("worker", "--config", str(conf)):
+    with (
+        process("worker", "--config", str(conf)) as one,
+        process("worker", "--config", str(conf)) as two,
+    ):
+        # both dispatching before anything is due: on a busy machine one worker could
+        # otherwise start late and find every call already dialed by the other
+        await wait_for(lambda: one.said("dispatching") and two.said("dispatching"), timeout=60)
+        numbers = await seed(pg_url, 1000)
         await wait_for(lambda: len(fake.calls) >= 1000, timeout=120, interval=0.1)
 
         async def settled() -> bool:
