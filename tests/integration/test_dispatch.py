@@ -45,6 +45,14 @@ async def states(client: Any, req_id: str) -> list[str]:
     return [c["state"] for c in (await view(client, req_id))["calls"]]
 
 
+async def schedule_one(client: Any) -> tuple[FixedClock, str]:
+    """One call scheduled by createOutbound: the app's fixed clock and the obdReqID."""
+    clock = client.app[appkeys.CLOCK]
+    assert isinstance(clock, FixedClock)
+    _, keys, _ = await post(client, create("9979746666"))
+    return clock, keys["$flow.key.obdReqID"]
+
+
 async def wait_states(client: Any, req: str, expected: list[str], timeout: float = 10) -> None:
     """Wait until the request's calls are in ``expected`` states, in order."""
 
@@ -87,10 +95,7 @@ async def test_busy_is_retried_after_retry_minutes_up_to_max_attempts(
 ) -> None:
     conf = outbound_conf(db_url, workers=True, dialer=simulated_dialer("{ busy = 1.0 }"))
     client = await make_client(conf, now=NOON)
-    clock = client.app[appkeys.CLOCK]
-    assert isinstance(clock, FixedClock)
-    _, keys, _ = await post(client, create("9979746666"))
-    req = keys["$flow.key.obdReqID"]
+    clock, req = await schedule_one(client)
 
     async def requeued() -> bool:
         call = (await view(client, req))["calls"][0]
@@ -180,10 +185,7 @@ async def test_a_5xx_is_retried_with_backoff_without_burning_an_attempt(
     client = await make_client(
         outbound_conf(db_url, workers=True, dialer=startcall_dialer(base)), now=NOON
     )
-    clock = client.app[appkeys.CLOCK]
-    assert isinstance(clock, FixedClock)
-    _, keys, _ = await post(client, create("9979746666"))
-    req = keys["$flow.key.obdReqID"]
+    clock, req = await schedule_one(client)
 
     async def backed_off() -> bool:
         call = (await view(client, req))["calls"][0]
