@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= config/flowhooks.toml
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test test-anyhour lint typecheck pytest bench clean
 
 $(BIN)/flowhooks: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ pytest: $(BIN)/flowhooks
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# The suite at three pinned moments and zones under libfaketime (not part of `make test`).
+test-anyhour: $(BIN)/flowhooks
+	scripts/test-anyhour
 
 bench: $(BIN)/flowhooks
 	$(BIN)/python bench/run.py

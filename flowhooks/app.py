@@ -12,7 +12,7 @@ from flowhooks.api import agents as agents_api
 from flowhooks.api import callbacks as callbacks_api
 from flowhooks.api import meta
 from flowhooks.api import outbound as outbound_api
-from flowhooks.clock import Clock, SystemClock
+from flowhooks.clock import Clock, clock_from
 from flowhooks.dispatch.engine import Engine
 from flowhooks.dispatch.loader import load_registry
 from flowhooks.dispatch.registry import MethodRegistry
@@ -77,7 +77,7 @@ def create_app(
     app = web.Application(client_max_size=settings.server.max_body_bytes)
     registry = registry if registry is not None else load_registry()
     services = Services.from_settings(settings)
-    clock = clock or SystemClock()
+    clock = clock or clock_from(settings.testing.clock_start)
     app[appkeys.SETTINGS] = settings
     app[appkeys.REGISTRY] = registry
     app[appkeys.SERVICES] = services

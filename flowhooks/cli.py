@@ -16,7 +16,7 @@ from aiohttp import web
 from flowhooks import __version__, logs, replay, settings
 from flowhooks.api.meta import describe
 from flowhooks.app import create_app
-from flowhooks.clock import SystemClock
+from flowhooks.clock import clock_from
 from flowhooks.dispatch.loader import load_registry
 from flowhooks.errors import ConfigError, RegistryError, StorageUnavailable
 from flowhooks.services import Services
@@ -57,7 +57,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 async def _worker(conf: settings.Settings) -> int:
-    clock = SystemClock()
+    clock = clock_from(conf.testing.clock_start)
     services = Services.from_settings(conf)
     services.storage = await start_storage(conf, clock.now())
     services.warm(clock.now())
@@ -142,7 +142,11 @@ async def _db(args: argparse.Namespace) -> int:
         if args.action == "upgrade":
             before = await migrations.current_version(storage)
             print(f"database at version {before}; latest is {migrations.LATEST}", flush=True)
-            applied = await migrations.upgrade(storage, lambda line: print(line, flush=True))
+            applied = await migrations.upgrade(
+                storage,
+                lambda line: print(line, flush=True),
+                clock_from(conf.testing.clock_start).now(),
+            )
             print(f"applied {len(applied)} migration(s); now at version {migrations.LATEST}")
         else:
             print(

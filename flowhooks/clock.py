@@ -1,8 +1,14 @@
-"""The one injectable clock handlers read "now" from."""
+"""The one injectable clock: everything that decides from "now" reads it.
+
+Nothing else in the package reads the wall clock (``tests/unit/test_clock.py`` scans
+for it). Monotonic timers (latency, timeouts, token buckets) are not "now" and may be
+read anywhere.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Protocol
 
@@ -26,6 +32,38 @@ class FixedClock:
 
     def now(self) -> datetime:
         return self.moment
+
+
+class RunningClock:
+    """A clock that starts at a chosen moment and advances in real time from there.
+
+    ``now()`` is the start plus the monotonic time elapsed since the clock was made, so
+    code that must see time pass (the dispatcher, dialers, leases, retries) runs as in
+    production while what it decides does not depend on the machine's date, hour or
+    zone. ``advance`` jumps ahead, e.g. past a retry delay.
+    """
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("the start needs an offset")
+        self._start = start.astimezone(UTC)
+        self._origin = time.monotonic()
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._origin)
+
+    def advance(self, delta: timedelta) -> None:
+        self._start += delta
+
+
+def clock_from(start: datetime | None) -> Clock:
+    """The system clock, or a running clock from ``[testing] clock_start`` when set."""
+    return SystemClock() if start is None else RunningClock(start)
+
+
+def wall_clock_ms() -> int:
+    """The machine's time in ms since the epoch: for log timestamps only, never a decision."""
+    return time.time_ns() // 1_000_000
 
 
 @lru_cache(maxsize=256)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-import time
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 import orjson
+
+from flowhooks.clock import wall_clock_ms
 
 
 class JsonFormatter(logging.Formatter):
@@ -59,7 +60,7 @@ class AccessLog:
         self._stamp = (0, "")  # (millisecond, its ISO text): many lines share one
 
     def _now(self) -> str:
-        ms = int(time.time() * 1000)
+        ms = wall_clock_ms()
         if ms != self._stamp[0]:
             moment = datetime.fromtimestamp(ms / 1000, UTC)
             self._stamp = (ms, moment.isoformat(timespec="milliseconds"))

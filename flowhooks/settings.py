@@ -12,7 +12,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -99,6 +99,15 @@ class StorageSettings(Section):
 
 class TestingSettings(Section):
     allow_clock_override: bool = False
+    # the process's clock starts here and runs in real time (tests, demos); None = system
+    clock_start: datetime | None = None
+
+    @field_validator("clock_start")
+    @classmethod
+    def _has_offset(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("needs an offset, e.g. 2026-11-23T12:00:00+05:30")
+        return value
 
 
 class SecuritySettings(Section):

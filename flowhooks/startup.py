@@ -55,7 +55,7 @@ async def start_storage(settings: Settings, now: datetime) -> Storage:
     storage = Storage.open(conf.url, conf.sqlite_synchronous, conf.pool_size)
     try:
         applied = await migrations.upgrade(
-            storage, lambda line: log.info(line, extra={"fields": {"phase": "migrate"}})
+            storage, lambda line: log.info(line, extra={"fields": {"phase": "migrate"}}), now
         )
         if applied:
             log.info("schema migrated", extra={"fields": {"applied": applied}})

@@ -16,12 +16,17 @@ from aiohttp.test_utils import TestClient
 
 from flowhooks import settings as settings_mod
 from flowhooks.app import create_app
-from flowhooks.clock import FixedClock
+from flowhooks.clock import Clock, FixedClock, RunningClock
 from tests.pg import Cluster, missing_reason
 
 CONFIGS = Path(__file__).parent / "configs"
 ROOT = Path(__file__).parent.parent
 SHARED = ROOT.parent / "shared"
+
+# Where a test's clock starts unless it says otherwise: a Monday, 12:00 in India, inside
+# every calling window of the test configs, far from any DST change. Nothing in the
+# suite reads the machine's date, hour or zone (issue 8; `make test-anyhour` proves it).
+NEUTRAL = datetime.fromisoformat("2026-11-23T12:00:00+05:30")
 
 
 def settings_from(
@@ -56,12 +61,19 @@ ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
 
 @pytest.fixture
 def make_client(aiohttp_client: Any) -> ClientFactory:
-    """Start the real app for a settings object (and optional fixed clock)."""
+    """Start the real app for a settings object on a pinned clock.
+
+    ``now``: a clock that stands still there (moved by hand). Otherwise the clock runs
+    in real time from ``start`` (NEUTRAL unless given), for code that must see time pass.
+    """
 
     async def factory(
-        conf: settings_mod.Settings, now: datetime | None = None, **kw: Any
+        conf: settings_mod.Settings,
+        now: datetime | None = None,
+        start: datetime = NEUTRAL,
+        **kw: Any,
     ) -> TestClient[Any, Any]:
-        clock = FixedClock(now) if now else None
+        clock: Clock = FixedClock(now) if now else RunningClock(start)
         client: TestClient[Any, Any] = await aiohttp_client(create_app(conf, clock=clock, **kw))
         return client
 

@@ -68,6 +68,9 @@ def _sqlite_engine(url: str, memory: bool, synchronous: str) -> Engine:
         dbapi_conn.isolation_level = None  # transactions are begun explicitly below
         cursor = dbapi_conn.cursor()
         if not memory:
+            # once per process, at start: another process's write may hold the lock the
+            # journal-mode switch needs, so this one statement may wait for it
+            cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=0")  # never block the loop; we retry instead
         cursor.execute(f"PRAGMA synchronous={synchronous}")

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Table, inspect, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from flowhooks.clock import SystemClock
 from flowhooks.storage import tables as t
 from flowhooks.storage.engine import Storage
 
@@ -64,8 +65,14 @@ async def _serialise(storage: Storage, conn: AsyncConnection) -> None:
         await conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7412001)")
 
 
-async def upgrade(storage: Storage, progress: Callable[[str], None] | None = None) -> list[int]:
+async def upgrade(
+    storage: Storage,
+    progress: Callable[[str], None] | None = None,
+    now: datetime | None = None,
+) -> list[int]:
     """Apply every migration newer than the database; returns the versions applied.
+
+    ``now`` stamps ``applied_at`` (the app's clock; the system clock when not given).
 
     On SQLite the writer's IMMEDIATE transaction, on PostgreSQL an advisory lock,
     keep two processes starting together from applying the same migration twice.
@@ -91,7 +98,7 @@ async def upgrade(storage: Storage, progress: Callable[[str], None] | None = Non
                 t.schema_version.insert().values(
                     version=migration.version,
                     description=migration.description,
-                    applied_at=datetime.now(UTC),
+                    applied_at=SystemClock().now() if now is None else now,
                 )
             )
             applied.append(migration.version)

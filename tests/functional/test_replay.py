@@ -15,7 +15,8 @@ import pytest
 
 from flowhooks import cli, replay
 from flowhooks.app import create_app
-from tests.conftest import CONFIGS, SHARED, load_config
+from flowhooks.clock import RunningClock
+from tests.conftest import CONFIGS, NEUTRAL, SHARED, load_config
 
 CASE_OK = {
     "name": "holiday rolls",
@@ -105,7 +106,8 @@ def test_record_writes_answers_back(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 async def test_over_http_against_a_running_service(aiohttp_server: Any) -> None:
-    server = await aiohttp_server(create_app(load_config("calendars.toml")))
+    app = create_app(load_config("calendars.toml"), clock=RunningClock(NEUTRAL))
+    server = await aiohttp_server(app)
     files = [
         replay.CaseFile(
             "x.json",

@@ -14,7 +14,7 @@ from flowhooks.storage import tables as t
 from tests.conftest import ClientFactory
 from tests.outbound_conf import FR_SECRET, US_SECRET, create, outbound_conf, post, view
 
-NOON = "2026-11-21T12:00:00+05:30"
+NOON = "2026-11-21T12:00:00+05:30"  # noon in India: inside the calling window, on purpose
 NOON_DT = datetime.fromisoformat(NOON)
 
 

@@ -29,7 +29,7 @@ from tests.outbound_conf import (
     view,
 )
 
-NOON = datetime.fromisoformat("2026-11-21T12:00:00+05:30")
+NOON = datetime.fromisoformat("2026-11-21T12:00:00+05:30")  # inside the calling window
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "callbacks"
 BASIC = "Basic " + base64.b64encode(b"cb-user:cb-pass").decode()
 

@@ -18,7 +18,6 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from sqlalchemy import select
 from flowhooks.storage import Storage, migrations
 from flowhooks.storage import outbound as store
 from flowhooks.storage import tables as t
+from tests.conftest import NEUTRAL
 from tests.fakes import CLIENT_ID, CLIENT_SECRET, FakeCallProvider, wait_for
 from tests.outbound_conf import SECRET, create
 from tests.pg import free_port
@@ -47,6 +47,8 @@ workers = {str(workers).lower()}
 log_level = "WARNING"
 [storage]
 url = "{db_url}"
+[testing]
+clock_start = "{NEUTRAL.isoformat()}"
 [clients.acme]
 security_id = "{SECRET}"
 default_region = "IN"
@@ -108,7 +110,7 @@ def process(*args: str) -> Iterator[Running]:
 async def seed(db_url: str, count: int) -> list[str]:
     """``count`` due calls, stored the way createOutbound stores them."""
     storage = Storage.open(db_url)
-    now = datetime.now(UTC)
+    now = NEUTRAL  # the processes' clocks start there too ([testing] clock_start)
     numbers = [f"+9199797{i:05d}" for i in range(count)]
     try:
         await migrations.upgrade(storage)
@@ -125,7 +127,7 @@ async def seed(db_url: str, count: int) -> list[str]:
 async def call_states(db_url: str) -> dict[str, int]:
     storage = Storage.open(db_url)
     try:
-        return await store.depth(storage, datetime.now(UTC))
+        return await store.depth(storage, NEUTRAL)
     finally:
         await storage.close()
 

@@ -15,7 +15,7 @@ from flowhooks.storage import Storage, agents, migrations, prefs
 from flowhooks.storage import tables as t
 from flowhooks.storage.agents import PauseAction
 
-NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)  # a neutral moment: storage has no windows
 NUMBER = "+919979746666"
 
 

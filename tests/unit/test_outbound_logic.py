@@ -27,7 +27,7 @@ from flowhooks.workers.transitions import (
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "callbacks"
 IST = ZoneInfo("Asia/Kolkata")
-NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)  # 17:30 in India: inside the window
 CALLING = BusinessCalendar(
     "calling", IST, workdays=frozenset(range(7)), hours=Window(9 * 60, 21 * 60)
 )
