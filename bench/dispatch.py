@@ -15,6 +15,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bench import loadgen
+from flowhooks.outbound.model import NewCall, NewRequest
 from flowhooks.storage import Storage, migrations
 from flowhooks.storage import outbound as store
 from tests.fakes import CLIENT_ID, CLIENT_SECRET, FakeCallProvider
@@ -58,9 +59,9 @@ async def _seed(db_url: str, rate: float, seconds: float, start: datetime) -> di
         for i in range(count):
             at = start + timedelta(seconds=i / rate)
             number = f"+9198{i:08d}"
-            calls.append(store.NewCall(f"bench-{i:06d}-{start.timestamp()}", i, number, "UTC", at))
+            calls.append(NewCall(f"bench-{i:06d}-{start.timestamp()}", i, number, "UTC", at))
             due[number] = at.timestamp()
-        req = store.NewRequest(
+        req = NewRequest(
             f"bench-{start.timestamp()}",
             "bench",
             "bench001",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 
+import aiohttp
 from aiohttp import web
 
 from flowhooks import appkeys, openapi
@@ -12,17 +13,20 @@ from flowhooks.api import agents as agents_api
 from flowhooks.api import callbacks as callbacks_api
 from flowhooks.api import meta
 from flowhooks.api import outbound as outbound_api
+from flowhooks.clients import Clients
 from flowhooks.clock import Clock, clock_from
 from flowhooks.dispatch.engine import Engine
 from flowhooks.dispatch.loader import load_registry
 from flowhooks.dispatch.registry import MethodRegistry
 from flowhooks.dispatch.view import envelope_route
 from flowhooks.logs import AccessLog
+from flowhooks.method import Resources
 from flowhooks.metrics import Metrics
-from flowhooks.observe import Handler, Observer
-from flowhooks.services import Services
-from flowhooks.settings import Settings
-from flowhooks.startup import outbound_runtime, start_storage
+from flowhooks.observe import Observer, Route
+from flowhooks.outbound.service import Outbound
+from flowhooks.process import start_storage
+from flowhooks.settings import Settings, build_calendars
+from flowhooks.workers.runtime import outbound_runtime
 
 STATIC_GETS = ("/methods", "/openapi.json", "/healthz", "/readyz", "/metrics")
 
@@ -37,34 +41,54 @@ async def no_route(request: web.Request) -> web.Response:
     raise web.HTTPNotFound()
 
 
-async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Freeze the registry and warm the holiday tables before the first request."""
-    app[appkeys.REGISTRY].freeze()
-    app[appkeys.SERVICES].warm(app[appkeys.CLOCK].now())
+async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The process's one ClientSession, for every outgoing call (dialers, backends)."""
+    async with aiohttp.ClientSession() as session:
+        app[appkeys.HTTP] = session
+        yield
+
+
+async def _calendars_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Warm the holiday tables before the first request, so no request pays for them."""
+    app[appkeys.CALENDARS].warm(app[appkeys.CLOCK].now())
     yield
 
 
-async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
+async def _db_ctx(app: web.Application) -> AsyncIterator[None]:
     """Open the database, apply migrations, register the config's agents; close at stop."""
-    services = app[appkeys.SERVICES]
-    services.storage = await start_storage(app[appkeys.SETTINGS], app[appkeys.CLOCK].now())
+    app[appkeys.DB] = storage = await start_storage(app[appkeys.SETTINGS], app[appkeys.CLOCK].now())
     try:
         yield
     finally:
-        await services.storage.close()
-        services.storage = None
+        await storage.close()
 
 
 async def _outbound_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The dialer and dispatcher, when this process runs the workers ([server] workers)."""
-    if not app[appkeys.SETTINGS].server.workers:
+    """The outbound side; with ``[server] workers``, the dialer and dispatcher too."""
+    settings = app[appkeys.SETTINGS]
+    app[appkeys.OUTBOUND] = outbound = Outbound(settings, app[appkeys.DB], app[appkeys.CALENDARS])
+    if not settings.server.workers:
         yield
         return
-    metrics = app[appkeys.METRICS]
+    lag = app[appkeys.METRICS].dispatch_lag.observe
     async with outbound_runtime(
-        app[appkeys.SERVICES], app[appkeys.CLOCK], metrics.dispatch_lag.observe
-    ):
+        settings, outbound, app[appkeys.HTTP], app[appkeys.CLOCK], lag
+    ) as dispatcher:
+        app[appkeys.DISPATCHER] = dispatcher
         yield
+
+
+async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Freeze the registry and hand the started resources to the engine."""
+    app[appkeys.REGISTRY].freeze()
+    app[appkeys.ENGINE].resources = Resources(
+        clients=app[appkeys.CLIENTS],
+        calendars=app[appkeys.CALENDARS],
+        db=app[appkeys.DB],
+        outbound=app[appkeys.OUTBOUND],
+        http=app[appkeys.HTTP],
+    )
+    yield
 
 
 def create_app(
@@ -76,22 +100,22 @@ def create_app(
 ) -> web.Application:
     app = web.Application(client_max_size=settings.server.max_body_bytes)
     registry = registry if registry is not None else load_registry()
-    services = Services.from_settings(settings)
     clock = clock or clock_from(settings.testing.clock_start)
     app[appkeys.SETTINGS] = settings
     app[appkeys.REGISTRY] = registry
-    app[appkeys.SERVICES] = services
     app[appkeys.CLOCK] = clock
+    app[appkeys.CLIENTS] = Clients(settings.clients)
+    app[appkeys.CALENDARS] = build_calendars(settings)
     app[appkeys.METRICS] = metrics = Metrics()
     enabled = logging.getLogger("flowhooks.access").isEnabledFor(logging.INFO)
     app[appkeys.ACCESS_LOG] = access_log = access_log or AccessLog(enabled=enabled)
-    app[appkeys.ENGINE] = engine = Engine(registry, settings, services, clock)
+    app[appkeys.ENGINE] = engine = Engine(registry, settings, clock)
     app[appkeys.OPENAPI] = openapi.build(settings, registry)
     observer = Observer(access_log, metrics)
     envelope = envelope_route(engine, observer)  # observes itself: the hot path
     for path in dict.fromkeys(["/webhook", *settings.server.paths]):
         app.router.add_route("POST", path, envelope)
-    routes: list[tuple[str, str, Handler]] = [
+    routes: list[tuple[str, str, Route]] = [
         *meta.ROUTES,
         *agents_api.ROUTES,
         *outbound_api.ROUTES,
@@ -100,7 +124,6 @@ def create_app(
     for method, path, handler in dict.fromkeys(routes):
         app.router.add_route(method, path, observer.wrap(handler))
     app.router.add_route("*", "/{tail:.*}", observer.wrap(no_route))  # last: JSON 404/405
-    app.cleanup_ctx.append(_storage_ctx)
-    app.cleanup_ctx.append(_services_ctx)
-    app.cleanup_ctx.append(_outbound_ctx)
+    for ctx in (_http_ctx, _calendars_ctx, _db_ctx, _outbound_ctx, _engine_ctx):
+        app.cleanup_ctx.append(ctx)  # started in this order, stopped in reverse
     return app

@@ -1,22 +1,33 @@
-"""Typed keys for the state an aiohttp application shares."""
+"""Typed keys for the state an aiohttp application shares (its resources among them)."""
 
 from __future__ import annotations
 
+import aiohttp
 from aiohttp import web
 
+from flowhooks.calendar import Calendars
+from flowhooks.clients import Clients
 from flowhooks.clock import Clock
 from flowhooks.dispatch.engine import Engine
 from flowhooks.dispatch.registry import MethodRegistry
 from flowhooks.logs import AccessLog
 from flowhooks.metrics import Metrics
-from flowhooks.services import Services
+from flowhooks.outbound.service import Outbound
 from flowhooks.settings import Settings
+from flowhooks.storage import Storage
+from flowhooks.workers.dispatcher import Dispatcher
 
 SETTINGS = web.AppKey("settings", Settings)
 REGISTRY = web.AppKey("registry", MethodRegistry)
-SERVICES = web.AppKey("services", Services)
 CLOCK = web.AppKey("clock", Clock)
 ENGINE = web.AppKey("engine", Engine)
 METRICS = web.AppKey("metrics", Metrics)
 OPENAPI = web.AppKey("openapi", dict)
 ACCESS_LOG = web.AppKey("access_log", AccessLog)
+# resources, each started and stopped by its own cleanup context (app.py)
+CLIENTS = web.AppKey("clients", Clients)
+CALENDARS = web.AppKey("calendars", Calendars)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+DB = web.AppKey("db", Storage)
+OUTBOUND = web.AppKey("outbound", Outbound)
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)  # only while this process dispatches

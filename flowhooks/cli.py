@@ -19,9 +19,10 @@ from flowhooks.app import create_app
 from flowhooks.clock import clock_from
 from flowhooks.dispatch.loader import load_registry
 from flowhooks.errors import ConfigError, RegistryError, StorageUnavailable
-from flowhooks.services import Services
-from flowhooks.startup import outbound_runtime, settle_heap, start_storage
+from flowhooks.outbound.service import Outbound
+from flowhooks.process import settle_heap, start_storage
 from flowhooks.storage import Storage, migrations
+from flowhooks.workers.runtime import outbound_runtime
 
 
 def _config_arg(p: argparse.ArgumentParser) -> None:
@@ -58,20 +59,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 async def _worker(conf: settings.Settings) -> int:
     clock = clock_from(conf.testing.clock_start)
-    services = Services.from_settings(conf)
-    services.storage = await start_storage(conf, clock.now())
-    services.warm(clock.now())
+    calendars = settings.build_calendars(conf)
+    calendars.warm(clock.now())
+    storage = await start_storage(conf, clock.now())
     settle_heap()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with outbound_runtime(services, clock) as dispatcher:
+        async with (
+            aiohttp.ClientSession() as http,
+            outbound_runtime(conf, Outbound(conf, storage, calendars), http, clock) as dispatcher,
+        ):
             print(f"flowhooks worker {dispatcher.owner} dispatching ({conf.source})", flush=True)
             await stop.wait()
     finally:
-        await services.storage.close()
+        await storage.close()
     return 0
 
 

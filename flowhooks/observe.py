@@ -15,13 +15,13 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from flowhooks.dispatch.engine import new_request_id
 from flowhooks.envelope import error
 from flowhooks.logs import AccessLog
 from flowhooks.metrics import Metrics
+from flowhooks.request_ids import new_request_id
 
 log = logging.getLogger("flowhooks.app")
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID = web.RequestKey("request_id", str)
 
 
@@ -75,7 +75,7 @@ class Observer:
         self.record(request, response.status, request_id, started)
         return response
 
-    def wrap(self, handler: Handler) -> Handler:
+    def wrap(self, handler: Route) -> Route:
         async def observed(request: web.Request) -> web.StreamResponse:
             started = time.perf_counter()
             request_id = new_request_id(request.headers.get("X-Request-Id"))

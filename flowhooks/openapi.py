@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flowhooks import __version__
-from flowhooks.dispatch.registry import Handler, MethodRegistry
+from flowhooks.dispatch.registry import MethodRegistry
+from flowhooks.method import Method
 from flowhooks.settings import Settings
 
 _KEY = {
@@ -51,7 +52,7 @@ _ERRORS = {
 }
 
 
-def method_schema(handler: Handler) -> dict[str, Any]:
+def method_schema(handler: Method) -> dict[str, Any]:
     """A JSON schema of one method's input keys (by bare name)."""
     return {
         "title": handler.method,

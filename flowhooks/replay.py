@@ -116,6 +116,7 @@ class EngineSender:
     """Runs the service in-process: the same engine, no port."""
 
     def __init__(self, app: web.Application) -> None:
+        self.app = app
         self.engine = app[appkeys.ENGINE]
         token = app[appkeys.SETTINGS].server.token
         self.auth = f"Bearer {token.get_secret_value()}" if token else None

@@ -435,6 +435,12 @@ def _with_implicit_defaults(s: Settings) -> Settings:
     return s.model_copy(update={"calendars": calendars, "clients": clients})
 
 
+def build_calendars(s: Settings) -> cal.Calendars:
+    """The pure calendar objects of ``[calendars.*]``."""
+    built = {name: c.build(name) for name, c in s.calendars.items()}
+    return cal.Calendars(built, [n for n, c in s.calendars.items() if c.timezone == "callee"])
+
+
 def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Load ``path``, else $FLOWHOOKS_CONFIG, else config/flowhooks.toml, else the defaults."""
     env = os.environ if env is None else env

@@ -11,12 +11,12 @@ from flowhooks.storage import agents
 
 
 def _cli(request: web.Request) -> str:
-    return request.app[appkeys.SERVICES].number(request[CLIENT], request.match_info["cli"])
+    return request.app[appkeys.CLIENTS].number(request[CLIENT], request.match_info["cli"])
 
 
 @client_api
 async def put_agent(request: web.Request) -> web.Response:
-    services = request.app[appkeys.SERVICES]
+    db = request.app[appkeys.DB]
     client = request[CLIENT]
     body = await json_body(request)
     missing = [
@@ -25,19 +25,18 @@ async def put_agent(request: web.Request) -> web.Response:
     if missing:
         return problem(422, "INVALID_BODY", f"missing or empty: {', '.join(missing)}")
     cli = _cli(request)
-    did = services.number(client, body["did"])
+    did = request.app[appkeys.CLIENTS].number(client, body["did"])
     now = request.app[appkeys.CLOCK].now()
     entry = (client, cli, body["name"].strip(), did)
-    await agents.upsert(services.db, [entry], "api", now, request[REQUEST_ID])
-    agent = await agents.get(services.db, client, cli)
+    await agents.upsert(db, [entry], "api", now, request[REQUEST_ID])
+    agent = await agents.get(db, client, cli)
     assert agent is not None
     return web.json_response(agent.as_json())
 
 
 @client_api
 async def get_agent(request: web.Request) -> web.Response:
-    services = request.app[appkeys.SERVICES]
-    agent = await agents.get(services.db, request[CLIENT], _cli(request))
+    agent = await agents.get(request.app[appkeys.DB], request[CLIENT], _cli(request))
     if agent is None:
         return problem(404, "AGENT_NOT_FOUND", "no such agent for this client")
     return web.json_response(agent.as_json())
@@ -45,15 +44,15 @@ async def get_agent(request: web.Request) -> web.Response:
 
 @client_api
 async def agent_history(request: web.Request) -> web.Response:
-    services = request.app[appkeys.SERVICES]
+    db = request.app[appkeys.DB]
     client, cli = request[CLIENT], _cli(request)
-    if await agents.get(services.db, client, cli) is None:
+    if await agents.get(db, client, cli) is None:
         return problem(404, "AGENT_NOT_FOUND", "no such agent for this client")
     try:
         limit = min(max(int(request.query.get("limit", "100")), 1), 1000)
     except ValueError:
         return problem(422, "INVALID_QUERY", "limit must be an integer")
-    events = await agents.history(services.db, client, cli, limit)
+    events = await agents.history(db, client, cli, limit)
     return web.json_response({"cli": cli, "events": events})
 
 

@@ -13,11 +13,9 @@ from flowhooks import appkeys
 from flowhooks.api.rest import problem
 from flowhooks.errors import StorageUnavailable
 from flowhooks.integrations import callbacks
+from flowhooks.outbound.model import Status, provider_state
 from flowhooks.settings import ProviderSettings
 from flowhooks.storage import outbound as store
-from flowhooks.workers.dispatcher import record_status
-from flowhooks.workers.jobs import provider_state
-from flowhooks.workers.transitions import Status
 
 
 def _authorized(conf: ProviderSettings, header: str) -> bool:
@@ -35,9 +33,8 @@ def _authorized(conf: ProviderSettings, header: str) -> bool:
 
 
 async def provider_callback(request: web.Request) -> web.Response:
-    services = request.app[appkeys.SERVICES]
     name = request.match_info["provider"]
-    conf = services.settings.providers.get(name)
+    conf = request.app[appkeys.SETTINGS].providers.get(name)
     if conf is None:
         return problem(404, "UNKNOWN_PROVIDER", "no such provider is configured")
     if not _authorized(conf, request.headers.get("Authorization", "")):
@@ -51,12 +48,13 @@ async def provider_callback(request: web.Request) -> web.Response:
     except (orjson.JSONDecodeError, callbacks.MalformedCallback) as exc:
         return problem(400, "MALFORMED", f"not a {conf.format} status: {exc}")
     try:
-        found = await store.find_call(services.db, parsed.ids)
+        outbound = request.app[appkeys.OUTBOUND]
+        found = await store.find_call(outbound.db, parsed.ids)
         if found is None:
             return problem(404, "UNKNOWN_CALL", "no call has that id")
         call_id, attempt = found
         digest = hashlib.sha256(raw).hexdigest()
-        if await store.seen_payload(services.db, call_id, digest):
+        if await store.seen_payload(outbound.db, call_id, digest):
             return web.json_response({"status": "ok", "callId": call_id, "duplicate": True})
         status = Status(
             state=provider_state(parsed.status),
@@ -69,9 +67,8 @@ async def provider_callback(request: web.Request) -> web.Response:
             raw=doc,
             payload_hash=digest,
         )
-        assert services.policy is not None
         now = request.app[appkeys.CLOCK].now()
-        call = await record_status(services.db, services.policy, call_id, status, now)
+        call = await outbound.apply_provider_status(call_id, status, now)
     except StorageUnavailable as exc:
         return problem(503, exc.code, exc.message)
     assert call is not None

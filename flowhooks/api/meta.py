@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aiohttp import web
 
 from flowhooks import appkeys
-from flowhooks.dispatch.registry import Handler
 from flowhooks.errors import StorageUnavailable
+from flowhooks.method import Method
 from flowhooks.metrics import CONTENT_TYPE
 from flowhooks.storage import outbound
 
@@ -17,7 +18,7 @@ def _output_name(name: str) -> str:
     return name if name.startswith("$") else f"$flow.key.{name}"
 
 
-def describe(handler: Handler) -> dict[str, Any]:
+def describe(handler: Method) -> dict[str, Any]:
     inputs = []
     for name, info in handler.input.model_fields.items():
         inputs.append(
@@ -53,8 +54,26 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+async def readiness(app: web.Application) -> dict[str, dict[str, object]]:
+    """Each dependency's state: calendars, the database, this process's dispatcher."""
+    checks: dict[str, dict[str, object]] = {
+        "calendars": {"ok": True, "count": len(app[appkeys.CALENDARS])}
+    }
+    db = app.get(appkeys.DB)
+    if db is not None:
+        checks["database"] = {"ok": await db.ping(), "dialect": db.dialect}
+    else:
+        checks["database"] = {"ok": False, "detail": "not started"}
+    dispatcher = app.get(appkeys.DISPATCHER)
+    if dispatcher is not None:
+        age = time.monotonic() - dispatcher.alive_at
+        limit = max(30.0, app[appkeys.SETTINGS].dialer.poll_seconds * 10)
+        checks["dispatcher"] = {"ok": age < limit, "lastTurnSecondsAgo": round(age, 1)}
+    return checks
+
+
 async def readyz(request: web.Request) -> web.Response:
-    checks = await request.app[appkeys.SERVICES].readiness()
+    checks = await readiness(request.app)
     ready = all(c["ok"] for c in checks.values())
     return web.json_response(
         {"status": "ready" if ready else "not ready", "checks": checks},
@@ -63,12 +82,10 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    services, registry = request.app[appkeys.SERVICES], request.app[appkeys.METRICS]
-    if services.storage is not None:
+    db, registry = request.app.get(appkeys.DB), request.app[appkeys.METRICS]
+    if db is not None:
         try:
-            registry.set_depths(
-                await outbound.depth(services.storage, request.app[appkeys.CLOCK].now())
-            )
+            registry.set_depths(await outbound.depth(db, request.app[appkeys.CLOCK].now()))
         except StorageUnavailable:
             pass  # /readyz reports the database; the rest of the metrics still answer
     body = registry.render()

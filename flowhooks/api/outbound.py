@@ -11,8 +11,8 @@ from flowhooks.storage import outbound as store
 
 @client_api
 async def get_request(request: web.Request) -> web.Response:
-    services = request.app[appkeys.SERVICES]
-    view = await store.request_view(services.db, request[CLIENT], request.match_info["req_id"])
+    db = request.app[appkeys.DB]
+    view = await store.request_view(db, request[CLIENT], request.match_info["req_id"])
     if view is None:
         return problem(404, "NOT_FOUND", "no such request for this client")
     return web.json_response(view)
@@ -20,9 +20,10 @@ async def get_request(request: web.Request) -> web.Response:
 
 @client_api
 async def cancel_request(request: web.Request) -> web.Response:
-    services = request.app[appkeys.SERVICES]
     now = request.app[appkeys.CLOCK].now()
-    result = await store.cancel(services.db, request[CLIENT], request.match_info["req_id"], now)
+    result = await store.cancel(
+        request.app[appkeys.DB], request[CLIENT], request.match_info["req_id"], now
+    )
     if result is None:
         return problem(404, "NOT_FOUND", "no such request for this client")
     cancelled, started = result

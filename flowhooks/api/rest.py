@@ -25,7 +25,7 @@ def client_of(request: web.Request) -> str | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    return request.app[appkeys.SERVICES].client_for_token(token.strip())
+    return request.app[appkeys.CLIENTS].for_token(token.strip())
 
 
 View = Callable[[web.Request], Awaitable[web.Response]]

@@ -7,10 +7,7 @@ a replayed case runs exactly what a flow's request runs.
 from __future__ import annotations
 
 import hmac
-import itertools
 import logging
-import os
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -19,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from flowhooks import envelope
 from flowhooks.clock import Clock, parse_now_header
-from flowhooks.dispatch.registry import Context, Handler, Keys, MethodRegistry
+from flowhooks.dispatch.registry import MethodRegistry
 from flowhooks.errors import (
     BadEnvelope,
     EnvelopeError,
@@ -31,23 +28,12 @@ from flowhooks.errors import (
     UnknownMethod,
     UnsupportedMediaType,
 )
-from flowhooks.services import Services
+from flowhooks.method import Context, Keys, Method, Resources
+from flowhooks.request_ids import new_request_id
 from flowhooks.settings import Settings
 
 log = logging.getLogger("flowhooks.engine")
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 JSON_TYPES = ("application/json",)
-
-
-_ID_PREFIX = os.urandom(6).hex()  # unique per process; a counter makes each id unique in it
-_ID_COUNTER = itertools.count(1)
-
-
-def new_request_id(offered: str | None = None) -> str:
-    """The caller's X-Request-Id when it is sane, else a fresh one (cheap, unique)."""
-    if offered and _REQUEST_ID.fullmatch(offered):
-        return offered
-    return f"{_ID_PREFIX}{next(_ID_COUNTER):010x}"
 
 
 @dataclass(slots=True)  # not frozen: a frozen __init__ costs 4x on the hot path
@@ -76,7 +62,7 @@ def _is_json(content_type: str) -> bool:
     return media in JSON_TYPES or (media.startswith("application/") and media.endswith("+json"))
 
 
-def build_input(handler: Handler, env: envelope.Envelope) -> Keys:
+def build_input(handler: Method, env: envelope.Envelope) -> Keys:
     """Fill the handler's Input from the envelope; an empty value counts as absent."""
     data: dict[str, str] = {}
     keys = env.keys
@@ -98,15 +84,13 @@ def build_input(handler: Handler, env: envelope.Envelope) -> Keys:
 
 
 class Engine:
-    """Runs envelopes against the registry with the app's settings, services and clock."""
+    """Runs envelopes against the registry with the app's settings, clock and resources."""
 
-    def __init__(
-        self, registry: MethodRegistry, settings: Settings, services: Services, clock: Clock
-    ) -> None:
+    def __init__(self, registry: MethodRegistry, settings: Settings, clock: Clock) -> None:
         self.registry = registry
         self.settings = settings
-        self.services = services
         self.clock = clock
+        self.resources: Resources | None = None  # bound once the app's resources started
         token = settings.server.token
         self._token = token.get_secret_value().encode() if token else None
         self._override = settings.testing.allow_clock_override
@@ -155,7 +139,8 @@ class Engine:
             method_name = handler.method
             try:
                 inp = build_input(handler, env)
-                ctx = Context(request_id, now, self.settings, self.services, env, method_name)
+                assert self.resources is not None, "the app's resources are not started"
+                ctx = Context(request_id, now, env, method_name, self.resources)
                 result = await handler.handle(ctx, inp)
             except InvalidKeys as exc:
                 answer = envelope.envelope_error(sent_method, request_id, exc, handler.error_keys)

@@ -12,8 +12,9 @@ from importlib import import_module
 from importlib.metadata import entry_points
 from types import ModuleType
 
-from flowhooks.dispatch.registry import Handler, MethodRegistry
+from flowhooks.dispatch.registry import MethodRegistry
 from flowhooks.errors import RegistryError
+from flowhooks.method import Method
 
 ENTRY_POINT_GROUP = "flowhooks.handlers"
 BUILTIN_MODULES = (
@@ -29,18 +30,18 @@ BUILTIN_MODULES = (
 def load_registry(builtins: tuple[str, ...] = BUILTIN_MODULES) -> MethodRegistry:
     registry = MethodRegistry()
     for name in builtins:
-        registry.register(Handler.from_module(import_module(name), f"builtin {name}"))
+        registry.register(Method.from_module(import_module(name), f"builtin {name}"))
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         source = f"entry point {ep.name} = {ep.value}"
         try:
             target = ep.load()
         except Exception as exc:
             raise RegistryError(f"cannot load {source}: {exc}") from exc
-        if isinstance(target, Handler):
+        if isinstance(target, Method):
             handler = target
         elif isinstance(target, ModuleType):
-            handler = Handler.from_module(target, source)
+            handler = Method.from_module(target, source)
         else:
-            raise RegistryError(f"{source} is neither a handler module nor a Handler")
+            raise RegistryError(f"{source} is neither a handler module nor a Method")
         registry.register(handler)
     return registry

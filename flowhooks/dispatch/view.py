@@ -6,9 +6,10 @@ import time
 
 from aiohttp import web
 
-from flowhooks.dispatch.engine import Engine, Outcome, RawRequest, new_request_id
+from flowhooks.dispatch.engine import Engine, Outcome, RawRequest
 from flowhooks.envelope import error
-from flowhooks.observe import Handler, Observer
+from flowhooks.observe import Observer, Route
+from flowhooks.request_ids import new_request_id
 
 JSON = "application/json"
 
@@ -24,7 +25,7 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     return await request.read()
 
 
-def envelope_route(engine: Engine, observer: Observer) -> Handler:
+def envelope_route(engine: Engine, observer: Observer) -> Route:
     limit = engine.settings.server.max_body_bytes
 
     async def envelope(request: web.Request) -> web.StreamResponse:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from flowhooks.dispatch.registry import Context, Keys
-from flowhooks.handlers import common
+from flowhooks.handlers import caller
+from flowhooks.method import Context, Keys
 from flowhooks.storage import agents
 
 METHOD = "allocateAgent"
@@ -23,9 +23,9 @@ class Output(Keys):
 
 
 async def handle(ctx: Context, keys: Input) -> Output:
-    client = common.client_name(ctx, keys.clientID)
-    did = common.number(ctx, client, keys.did, "did")
-    agent = await agents.allocate(ctx.services.db, client, did, ctx.now)
+    client = caller.client_name(ctx, keys.clientID)
+    did = caller.number(ctx, client, keys.did, "did")
+    agent = await agents.allocate(ctx.db, client, did, ctx.now)
     if agent is None:
         return Output(agentAvailable=False, agentCli="", agentName="")
     return Output(agentAvailable=True, agentCli=agent.cli, agentName=agent.name)

@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 from pydantic import Field
 
 from flowhooks import phones
-from flowhooks.dispatch.registry import Context, Keys
 from flowhooks.errors import HandlerFailed, InvalidKeys, KeyProblem
+from flowhooks.method import Context, Keys
+from flowhooks.outbound.model import NewCall, NewRequest
+from flowhooks.outbound.retry import due_in_calendar
 from flowhooks.settings import ClientSettings
 from flowhooks.storage import outbound as store
-from flowhooks.workers.retry import due_in_calendar
 
 METHOD = "createOutbound"
 ERROR_KEYS = {"obdResponseCode": "400"}  # a 422 also tells legacy flows "bad input"
@@ -57,7 +58,7 @@ def _refuse(code: int, error: str, message: str, rejected: str = "") -> HandlerF
 
 
 def _authenticate(ctx: Context, client_id: str, secret: str) -> ClientSettings:
-    client = ctx.services.client(client_id)
+    client = ctx.clients.get(client_id)
     expected = (
         client.security_id.get_secret_value().encode() if client and client.security_id else None
     )
@@ -117,25 +118,24 @@ async def handle(ctx: Context, keys: Input) -> dict[str, object]:
         )
     if keys.flowID not in client.flows:
         raise _refuse(404, "UNKNOWN_FLOW", "flowID is not one of this client's flows")
-    if not ctx.services.allow_request(keys.clientID, client.max_requests_per_second):
+    if not ctx.outbound.allow_request(keys.clientID, client.max_requests_per_second):
         raise _refuse(429, "RATE_LIMITED", "too many createOutbound requests for this client")
     delay = _delay(keys.delayMinutes)
     accepted, rejected = _numbers(client, keys.contactNumbers)
 
-    calendar = ctx.services.calendar(client.calling_calendar) if client.calling_calendar else None
-    callee = client.calling_calendar is not None and (
-        ctx.settings.calendars[client.calling_calendar].timezone == "callee"
-    )
+    name = client.calling_calendar
+    calendar = ctx.calendars.find(name) if name else None
+    callee = name is not None and ctx.calendars.reads_callee_zone(name)
     home = ZoneInfo(client.timezone) if callee or calendar is None else calendar.timezone
     base = ctx.now + timedelta(minutes=delay)
-    calls: list[store.NewCall] = []
+    calls: list[NewCall] = []
     for number in accepted:
         zone = phones.time_zone(number, home) if callee else home
         due = due_in_calendar(base, calendar, zone)
         if due is None:
             rejected.append(f"{number}:no_calling_window")
             continue
-        calls.append(store.NewCall(str(uuid.uuid4()), len(calls), number, zone.key, due))
+        calls.append(NewCall(str(uuid.uuid4()), len(calls), number, zone.key, due))
     if not calls:
         raise _refuse(400, "NO_NUMBER_ACCEPTED", "no number was accepted", ",".join(rejected))
 
@@ -159,8 +159,8 @@ async def handle(ctx: Context, keys: Input) -> dict[str, object]:
         "obdRejectedNumbers": ",".join(rejected),
     }
     stored = await store.create(
-        ctx.services.db,
-        store.NewRequest(
+        ctx.db,
+        NewRequest(
             id=req_id,
             client=keys.clientID,
             flow_id=keys.flowID,
@@ -180,5 +180,5 @@ async def handle(ctx: Context, keys: Input) -> dict[str, object]:
     if stored.conflict:
         raise _refuse(409, "IDEMPOTENCY_CONFLICT", "idempotencyKey was used with other contents")
     if stored.created:
-        ctx.services.wake_dispatcher()
+        ctx.outbound.wake_dispatcher()
     return dict(stored.answer)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from flowhooks.dispatch.registry import Context, Keys
-from flowhooks.handlers import common
+from flowhooks.handlers import caller
+from flowhooks.method import Context, Keys
 from flowhooks.storage import prefs
 
 METHOD = "fetchUserPreferences"
 
 
-class Input(common.CallerKeys):
+class Input(caller.CallerKeys):
     pass
 
 
@@ -21,7 +21,7 @@ class Output(Keys):
 
 
 async def handle(ctx: Context, keys: Input) -> dict[str, object]:
-    client = common.client_name(ctx, keys.clientID)
-    number = common.number(ctx, client, keys.contactNumber, "contactNumber")
-    stored = await prefs.fetch(ctx.services.db, client, number)
+    client = caller.client_name(ctx, keys.clientID)
+    number = caller.number(ctx, client, keys.contactNumber, "contactNumber")
+    stored = await prefs.fetch(ctx.db, client, number)
     return {"userFound": bool(stored), **{f"$user.key.{k}": v for k, v in stored.items()}}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from flowhooks.dispatch.registry import Context, Keys
 from flowhooks.errors import HandlerFailed
-from flowhooks.handlers import common
+from flowhooks.handlers import caller
+from flowhooks.method import Context, Keys
 from flowhooks.storage import agents
 from flowhooks.storage.agents import PauseAction
 
@@ -32,11 +32,9 @@ class Output(Keys):
 
 
 async def handle(ctx: Context, keys: Input) -> Output:
-    client = common.client_name(ctx, keys.clientID)
-    cli = common.number(ctx, client, keys.cli, "cli")
-    agent = await agents.set_pause(
-        ctx.services.db, client, cli, keys.pauseStatus, ctx.now, ctx.request_id
-    )
+    client = caller.client_name(ctx, keys.clientID)
+    cli = caller.number(ctx, client, keys.cli, "cli")
+    agent = await agents.set_pause(ctx.db, client, cli, keys.pauseStatus, ctx.now, ctx.request_id)
     if agent is None:
         raise HandlerFailed("AGENT_NOT_FOUND", f"no agent {cli} for client {client}")
     return Output(cli_pause_update="paused" if agent.paused else "unpaused", agentName=agent.name)

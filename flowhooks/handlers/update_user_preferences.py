@@ -6,9 +6,9 @@ import re
 
 from pydantic import Field
 
-from flowhooks.dispatch.registry import Context, Keys
 from flowhooks.errors import InvalidKeys, KeyProblem
-from flowhooks.handlers import common
+from flowhooks.handlers import caller
+from flowhooks.method import Context, Keys
 from flowhooks.storage import prefs
 
 METHOD = "updateUserPreferences"
@@ -17,7 +17,7 @@ MAX_VALUE_BYTES = 1024
 MAX_KEYS = 100
 
 
-class Input(common.CallerKeys):
+class Input(caller.CallerKeys):
     pass
 
 
@@ -42,11 +42,11 @@ def _changes(ctx: Context) -> dict[str, str]:
 
 
 async def handle(ctx: Context, keys: Input) -> dict[str, object]:
-    client = common.client_name(ctx, keys.clientID)
-    number = common.number(ctx, client, keys.contactNumber, "contactNumber")
+    client = caller.client_name(ctx, keys.clientID)
+    number = caller.number(ctx, client, keys.contactNumber, "contactNumber")
     changes = _changes(ctx)
     try:
-        stored = await prefs.update(ctx.services.db, client, number, changes, ctx.now, MAX_KEYS)
+        stored = await prefs.update(ctx.db, client, number, changes, ctx.now, MAX_KEYS)
     except prefs.TooManyPreferences as exc:
         raise InvalidKeys([KeyProblem("$user.key.*", str(exc))]) from None
     return {f"$user.key.{k}": v for k, v in stored.items()}

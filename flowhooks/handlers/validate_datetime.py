@@ -7,9 +7,9 @@ from functools import lru_cache
 from pydantic import Field
 
 from flowhooks import calendar as cal
-from flowhooks.dispatch.registry import Context, Keys
 from flowhooks.envelope import Rendered, render
 from flowhooks.errors import HandlerFailed, InvalidKeys, KeyProblem
+from flowhooks.method import Context, Keys
 
 METHOD = "validateDateTime"
 
@@ -65,9 +65,9 @@ def answer(verdict: cal.Verdict) -> Rendered:
 
 
 async def handle(ctx: Context, keys: Input) -> Rendered:
-    calendar = ctx.services.calendar(keys.calendar)
+    calendar = ctx.calendars.find(keys.calendar)
     if calendar is None:
-        known = ", ".join(sorted(ctx.services.calendars))
+        known = ", ".join(sorted(ctx.calendars))
         raise InvalidKeys([KeyProblem("calendar", f"unknown calendar; known: {known}")])
     type_name = None
     if keys.type is not None:

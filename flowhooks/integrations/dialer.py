@@ -12,37 +12,9 @@ A dial ends one of three ways, and the dispatcher treats them differently:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Protocol
 
-
-@dataclass(frozen=True)
-class DialRequest:
-    call_id: str  # our id: providers echo it in their status callbacks
-    number: str  # E.164
-    flow_id: str
-    client: str
-    email: str
-    reference_id: str
-    attempt: int
-
-
-@dataclass(frozen=True)
-class Accepted:
-    provider_call_id: str | None
-
-
-@dataclass(frozen=True)
-class NotSent:
-    error: str
-
-
-@dataclass(frozen=True)
-class Unknown:
-    error: str
-
-
-DialResult = Accepted | NotSent | Unknown
+from flowhooks.outbound.model import DialRequest, DialResult
 
 # The simulated backend reports states the way a provider's callback would.
 StatusSink = Callable[[str, str, str | None], Awaitable[None]]  # (call id, status, reason)

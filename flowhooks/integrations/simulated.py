@@ -11,7 +11,8 @@ import asyncio
 import hashlib
 import itertools
 
-from flowhooks.integrations.dialer import Accepted, DialRequest, DialResult, StatusSink
+from flowhooks.integrations.dialer import StatusSink
+from flowhooks.outbound.model import Accepted, DialRequest, DialResult
 from flowhooks.settings import SimulatedDialerSettings
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import aiohttp
 
-from flowhooks.integrations.dialer import Accepted, DialRequest, DialResult, NotSent, Unknown
+from flowhooks.outbound.model import Accepted, DialRequest, DialResult, NotSent, Unknown
 from flowhooks.settings import StartcallDialerSettings
 
 REFRESH_MARGIN_S = 30.0

@@ -7,88 +7,18 @@ Every change of a call is read-modify-write in one transaction (the row locked w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, select, update
 
+from flowhooks.outbound.model import CallChange, NewRequest, OutboundCall, Stored
 from flowhooks.storage import tables as t
 from flowhooks.storage.engine import Storage
 from flowhooks.storage.sql import insert
 
 _c = t.outbound_calls
-
-
-@dataclass(frozen=True)
-class OutboundCall:
-    id: str
-    request_id: str
-    client: str
-    flow_id: str
-    position: int
-    number: str
-    zone: str
-    email: str
-    reference_id: str
-    state: str
-    attempts: int
-    max_attempts: int
-    dial_errors: int
-    due_at: datetime
-    lease_owner: str | None
-    lease_until: datetime | None
-    provider_call_id: str | None
-    end_call_reason: str | None
-    last_error: str | None
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class NewCall:
-    id: str
-    position: int
-    number: str
-    zone: str
-    due_at: datetime
-
-
-@dataclass(frozen=True)
-class NewRequest:
-    id: str
-    client: str
-    flow_id: str
-    delay_minutes: int
-    email: str
-    reference_id: str
-    key: str
-    fingerprint: str
-    key_expires_at: datetime
-    max_attempts: int
-    calls: Sequence[NewCall]
-    answer: dict[str, str]
-    request_id: str
-
-
-@dataclass(frozen=True)
-class Stored:
-    """What createOutbound answers: its own new request, or the one a key already holds."""
-
-    answer: dict[str, str]
-    created: bool
-    conflict: bool = False
-
-
-@dataclass
-class CallChange:
-    """What to write for one call: new column values, an attempt row, events."""
-
-    values: dict[str, Any] = field(default_factory=dict)
-    attempt_insert: dict[str, Any] | None = None
-    attempt_update: dict[str, Any] | None = None  # applied to the call's current attempt
-    events: list[dict[str, Any]] = field(default_factory=list)
 
 
 _EVENT_DEFAULTS = {

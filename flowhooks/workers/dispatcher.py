@@ -18,74 +18,19 @@ import random
 import socket
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
-from flowhooks.calendar import BusinessCalendar
 from flowhooks.clock import Clock
 from flowhooks.errors import StorageUnavailable
-from flowhooks.integrations.dialer import Dialer, DialRequest, Unknown
+from flowhooks.integrations.dialer import Dialer
+from flowhooks.outbound.model import DialRequest, OutboundCall, Unknown
+from flowhooks.outbound.pacing import Buckets
+from flowhooks.outbound.transitions import Policy, after_dial, lease_expired, no_final_status
 from flowhooks.settings import Settings
 from flowhooks.storage import Storage
 from flowhooks.storage import outbound as store
-from flowhooks.storage.outbound import OutboundCall
-from flowhooks.workers import retry
-from flowhooks.workers.jobs import CallState
-from flowhooks.workers.transitions import (
-    Policy,
-    Status,
-    after_dial,
-    after_status,
-    lease_expired,
-    no_final_status,
-)
 
 log = logging.getLogger("flowhooks.dispatcher")
-
-
-def make_policy(settings: Settings, calendars: dict[str, BusinessCalendar]) -> Policy:
-    """The retry policy of each call's client: its retry_minutes and calling calendar."""
-
-    def policy(
-        call: OutboundCall, state: CallState, attempts: int, now: datetime
-    ) -> retry.RetryDecision:
-        client = settings.clients.get(call.client) or settings.clients["default"]
-        calendar = calendars.get(client.calling_calendar or "")
-        zone = ZoneInfo(call.zone) if calendar is not None else None
-        return retry.after_final(
-            state, attempts, call.max_attempts, client.retry_minutes, now, calendar, zone
-        )
-
-    return policy
-
-
-async def record_status(
-    storage: Storage, policy: Policy, call_id: str, status: Status, now: datetime
-) -> OutboundCall | None:
-    """Apply a provider's (or the simulator's) status to a call; None when it is unknown."""
-    return await store.change(
-        storage, call_id, lambda call: after_status(call, status, now, policy)
-    )
-
-
-class TokenBucket:
-    """``rate`` tokens a second, holding at most ``max(1, rate)``."""
-
-    def __init__(self, rate: float, now: float) -> None:
-        self.rate = rate
-        self.capacity = max(1.0, rate)
-        self.tokens = self.capacity
-        self.stamp = now
-
-    def take(self, wanted: int, now: float) -> int:
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        granted = min(wanted, int(self.tokens))
-        self.tokens -= granted
-        return granted
-
-    def give_back(self, count: int) -> None:
-        self.tokens = min(self.capacity, self.tokens + count)
 
 
 def worker_id() -> str:
@@ -111,7 +56,7 @@ class Dispatcher:
         self.on_lag = on_lag
         self.owner = owner or worker_id()
         self._wake = asyncio.Event()
-        self._buckets: dict[str, TokenBucket] = {}
+        self._buckets = Buckets()
         self._inflight: set[asyncio.Task[None]] = set()
         self.alive_at = 0.0  # monotonic time of the last completed turn, for /readyz
 
@@ -158,13 +103,10 @@ class Dispatcher:
         lease_until = now + timedelta(seconds=self.settings.dialer.lease_seconds)
         for client, active in (await store.clients_with_due_calls(self.storage, now)).items():
             conf = self.settings.clients.get(client) or self.settings.clients["default"]
-            bucket = self._buckets.get(client)
-            if bucket is None or bucket.rate != conf.max_calls_per_second:
-                bucket = self._buckets[client] = TokenBucket(
-                    conf.max_calls_per_second, time.monotonic()
-                )
+            clock = time.monotonic()
+            bucket = self._buckets.of(client, conf.max_calls_per_second, clock)
             room = max(0, conf.max_concurrent_calls - active)
-            granted = bucket.take(min(room, 500), time.monotonic())
+            granted = bucket.take(min(room, 500), clock)
             calls = await store.claim(self.storage, client, granted, self.owner, now, lease_until)
             bucket.give_back(granted - len(calls))
             for call in calls:

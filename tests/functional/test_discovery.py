@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from flowhooks import appkeys
-from flowhooks.dispatch.registry import Handler
 from flowhooks.errors import RegistryError
 from flowhooks.handlers import validate_datetime
+from flowhooks.method import Method
 from flowhooks.settings import Settings
 from tests.conftest import ClientFactory, envelope
 
@@ -74,4 +74,4 @@ async def test_registry_is_frozen_once_the_app_starts(
     registry = client.app[appkeys.REGISTRY]
     assert registry.frozen
     with pytest.raises(RegistryError, match="frozen"):
-        registry.register(Handler.from_module(validate_datetime, "late"))
+        registry.register(Method.from_module(validate_datetime, "late"))

@@ -12,8 +12,8 @@ import pytest
 
 from flowhooks import appkeys
 from flowhooks.dispatch.loader import load_registry
-from flowhooks.dispatch.registry import Handler, Keys
 from flowhooks.logs import AccessLog, JsonFormatter
+from flowhooks.method import Keys, Method
 from flowhooks.settings import Settings
 from tests.conftest import ClientFactory, answer_keys, envelope, settings_from
 
@@ -190,7 +190,7 @@ async def test_a_bug_is_500_without_a_stack(
     make_client: ClientFactory, calendars_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     registry = load_registry()
-    registry.register(Handler("crash", _NoKeys, _NoKeys, crash, "test"))
+    registry.register(Method("crash", _NoKeys, _NoKeys, crash, "test"))
     client = await make_client(calendars_settings, registry=registry)
     with caplog.at_level(logging.INFO):
         status, body = await post(client, envelope("crash"))

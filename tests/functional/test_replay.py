@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from flowhooks import cli, replay
+from flowhooks import appkeys, cli, replay
 from flowhooks.app import create_app
 from flowhooks.clock import RunningClock
 from tests.conftest import CONFIGS, NEUTRAL, SHARED, load_config
@@ -167,5 +167,5 @@ async def test_in_process_replay_never_runs_the_dispatcher(tmp_path: Path) -> No
     conf = load_config("calendars.toml")
     assert conf.server.workers  # the config asks for workers ...
     async with replay.in_process(conf) as sender:
-        services = sender.engine.services
-        assert services.dispatcher is None  # ... the replay does not start them
+        assert appkeys.DISPATCHER not in sender.app  # ... the replay does not start them
+        assert appkeys.OUTBOUND in sender.app

@@ -103,9 +103,9 @@ async def test_a_callee_calendar_is_read_in_the_numbers_own_zone(
     doc = create("+1 212 555 0100, +1 415 555 0100", client="us", secret=US_SECRET, flow="us000001")
     _, keys, _ = await post(client, doc)
     assert keys["$flow.key.obdScheduledAt"] == "2026-11-21T08:00:00-05:00"
-    services = client.app[appkeys.SERVICES]
+    db = client.app[appkeys.DB]
     c = t.outbound_calls
-    async with services.db.read() as conn:
+    async with db.read() as conn:
         rows = (
             await conn.execute(select(c.c.number, c.c.due_at, c.c.zone).order_by(c.c.position))
         ).all()
@@ -158,8 +158,8 @@ async def test_an_ivr_retry_storm_schedules_one_call(
     keyed = create("9979746668", idempotencyKey="storm")
     answers = await asyncio.gather(*(post(client, keyed) for _ in range(20)))
     assert len({keys["$flow.key.obdReqID"] for _, keys, _ in answers}) == 1
-    services = client.app[appkeys.SERVICES]
-    depth = await store.depth(services.db, NOON_DT + timedelta(days=1))
+    db = client.app[appkeys.DB]
+    depth = await store.depth(db, NOON_DT + timedelta(days=1))
     assert depth["queued"] == 3  # two numbers + one keyed number: nothing doubled
 
 
@@ -177,8 +177,8 @@ async def test_client_over_its_rate_gets_429(make_client: ClientFactory) -> None
 async def test_secrets_are_not_stored_or_logged(make_client: ClientFactory, db_url: str) -> None:
     client = await make_client(outbound_conf(db_url), now=NOON_DT)
     await post(client, create("9979746666"))
-    services = client.app[appkeys.SERVICES]
-    async with services.db.read() as conn:
+    db = client.app[appkeys.DB]
+    async with db.read() as conn:
         for table in ("outbound_requests", "outbound_calls", "call_events", "outbound_keys"):
             rows = (await conn.execute(text(f"SELECT * FROM {table}"))).all()
             assert "a" * 64 not in repr(rows), table

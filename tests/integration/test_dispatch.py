@@ -111,7 +111,7 @@ async def test_busy_is_retried_after_retry_minutes_up_to_max_attempts(
         "+05:30", "+00:00"
     ).replace("12:30", "07:00")
     clock.moment = NOON + timedelta(minutes=31)
-    client.app[appkeys.SERVICES].wake_dispatcher()
+    client.app[appkeys.OUTBOUND].wake_dispatcher()
 
     await wait_states(client, req, ["busy"])
     call = (await view(client, req))["calls"][0]
@@ -194,7 +194,7 @@ async def test_a_5xx_is_retried_with_backoff_without_burning_an_attempt(
     await wait_for(backed_off)
     assert (await view(client, req))["calls"][0]["attempts"] == []
     clock.moment = NOON + timedelta(seconds=5)
-    client.app[appkeys.SERVICES].wake_dispatcher()
+    client.app[appkeys.OUTBOUND].wake_dispatcher()
 
     await wait_states(client, req, ["initiated"])
     call = (await view(client, req))["calls"][0]
@@ -208,16 +208,15 @@ async def test_a_dead_workers_call_is_settled_and_never_resent(
     fake, base = provider
     client = await make_client(outbound_conf(db_url, workers=False), now=NOON)
     _, keys, _ = await post(client, create("9979746666"))
-    services = client.app[appkeys.SERVICES]
+    outbound = client.app[appkeys.OUTBOUND]
     lease = NOON + timedelta(seconds=60)
-    claimed = await store.claim(services.db, "acme", 10, "dead-worker", NOON, lease)
+    claimed = await store.claim(outbound.db, "acme", 10, "dead-worker", NOON, lease)
     assert len(claimed) == 1  # ... and that worker dies mid-dial
     conf = outbound_conf(db_url, dialer=startcall_dialer(base))
-    assert services.policy is not None
     async with aiohttp.ClientSession() as session:
         clock = FixedClock(NOON + timedelta(seconds=30))
         dialer = StartcallDialer(conf.dialer.startcall, session)
-        dispatcher = Dispatcher(conf, services.db, dialer, services.policy, clock)
+        dispatcher = Dispatcher(conf, outbound.db, dialer, outbound.policy, clock)
         assert await dispatcher.turn() == 0  # the lease still runs: untouched
         clock.moment = NOON + timedelta(seconds=61)
         await dispatcher.turn()
@@ -246,8 +245,7 @@ async def test_max_concurrent_calls_paces_a_client(
     )
     req = keys["$flow.key.obdReqID"]
     await wait_for(lambda: len(fake.calls) == 2)
-    dispatcher = client.app[appkeys.SERVICES].dispatcher
-    assert dispatcher is not None
+    dispatcher = client.app[appkeys.DISPATCHER]
     for _ in range(3):  # more turns claim nothing while two calls are live
         assert await dispatcher.turn() == 0
     assert sorted(await states(client, req)) == ["initiated"] * 2 + ["queued"] * 3
@@ -299,9 +297,9 @@ async def test_a_call_with_no_final_status_is_settled_without_retry(
     req = keys["$flow.key.obdReqID"]
 
     await wait_states(client, req, ["initiated"])
-    dispatcher = client.app[appkeys.SERVICES].dispatcher
+    dispatcher = client.app[appkeys.DISPATCHER]
     clock = client.app[appkeys.CLOCK]
-    assert dispatcher is not None and isinstance(clock, FixedClock)
+    assert isinstance(clock, FixedClock)
     clock.moment = NOON + timedelta(minutes=59)
     await dispatcher.turn()
     assert await states(client, req) == ["initiated"]

@@ -25,6 +25,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from flowhooks.outbound.model import NewCall, NewRequest
 from flowhooks.storage import Storage, migrations
 from flowhooks.storage import outbound as store
 from flowhooks.storage import tables as t
@@ -114,8 +115,8 @@ async def seed(db_url: str, count: int) -> list[str]:
     numbers = [f"+9199797{i:05d}" for i in range(count)]
     try:
         await migrations.upgrade(storage)
-        calls = [store.NewCall(f"call-{i:05d}", i, n, "UTC", now) for i, n in enumerate(numbers)]
-        req = store.NewRequest(
+        calls = [NewCall(f"call-{i:05d}", i, n, "UTC", now) for i, n in enumerate(numbers)]
+        req = NewRequest(
             "req-1", "acme", "ab12cd34", 0, "", "", "k", "f", now, 3, calls, {}, "seed"
         )
         await store.create(storage, req, now)

@@ -192,17 +192,23 @@ async def test_unreachable_database_is_storage_unavailable() -> None:
 
 @pytest.mark.postgres
 async def test_readiness_reports_a_database_that_is_down() -> None:
-    from flowhooks.services import Services
+    from aiohttp import web
+
+    from flowhooks import appkeys
+    from flowhooks.api.meta import readiness
+    from flowhooks.calendar import Calendars
     from tests.conftest import settings_from
     from tests.pg import free_port
 
-    services = Services.from_settings(settings_from(""))
-    services.storage = Storage.open(f"postgresql://postgres@127.0.0.1:{free_port()}/none")
+    app = web.Application()
+    app[appkeys.SETTINGS] = settings_from("")
+    app[appkeys.CALENDARS] = Calendars({})
+    app[appkeys.DB] = db = Storage.open(f"postgresql://postgres@127.0.0.1:{free_port()}/none")
     try:
-        checks = await services.readiness()
+        checks = await readiness(app)
         assert checks["database"]["ok"] is False
     finally:
-        await services.storage.close()
+        await db.close()
 
 
 def test_db_cli_upgrades_with_progress(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,14 +11,19 @@ import pytest
 
 from flowhooks.calendar import BusinessCalendar, Window
 from flowhooks.integrations import callbacks
-from flowhooks.integrations.dialer import Accepted, NotSent, Unknown
 from flowhooks.integrations.simulated import choose
-from flowhooks.storage.outbound import OutboundCall
-from flowhooks.workers import retry
-from flowhooks.workers.dispatcher import TokenBucket
-from flowhooks.workers.jobs import CallState, provider_state
-from flowhooks.workers.transitions import (
+from flowhooks.outbound import retry
+from flowhooks.outbound.model import (
+    Accepted,
+    CallState,
+    NotSent,
+    OutboundCall,
     Status,
+    Unknown,
+    provider_state,
+)
+from flowhooks.outbound.pacing import TokenBucket
+from flowhooks.outbound.transitions import (
     after_dial,
     after_status,
     lease_expired,

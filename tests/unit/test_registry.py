@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from flowhooks.dispatch import loader
-from flowhooks.dispatch.registry import Handler, MethodRegistry
+from flowhooks.dispatch.registry import MethodRegistry
 from flowhooks.errors import RegistryError
 from flowhooks.handlers import validate_datetime
+from flowhooks.method import Method
 
 
 def make_plugin(root: Path, method: str, module: str = "fh_plugin_echo") -> None:
@@ -21,7 +22,7 @@ def make_plugin(root: Path, method: str, module: str = "fh_plugin_echo") -> None
         textwrap.dedent(
             f'''
             """Echoes a key back."""
-            from flowhooks.dispatch.registry import Keys
+            from flowhooks.method import Keys
             METHOD = "{method}"
             class Input(Keys):
                 text: str
@@ -75,12 +76,12 @@ def test_duplicate_method_names_both_sources(plugin_path: Path) -> None:
 
 def test_frozen_registry_refuses_registration() -> None:
     reg = MethodRegistry()
-    reg.register(Handler.from_module(validate_datetime, "a"))
+    reg.register(Method.from_module(validate_datetime, "a"))
     reg.freeze()
     with pytest.raises(RegistryError, match="frozen"):
-        reg.register(Handler.from_module(validate_datetime, "b"))
+        reg.register(Method.from_module(validate_datetime, "b"))
 
 
 def test_module_without_the_contract_is_refused() -> None:
     with pytest.raises(RegistryError, match="not a handler module"):
-        Handler.from_module(sys.modules[__name__])
+        Method.from_module(sys.modules[__name__])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from flowhooks.startup import settle_heap
+from flowhooks.process import settle_heap
 
 
 def test_start_up_objects_leave_the_collectors_sight() -> None:

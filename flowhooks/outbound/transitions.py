@@ -9,31 +9,22 @@ recorded but moves nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flowhooks.integrations.dialer import Accepted, DialResult, NotSent, Unknown
-from flowhooks.storage.outbound import CallChange, OutboundCall
-from flowhooks.workers import retry
-from flowhooks.workers.jobs import CallState
+from flowhooks.outbound import retry
+from flowhooks.outbound.model import (
+    Accepted,
+    CallChange,
+    CallState,
+    DialResult,
+    NotSent,
+    OutboundCall,
+    Status,
+    Unknown,
+)
 
 Policy = Callable[[OutboundCall, CallState, int, datetime], retry.RetryDecision]
-
-
-@dataclass(frozen=True)
-class Status:
-    """A status a provider (or the simulator) reported for a call."""
-
-    state: CallState | None  # None: informational (queue, paused), recorded only
-    word: str  # as the provider said it
-    source: str
-    attempt: int | None = None  # known when matched by the provider's id for an attempt
-    end_call_reason: str | None = None
-    duration: int | None = None
-    recording_url: str | None = None
-    raw: Any = None
-    payload_hash: str | None = None
 
 
 def _event(

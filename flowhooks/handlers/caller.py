@@ -1,18 +1,18 @@
-"""Mechanics several handlers share: the calling client, the caller's number."""
+"""The keys that name a caller, and reading them: the client, the caller's number."""
 
 from __future__ import annotations
 
 from pydantic import Field
 
-from flowhooks.dispatch.registry import Context, Keys
 from flowhooks.errors import InvalidKeys, KeyProblem
+from flowhooks.method import Context, Keys
 from flowhooks.phones import NumberRefused
 
 
 def client_name(ctx: Context, client_id: str | None) -> str:
     """The ``clientID`` sent (default ``default``); 422 when no such client is configured."""
     name = client_id or "default"
-    if ctx.services.client(name) is None:
+    if name not in ctx.clients:
         raise InvalidKeys([KeyProblem("clientID", f"unknown client {name!r}")])
     return name
 
@@ -20,7 +20,7 @@ def client_name(ctx: Context, client_id: str | None) -> str:
 def number(ctx: Context, client: str, text: str, key: str) -> str:
     """E.164 of a number key, read in the client's region; 422 naming ``key`` if it is not one."""
     try:
-        return ctx.services.number(client, text)
+        return ctx.clients.number(client, text)
     except NumberRefused as exc:
         raise InvalidKeys([KeyProblem(key, str(exc))]) from None
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flowhooks.calendar import BusinessCalendar
-from flowhooks.workers.jobs import RETRYABLE, CallState
+from flowhooks.outbound.model import RETRYABLE, CallState
 
 BACKOFF_BASE_S = 2.0
 BACKOFF_CAP_S = 300.0

@@ -1,0 +1,140 @@
+"""The handler contract, shared by ``dispatch/`` (which runs methods) and ``handlers/``.
+
+A handler module holds ``METHOD`` (its name), ``Input`` and ``Output`` (``Keys``
+models whose field names are the key names), optionally ``ERROR_KEYS``, and::
+
+    async def handle(ctx: Context, keys: Input) -> Output | Mapping[str, object]
+
+It returns its output; only the engine renders the wire answer. ``Context`` carries
+the request's id and "now" and the app's typed resources, never the HTTP request.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from types import ModuleType
+from typing import Any
+
+import aiohttp
+from pydantic import BaseModel, ConfigDict
+
+from flowhooks.calendar import Calendars
+from flowhooks.clients import Clients
+from flowhooks.envelope import Envelope, Rendered
+from flowhooks.errors import RegistryError
+from flowhooks.outbound.service import Outbound
+from flowhooks.storage import Storage
+
+
+class Keys(BaseModel):
+    """Base of a handler's Input and Output: field names are the key names."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """The app's resources a handler may use; each is started and stopped by the app."""
+
+    clients: Clients
+    calendars: Calendars
+    db: Storage
+    outbound: Outbound
+    http: aiohttp.ClientSession  # the process's one session for every outgoing call
+
+
+@dataclass(slots=True)  # one per request: slotted, not frozen (4x cheaper to build)
+class Context:
+    """What a handler may use: the request's id, "now", its envelope, the resources."""
+
+    request_id: str
+    now: datetime
+    envelope: Envelope
+    method: str
+    resources: Resources
+
+    @property
+    def clients(self) -> Clients:
+        return self.resources.clients
+
+    @property
+    def calendars(self) -> Calendars:
+        return self.resources.calendars
+
+    @property
+    def db(self) -> Storage:
+        return self.resources.db
+
+    @property
+    def outbound(self) -> Outbound:
+        return self.resources.outbound
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        return self.resources.http
+
+    @property
+    def log(self) -> logging.LoggerAdapter[logging.Logger]:
+        """A logger that stamps every line with the requestId and method."""
+        return logging.LoggerAdapter(
+            logging.getLogger(f"flowhooks.handlers.{self.method}"),
+            {"fields": {"requestId": self.request_id, "method": self.method}},
+        )
+
+
+HandleFn = Callable[[Context, Any], Awaitable[BaseModel | Mapping[str, object] | Rendered]]
+
+
+@dataclass(frozen=True)
+class Method:
+    """One method: its name, key schemas, the coroutine that runs it, where it came from."""
+
+    method: str
+    input: type[Keys]
+    output: type[Keys]
+    handle: HandleFn
+    source: str
+    description: str = ""
+    error_keys: Mapping[str, str] = field(default_factory=dict)  # also answered with a 422
+
+    @cached_property
+    def lookup_plan(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """(field, lower-case key names to try) for each Input field, computed once."""
+        plan = []
+        for name, info in self.input.model_fields.items():
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            aliases = extra.get("aliases", [])
+            names = (name, *(aliases if isinstance(aliases, list) else []))
+            plan.append((name, tuple(str(n).lower() for n in names)))
+        return tuple(plan)
+
+    @classmethod
+    def from_module(cls, module: ModuleType, source: str | None = None) -> Method:
+        """A handler module holds METHOD, Input, Output and ``async def handle``."""
+        try:
+            method, input_, output, handle = (
+                module.METHOD,
+                module.Input,
+                module.Output,
+                module.handle,
+            )
+        except AttributeError as exc:
+            raise RegistryError(f"{module.__name__} is not a handler module: {exc}") from None
+        if not inspect.iscoroutinefunction(handle):
+            raise RegistryError(f"{module.__name__}.handle must be 'async def'")
+        doc = inspect.getdoc(module) or ""
+        error_keys = dict(getattr(module, "ERROR_KEYS", {}))
+        return cls(
+            method,
+            input_,
+            output,
+            handle,
+            source or module.__name__,
+            doc.split("\n")[0],
+            error_keys,
+        )

@@ -1,0 +1,73 @@
+"""The outbound calls of one process: the retry policy of each client, request pacing,
+provider statuses applied to calls, and the dispatcher's wake-up.
+
+Handlers (createOutbound), the provider callbacks and the simulated dialer reach the
+outbound side only through ``Outbound``; the dispatcher loop attaches itself to it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flowhooks.calendar import BusinessCalendar, Calendars
+from flowhooks.outbound import retry
+from flowhooks.outbound.model import CallState, OutboundCall, Status
+from flowhooks.outbound.pacing import Buckets
+from flowhooks.outbound.transitions import Policy, after_status
+from flowhooks.settings import Settings
+from flowhooks.storage import Storage
+from flowhooks.storage import outbound as store
+
+
+def make_policy(settings: Settings, calendars: Mapping[str, BusinessCalendar]) -> Policy:
+    """The retry policy of each call's client: its retry_minutes and calling calendar."""
+
+    def policy(
+        call: OutboundCall, state: CallState, attempts: int, now: datetime
+    ) -> retry.RetryDecision:
+        client = settings.clients.get(call.client) or settings.clients["default"]
+        calendar = calendars.get(client.calling_calendar or "")
+        zone = ZoneInfo(call.zone) if calendar is not None else None
+        return retry.after_final(
+            state, attempts, call.max_attempts, client.retry_minutes, now, calendar, zone
+        )
+
+    return policy
+
+
+class Outbound:
+    """What the outbound side offers the rest of a process (a resource of the app)."""
+
+    def __init__(self, settings: Settings, db: Storage, calendars: Calendars) -> None:
+        self.db = db
+        self.policy = make_policy(settings, calendars)
+        self._requests = Buckets()
+        self._wake: Callable[[], None] | None = None
+
+    def allow_request(self, client: str, per_second: float) -> bool:
+        """One more request of this client within its rate (a token bucket per process)."""
+        now = time.monotonic()
+        return self._requests.of(client, per_second, now).take(1, now) == 1
+
+    def attach(self, wake: Callable[[], None] | None) -> None:
+        """The running dispatcher's wake-up (None when it stops)."""
+        self._wake = wake
+
+    def wake_dispatcher(self) -> None:
+        """New work is due: the dispatcher of this process (if any) looks at once."""
+        if self._wake is not None:
+            self._wake()
+
+    async def apply_provider_status(
+        self, call_id: str, status: Status, now: datetime
+    ) -> OutboundCall | None:
+        """A provider's (or the simulator's) status applied to a call; None if unknown.
+
+        The one path for HTTP callbacks and the simulated dialer alike.
+        """
+        return await store.change(
+            self.db, call_id, lambda call: after_status(call, status, now, self.policy)
+        )
