@@ -19,6 +19,8 @@ from flowhooks.dispatch.engine import Engine
 from flowhooks.dispatch.loader import load_registry
 from flowhooks.dispatch.registry import MethodRegistry
 from flowhooks.dispatch.view import envelope_route
+from flowhooks.integrations.nlu import NLU_BACKENDS
+from flowhooks.integrations.translate import TRANSLATORS
 from flowhooks.logs import AccessLog
 from flowhooks.method import Resources
 from flowhooks.metrics import Metrics
@@ -78,6 +80,25 @@ async def _outbound_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+async def _backends_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The translator and NLU backends the config chooses, on the shared session."""
+    settings, http = app[appkeys.SETTINGS], app[appkeys.HTTP]
+    if settings.translate.backend is not None:
+        spec = TRANSLATORS.get(settings.translate.backend)
+        conf = settings.translate
+        app[appkeys.TRANSLATOR] = spec.build(conf.options(), conf.timeout_seconds, http)
+    if settings.nlu.backend is not None:
+        nlu = NLU_BACKENDS.get(settings.nlu.backend)
+        app[appkeys.NLU] = nlu.build(settings.nlu.options(), settings.nlu.threshold, http)
+    try:
+        yield
+    finally:
+        for key in (appkeys.TRANSLATOR, appkeys.NLU):
+            backend = app.get(key)
+            if backend is not None:
+                await backend.close()
+
+
 async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
     """Freeze the registry and hand the started resources to the engine."""
     app[appkeys.REGISTRY].freeze()
@@ -87,6 +108,8 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
         db=app[appkeys.DB],
         outbound=app[appkeys.OUTBOUND],
         http=app[appkeys.HTTP],
+        translator=app.get(appkeys.TRANSLATOR),
+        nlu=app.get(appkeys.NLU),
     )
     yield
 
@@ -124,6 +147,6 @@ def create_app(
     for method, path, handler in dict.fromkeys(routes):
         app.router.add_route(method, path, observer.wrap(handler))
     app.router.add_route("*", "/{tail:.*}", observer.wrap(no_route))  # last: JSON 404/405
-    for ctx in (_http_ctx, _calendars_ctx, _db_ctx, _outbound_ctx, _engine_ctx):
+    for ctx in (_http_ctx, _calendars_ctx, _db_ctx, _outbound_ctx, _backends_ctx, _engine_ctx):
         app.cleanup_ctx.append(ctx)  # started in this order, stopped in reverse
     return app

@@ -10,6 +10,8 @@ from flowhooks.clients import Clients
 from flowhooks.clock import Clock
 from flowhooks.dispatch.engine import Engine
 from flowhooks.dispatch.registry import MethodRegistry
+from flowhooks.integrations.nlu import Nlu
+from flowhooks.integrations.translate import Translator
 from flowhooks.logs import AccessLog
 from flowhooks.metrics import Metrics
 from flowhooks.outbound.service import Outbound
@@ -30,4 +32,6 @@ CALENDARS = web.AppKey("calendars", Calendars)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 DB = web.AppKey("db", Storage)
 OUTBOUND = web.AppKey("outbound", Outbound)
+TRANSLATOR = web.AppKey("translator", Translator)  # only when [translate] has a backend
+NLU = web.AppKey("nlu", Nlu)  # only when [nlu] has a backend
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)  # only while this process dispatches

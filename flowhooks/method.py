@@ -27,6 +27,8 @@ from flowhooks.calendar import Calendars
 from flowhooks.clients import Clients
 from flowhooks.envelope import Envelope, Rendered
 from flowhooks.errors import RegistryError
+from flowhooks.integrations.nlu import Nlu
+from flowhooks.integrations.translate import Translator
 from flowhooks.outbound.service import Outbound
 from flowhooks.storage import Storage
 
@@ -46,6 +48,8 @@ class Resources:
     db: Storage
     outbound: Outbound
     http: aiohttp.ClientSession  # the process's one session for every outgoing call
+    translator: Translator | None = None  # [translate] backend; None when none is chosen
+    nlu: Nlu | None = None  # [nlu] backend; None when none is chosen
 
 
 @dataclass(slots=True)  # one per request: slotted, not frozen (4x cheaper to build)
@@ -77,6 +81,14 @@ class Context:
     @property
     def http(self) -> aiohttp.ClientSession:
         return self.resources.http
+
+    @property
+    def translator(self) -> Translator | None:
+        return self.resources.translator
+
+    @property
+    def nlu(self) -> Nlu | None:
+        return self.resources.nlu
 
     @property
     def log(self) -> logging.LoggerAdapter[logging.Logger]:

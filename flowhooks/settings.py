@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -31,6 +30,11 @@ from pydantic import (
 from flowhooks import calendar as cal
 from flowhooks import phones
 from flowhooks.errors import ConfigError
+from flowhooks.integrations.dialer import DIALERS
+from flowhooks.integrations.nlu import NLU_BACKENDS
+from flowhooks.integrations.providers import PROVIDERS
+from flowhooks.integrations.translate import TRANSLATORS
+from flowhooks.plugins import BackendSettings
 
 DEFAULT_CONFIG = Path("config/flowhooks.toml")
 SECRET_WORDS = ("secret", "password", "token", "security_id", "api_key")
@@ -59,10 +63,8 @@ WindowField = Annotated[cal.Window, BeforeValidator(_window)]
 Weekday = Annotated[int, BeforeValidator(_weekday)]
 
 
-class Section(BaseModel):
+class Section(BackendSettings):
     """Base of every section: unknown keys are errors (they are usually typos)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ServerSettings(Section):
@@ -253,46 +255,25 @@ class ClientSettings(Section):
         return self.allowed_regions or [self.default_region]
 
 
-SIMULATED_OUTCOMES = ("completed", "failed", "no-answer", "busy", "hangup_on_voicemail")
-
-
-class SimulatedDialerSettings(Section):
-    step_seconds: float = Field(2.0, gt=0, le=3600)
-    outcomes: dict[str, float] = Field(default_factory=lambda: {"completed": 1.0})
-
-    @field_validator("outcomes")
-    @classmethod
-    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
-        for name, weight in value.items():
-            if name not in SIMULATED_OUTCOMES:
-                raise ValueError(f"{name!r} is not one of {', '.join(SIMULATED_OUTCOMES)}")
-            if weight < 0:
-                raise ValueError(f"the weight of {name!r} is negative")
-        if sum(value.values()) <= 0:
-            raise ValueError("the weights must add up to more than 0")
-        return value
-
-
-class StartcallDialerSettings(Section):
-    token_url: str = "http://127.0.0.1:9/token"
-    call_url: str = "http://127.0.0.1:9/api/startcall"
-    client_id: str = ""
-    client_secret: SecretStr = SecretStr("")
-    originate: str = ""
-    timeout_seconds: float = Field(5.0, gt=0, le=60)
-
-
 class DialerSettings(Section):
-    backend: Literal["simulated", "startcall"] = "simulated"
+    """``[dialer]``; each ``[dialer.NAME]`` table is checked by that backend's own model."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    backend: str = "simulated"  # a name in integrations.dialer.DIALERS
     lease_seconds: int = Field(60, ge=5, le=3600)
     poll_seconds: float = Field(0.5, gt=0, le=60)
     max_call_minutes: int = Field(60, ge=1, le=24 * 60)
-    simulated: SimulatedDialerSettings = SimulatedDialerSettings()
-    startcall: StartcallDialerSettings = StartcallDialerSettings()
+
+    def options(self, name: str | None = None) -> Any:
+        """The validated ``[dialer.NAME]`` of a backend (its defaults when absent)."""
+        name = name or self.backend
+        table = (self.model_extra or {}).get(name)
+        spec = DIALERS.get(name).settings
+        return table if isinstance(table, spec) else spec.model_validate(table or {})
 
 
 class ProviderSettings(Section):
-    format: Literal["unifonic", "voiceai", "click2call"]
+    format: str  # a name in integrations.providers.PROVIDERS
     username: str | None = None
     password: SecretStr | None = None
 
@@ -303,18 +284,31 @@ class BotSettings(Section):
 
 
 class TranslateSettings(Section):
-    backend: Literal["google"] = "google"
-    endpoint: str = "https://translation.googleapis.com/language/translate/v2"
-    api_key: SecretStr | None = None
+    """``[translate]``; the backend's own keys are checked by that backend's model."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    backend: str | None = None  # a name in integrations.translate.TRANSLATORS; None: off
     timeout_seconds: float = Field(3.0, gt=0, le=30)
     cache_size: int = Field(10000, ge=0)
 
+    def options(self) -> Any:
+        """The backend's own settings, validated by its model."""
+        assert self.backend is not None
+        return TRANSLATORS.get(self.backend).settings.model_validate(self.model_extra or {})
+
 
 class NluSettings(Section):
-    backend: Literal["rules", "http"] = "rules"
-    url: str | None = None
+    """``[nlu]``; the backend's own keys are checked by that backend's model."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    backend: str | None = None  # a name in integrations.nlu.NLU_BACKENDS; None: off
     threshold: float = Field(0.6, ge=0, le=1)
     intents: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+
+    def options(self) -> Any:
+        """The backend's own settings, validated by its model."""
+        assert self.backend is not None
+        return NLU_BACKENDS.get(self.backend).settings.model_validate(self.model_extra or {})
 
 
 class AgentSettings(Section):
@@ -375,6 +369,76 @@ def _substitute(node: Any, path: str, env: Mapping[str, str], problems: list[str
     return node
 
 
+def _problems(exc: ValidationError, prefix: str) -> list[str]:
+    """Each error of a validation, named by its TOML path; secrets never quoted."""
+    problems = []
+    for err in exc.errors():
+        path = _format_loc((prefix, *err["loc"])) if prefix else _format_loc(err["loc"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if "input" in err and err["type"] != "missing" and not _is_secret(path):
+            value = err["input"]
+            if isinstance(value, str | int | float | bool):
+                msg = f"has value {value!r}: {msg}"
+        problems.append(f"{path}: {msg}")
+    return problems
+
+
+def _check_dialer(s: Settings, problems: list[str]) -> DialerSettings:
+    """``[dialer] backend`` and each ``[dialer.NAME]`` against the dialer registry."""
+    if DIALERS.find(s.dialer.backend) is None:
+        problems.append(
+            f"dialer.backend: unknown dialer {s.dialer.backend!r}; known: {DIALERS.known()}"
+        )
+    checked: dict[str, Any] = {}
+    for name, table in (s.dialer.model_extra or {}).items():
+        spec = DIALERS.find(name)
+        if spec is None or not isinstance(table, dict):
+            problems.append(
+                f"dialer.{name}: not a dialer backend's table; known: {DIALERS.known()}"
+            )
+            continue
+        try:
+            checked[name] = spec.settings.model_validate(table)
+        except ValidationError as exc:
+            problems.extend(_problems(exc, f"dialer.{name}"))
+    return s.dialer.model_copy(update=checked)
+
+
+def _check_flat_backend(
+    section: str, conf: TranslateSettings | NluSettings, registry: Any, problems: list[str]
+) -> None:
+    """``[SECTION] backend`` against its registry; the section's other keys against its model."""
+    extra = dict(conf.model_extra or {})
+    if conf.backend is None:
+        problems.extend(f"{section}.{key}: no backend is chosen" for key in extra)
+        return
+    spec = registry.find(conf.backend)
+    if spec is None:
+        problems.append(
+            f"{section}.backend: unknown {registry.kind} {conf.backend!r};"
+            f" known: {registry.known()}"
+        )
+        return
+    try:
+        spec.settings.model_validate(extra)
+    except ValidationError as exc:
+        problems.extend(_problems(exc, section))
+
+
+def _with_backend_options(s: Settings, problems: list[str]) -> Settings:
+    """Check every backend name and its own settings against its kind's registry."""
+    dialer = _check_dialer(s, problems)
+    _check_flat_backend("translate", s.translate, TRANSLATORS, problems)
+    _check_flat_backend("nlu", s.nlu, NLU_BACKENDS, problems)
+    for name, provider in s.providers.items():
+        if PROVIDERS.find(provider.format) is None:
+            problems.append(
+                f"providers.{name}.format: unknown format {provider.format!r};"
+                f" known: {PROVIDERS.known()}"
+            )
+    return s.model_copy(update={"dialer": dialer})
+
+
 def _cross_check(s: Settings) -> list[str]:
     problems = []
     for name, client in s.clients.items():
@@ -412,16 +476,10 @@ def validate(raw: Mapping[str, Any], source: str, env: Mapping[str, str]) -> Set
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        for err in exc.errors():
-            path = _format_loc(err["loc"])
-            msg = str(err["msg"]).removeprefix("Value error, ")
-            if "input" in err and err["type"] != "missing" and not _is_secret(path):
-                value = err["input"]
-                if isinstance(value, str | int | float | bool):
-                    msg = f"has value {value!r}: {msg}"
-            problems.append(f"{path}: {msg}")
+        problems.extend(_problems(exc, ""))
     if settings is not None:
         settings = _with_implicit_defaults(settings)
+        settings = _with_backend_options(settings, problems)
         problems.extend(_cross_check(settings))
     if problems or settings is None:
         raise ConfigError([f"{source}: {p}" for p in problems])

@@ -12,8 +12,8 @@ from aiohttp import web
 from flowhooks import appkeys
 from flowhooks.api.rest import problem
 from flowhooks.errors import StorageUnavailable
-from flowhooks.integrations import callbacks
-from flowhooks.outbound.model import Status, provider_state
+from flowhooks.integrations.providers import PROVIDERS, MalformedCallback
+from flowhooks.outbound.model import Status
 from flowhooks.settings import ProviderSettings
 from flowhooks.storage import outbound as store
 
@@ -44,8 +44,9 @@ async def provider_callback(request: web.Request) -> web.Response:
     raw = await request.read()
     try:
         doc = orjson.loads(raw)
-        parsed = callbacks.parse(conf.format, doc)
-    except (orjson.JSONDecodeError, callbacks.MalformedCallback) as exc:
+        provider = PROVIDERS.get(conf.format)
+        parsed = provider.parse(doc)
+    except (orjson.JSONDecodeError, MalformedCallback) as exc:
         return problem(400, "MALFORMED", f"not a {conf.format} status: {exc}")
     try:
         outbound = request.app[appkeys.OUTBOUND]
@@ -57,7 +58,7 @@ async def provider_callback(request: web.Request) -> web.Response:
         if await store.seen_payload(outbound.db, call_id, digest):
             return web.json_response({"status": "ok", "callId": call_id, "duplicate": True})
         status = Status(
-            state=provider_state(parsed.status),
+            state=provider.state_of(parsed.status),
             word=parsed.status,
             source=f"provider:{name}",
             attempt=attempt,

@@ -11,9 +11,33 @@ import asyncio
 import hashlib
 import itertools
 
-from flowhooks.integrations.dialer import StatusSink
+import aiohttp
+from pydantic import Field, field_validator
+
+from flowhooks.integrations.dialer import DialerBackend, StatusSink
 from flowhooks.outbound.model import Accepted, DialRequest, DialResult
-from flowhooks.settings import SimulatedDialerSettings
+from flowhooks.plugins import BackendSettings
+
+SIMULATED_OUTCOMES = ("completed", "failed", "no-answer", "busy", "hangup_on_voicemail")
+
+
+class SimulatedDialerSettings(BackendSettings):
+    """``[dialer.simulated]``."""
+
+    step_seconds: float = Field(2.0, gt=0, le=3600)
+    outcomes: dict[str, float] = Field(default_factory=lambda: {"completed": 1.0})
+
+    @field_validator("outcomes")
+    @classmethod
+    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, weight in value.items():
+            if name not in SIMULATED_OUTCOMES:
+                raise ValueError(f"{name!r} is not one of {', '.join(SIMULATED_OUTCOMES)}")
+            if weight < 0:
+                raise ValueError(f"the weight of {name!r} is negative")
+        if sum(value.values()) <= 0:
+            raise ValueError("the weights must add up to more than 0")
+        return value
 
 
 def choose(outcomes: dict[str, float], call_id: str, attempt: int) -> str:
@@ -51,3 +75,12 @@ class SimulatedDialer:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _build(
+    conf: SimulatedDialerSettings, http: aiohttp.ClientSession, sink: StatusSink
+) -> SimulatedDialer:
+    return SimulatedDialer(conf, sink)
+
+
+BACKEND = DialerBackend("simulated", SimulatedDialerSettings, _build)

@@ -13,12 +13,25 @@ import time
 from typing import Any
 
 import aiohttp
+from pydantic import Field, SecretStr
 
+from flowhooks.integrations.dialer import DialerBackend, StatusSink
 from flowhooks.outbound.model import Accepted, DialRequest, DialResult, NotSent, Unknown
-from flowhooks.settings import StartcallDialerSettings
+from flowhooks.plugins import BackendSettings
 
 REFRESH_MARGIN_S = 30.0
 _ID_FIELDS = ("callId", "call_id", "id", "uuid")
+
+
+class StartcallDialerSettings(BackendSettings):
+    """``[dialer.startcall]``."""
+
+    token_url: str = "http://127.0.0.1:9/token"
+    call_url: str = "http://127.0.0.1:9/api/startcall"
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    originate: str = ""
+    timeout_seconds: float = Field(5.0, gt=0, le=60)
 
 
 class TokenError(Exception):
@@ -105,3 +118,12 @@ class StartcallDialer:
 
     async def close(self) -> None:
         return None
+
+
+def _build(
+    conf: StartcallDialerSettings, http: aiohttp.ClientSession, sink: StatusSink
+) -> StartcallDialer:
+    return StartcallDialer(conf, http)
+
+
+BACKEND = DialerBackend("startcall", StartcallDialerSettings, _build)

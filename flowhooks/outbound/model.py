@@ -49,7 +49,7 @@ FINAL = frozenset(
 RETRYABLE = frozenset({CallState.BUSY, CallState.NO_ANSWER, CallState.FAILED})
 _RANK = {CallState.QUEUED: 0, CallState.DIALING: 1, CallState.INITIATED: 2} | {s: 3 for s in FINAL}
 
-_PROVIDER_STATUSES = {
+COMMON_STATUS_WORDS = {  # any provider's; a format adds its own (integrations/providers)
     "completed": CallState.COMPLETED,
     "complete": CallState.COMPLETED,
     "answer": CallState.COMPLETED,
@@ -79,7 +79,7 @@ INFORMATIONAL = frozenset({"queue", "queued", "paused"})  # recorded, never move
 
 def provider_state(status: str) -> CallState | None:
     """A provider's status word (any case) as our state; None when it is informational."""
-    return _PROVIDER_STATUSES.get(status.strip().lower())
+    return COMMON_STATUS_WORDS.get(status.strip().lower())
 
 
 # -- calls as stored ------------------------------------------------------------

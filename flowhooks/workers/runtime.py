@@ -10,22 +10,13 @@ from contextlib import asynccontextmanager
 import aiohttp
 
 from flowhooks.clock import Clock
-from flowhooks.integrations.dialer import Dialer, StatusSink
-from flowhooks.integrations.simulated import SimulatedDialer
-from flowhooks.integrations.startcall import StartcallDialer
+from flowhooks.integrations.dialer import DIALERS
 from flowhooks.outbound.model import Status, provider_state
 from flowhooks.outbound.service import Outbound
 from flowhooks.settings import Settings
 from flowhooks.workers.dispatcher import Dispatcher
 
 log = logging.getLogger("flowhooks.workers")
-
-
-def build_dialer(settings: Settings, session: aiohttp.ClientSession, sink: StatusSink) -> Dialer:
-    conf = settings.dialer
-    if conf.backend == "startcall":
-        return StartcallDialer(conf.startcall, session)
-    return SimulatedDialer(conf.simulated, sink)
 
 
 @asynccontextmanager
@@ -45,7 +36,8 @@ async def outbound_runtime(
         except Exception:
             log.exception("simulated status not recorded", extra={"fields": {"callId": call_id}})
 
-    dialer = build_dialer(settings, http, sink)
+    conf = settings.dialer
+    dialer = DIALERS.get(conf.backend).build(conf.options(), http, sink)
     dispatcher = Dispatcher(settings, outbound.db, dialer, outbound.policy, clock, on_lag)
     outbound.attach(dispatcher.wake)
     stop = asyncio.Event()

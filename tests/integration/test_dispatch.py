@@ -215,7 +215,7 @@ async def test_a_dead_workers_call_is_settled_and_never_resent(
     conf = outbound_conf(db_url, dialer=startcall_dialer(base))
     async with aiohttp.ClientSession() as session:
         clock = FixedClock(NOON + timedelta(seconds=30))
-        dialer = StartcallDialer(conf.dialer.startcall, session)
+        dialer = StartcallDialer(conf.dialer.options(), session)
         dispatcher = Dispatcher(conf, outbound.db, dialer, outbound.policy, clock)
         assert await dispatcher.turn() == 0  # the lease still runs: untouched
         clock.moment = NOON + timedelta(seconds=61)

@@ -9,9 +9,8 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
-from flowhooks.integrations.startcall import StartcallDialer
+from flowhooks.integrations.startcall import StartcallDialer, StartcallDialerSettings
 from flowhooks.outbound.model import Accepted, DialRequest, NotSent, Unknown
-from flowhooks.settings import StartcallDialerSettings
 from tests.fakes import CLIENT_ID, CLIENT_SECRET, FakeCallProvider
 from tests.pg import free_port
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from flowhooks.calendar import BusinessCalendar, Window
-from flowhooks.integrations import callbacks
+from flowhooks.integrations.providers import PROVIDERS, MalformedCallback
 from flowhooks.integrations.simulated import choose
 from flowhooks.outbound import retry
 from flowhooks.outbound.model import (
@@ -234,21 +234,21 @@ def test_provider_status_words(word: str, state: CallState | None) -> None:
 
 
 def test_unifonic_payload() -> None:
-    p = callbacks.parse(
-        "unifonic", fixture("unifonic_outbound_ivr.json", call_id="ours", provider_id="theirs")
+    p = PROVIDERS.get("unifonic").parse(
+        fixture("unifonic_outbound_ivr.json", call_id="ours", provider_id="theirs")
     )
     assert p.ids[:2] == ("ours", "theirs")
     assert (p.status, p.duration, p.recording_url) == ("COMPLETED", 17, None)
 
 
 def test_voiceai_payload() -> None:
-    p = callbacks.parse("voiceai", fixture("voiceai.json", provider_id="v-1"))
+    p = PROVIDERS.get("voiceai").parse(fixture("voiceai.json", provider_id="v-1"))
     assert p.ids == ("v-1",)
     assert (p.status, p.end_call_reason, p.duration) == ("completed", "agent_goodbye", 32)
 
 
 def test_click2call_payload() -> None:
-    p = callbacks.parse("click2call", fixture("click2call.json", call_id="m-1"))
+    p = PROVIDERS.get("click2call").parse(fixture("click2call.json", call_id="m-1"))
     assert p.ids == ("m-1",)
     assert (p.status, p.duration, p.recording_url) == (
         "ANSWER",
@@ -267,8 +267,8 @@ def test_click2call_payload() -> None:
     ],
 )
 def test_malformed_payloads(fmt: str, doc: object) -> None:
-    with pytest.raises(callbacks.MalformedCallback):
-        callbacks.parse(fmt, doc)
+    with pytest.raises(MalformedCallback):
+        PROVIDERS.get(fmt).parse(doc)
 
 
 # -- small mechanisms ------------------------------------------------------------------
@@ -289,3 +289,20 @@ def test_token_bucket_paces() -> None:
     assert bucket.take(10, 0.4) == 2
     bucket.give_back(2)
     assert bucket.take(10, 0.4) == 2
+
+
+@pytest.mark.parametrize(
+    ("fmt", "word", "state"),
+    [
+        ("click2call", "ANSWER", CallState.COMPLETED),
+        ("unifonic", "NOANSWER", CallState.NO_ANSWER),
+        ("unifonic", "queued", None),
+        ("voiceai", "hangup_on_voicemail", CallState.HANGUP_ON_VOICEMAIL),
+        ("voiceai", "completed", CallState.COMPLETED),  # a common word
+        ("voiceai", "paused", None),
+    ],
+)
+def test_each_format_reads_its_own_status_words(
+    fmt: str, word: str, state: CallState | None
+) -> None:
+    assert PROVIDERS.get(fmt).state_of(word) == state
