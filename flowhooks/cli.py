@@ -14,14 +14,14 @@ import aiohttp
 from aiohttp import web
 
 from flowhooks import __version__, logs, replay, settings
-from flowhooks.api.meta import describe
-from flowhooks.app import create_app
 from flowhooks.clock import clock_from
 from flowhooks.dispatch.loader import load_registry
 from flowhooks.errors import ConfigError, RegistryError, StorageUnavailable
 from flowhooks.outbound.service import Outbound
 from flowhooks.process import settle_heap, start_storage
 from flowhooks.storage import Storage, migrations
+from flowhooks.web.app import create_app
+from flowhooks.web.meta import describe
 from flowhooks.workers.runtime import outbound_runtime
 
 

@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
-from flowhooks import appkeys
-from flowhooks.app import create_app
 from flowhooks.dispatch.engine import RawRequest
 from flowhooks.settings import Settings
+from flowhooks.web import keys as appkeys
+from flowhooks.web.app import create_app
 
 
 @dataclass

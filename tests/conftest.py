@@ -15,8 +15,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from flowhooks import settings as settings_mod
-from flowhooks.app import create_app
 from flowhooks.clock import Clock, FixedClock, RunningClock
+from flowhooks.web.app import create_app
 from tests.pg import Cluster, missing_reason
 
 CONFIGS = Path(__file__).parent / "configs"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from flowhooks import appkeys
 from flowhooks.errors import RegistryError
 from flowhooks.handlers import validate_datetime
 from flowhooks.method import Method
 from flowhooks.settings import Settings
+from flowhooks.web import keys as appkeys
 from tests.conftest import ClientFactory, envelope
 
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from flowhooks import appkeys
 from flowhooks.dispatch.loader import load_registry
 from flowhooks.logs import AccessLog, JsonFormatter
 from flowhooks.method import Keys, Method
 from flowhooks.settings import Settings
+from flowhooks.web import keys as appkeys
 from tests.conftest import ClientFactory, answer_keys, envelope, settings_from
 
 NOW = "2019-12-07T10:00:00+05:30"

@@ -13,9 +13,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from flowhooks import appkeys, cli, replay
-from flowhooks.app import create_app
+from flowhooks import cli, replay
 from flowhooks.clock import RunningClock
+from flowhooks.web import keys as appkeys
+from flowhooks.web.app import create_app
 from tests.conftest import CONFIGS, NEUTRAL, SHARED, load_config
 
 CASE_OK = {

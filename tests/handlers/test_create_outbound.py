@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, text
 
-from flowhooks import appkeys
 from flowhooks.clock import FixedClock
 from flowhooks.storage import outbound as store
 from flowhooks.storage import tables as t
+from flowhooks.web import keys as appkeys
 from tests.conftest import ClientFactory
 from tests.outbound_conf import FR_SECRET, US_SECRET, create, outbound_conf, post, view
 

@@ -11,10 +11,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from flowhooks import appkeys
 from flowhooks.clock import FixedClock
 from flowhooks.integrations.startcall import StartcallDialer
 from flowhooks.storage import outbound as store
+from flowhooks.web import keys as appkeys
 from flowhooks.workers.dispatcher import Dispatcher
 from tests.conftest import ClientFactory
 from tests.fakes import FakeCallProvider, wait_for

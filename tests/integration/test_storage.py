@@ -194,9 +194,9 @@ async def test_unreachable_database_is_storage_unavailable() -> None:
 async def test_readiness_reports_a_database_that_is_down() -> None:
     from aiohttp import web
 
-    from flowhooks import appkeys
-    from flowhooks.api.meta import readiness
     from flowhooks.calendar import Calendars
+    from flowhooks.web import keys as appkeys
+    from flowhooks.web.meta import readiness
     from tests.conftest import settings_from
     from tests.pg import free_port
 

@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.streams import StreamReader
 from aiohttp.test_utils import make_mocked_request
 
-from flowhooks.dispatch.view import read_body
+from flowhooks.web.envelope_route import read_body
 
 BODY = b'{"method": "validateDateTime", "keys": []}'
 

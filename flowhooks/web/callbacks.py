@@ -9,13 +9,12 @@ import hmac
 import orjson
 from aiohttp import web
 
-from flowhooks import appkeys
-from flowhooks.api.rest import problem
-from flowhooks.errors import StorageUnavailable
 from flowhooks.integrations.providers import PROVIDERS, MalformedCallback
 from flowhooks.outbound.model import Status
 from flowhooks.settings import ProviderSettings
 from flowhooks.storage import outbound as store
+from flowhooks.web import keys as appkeys
+from flowhooks.web.client_api import problem
 
 
 def _authorized(conf: ProviderSettings, header: str) -> bool:
@@ -48,30 +47,27 @@ async def provider_callback(request: web.Request) -> web.Response:
         parsed = provider.parse(doc)
     except (orjson.JSONDecodeError, MalformedCallback) as exc:
         return problem(400, "MALFORMED", f"not a {conf.format} status: {exc}")
-    try:
-        outbound = request.app[appkeys.OUTBOUND]
-        found = await store.find_call(outbound.db, parsed.ids)
-        if found is None:
-            return problem(404, "UNKNOWN_CALL", "no call has that id")
-        call_id, attempt = found
-        digest = hashlib.sha256(raw).hexdigest()
-        if await store.seen_payload(outbound.db, call_id, digest):
-            return web.json_response({"status": "ok", "callId": call_id, "duplicate": True})
-        status = Status(
-            state=provider.state_of(parsed.status),
-            word=parsed.status,
-            source=f"provider:{name}",
-            attempt=attempt,
-            end_call_reason=parsed.end_call_reason,
-            duration=parsed.duration,
-            recording_url=parsed.recording_url,
-            raw=doc,
-            payload_hash=digest,
-        )
-        now = request.app[appkeys.CLOCK].now()
-        call = await outbound.apply_provider_status(call_id, status, now)
-    except StorageUnavailable as exc:
-        return problem(503, exc.code, exc.message)
+    outbound = request.app[appkeys.OUTBOUND]
+    found = await store.find_call(outbound.db, parsed.ids)
+    if found is None:
+        return problem(404, "UNKNOWN_CALL", "no call has that id")
+    call_id, attempt = found
+    digest = hashlib.sha256(raw).hexdigest()
+    if await store.seen_payload(outbound.db, call_id, digest):
+        return web.json_response({"status": "ok", "callId": call_id, "duplicate": True})
+    status = Status(
+        state=provider.state_of(parsed.status),
+        word=parsed.status,
+        source=f"provider:{name}",
+        attempt=attempt,
+        end_call_reason=parsed.end_call_reason,
+        duration=parsed.duration,
+        recording_url=parsed.recording_url,
+        raw=doc,
+        payload_hash=digest,
+    )
+    now = request.app[appkeys.CLOCK].now()
+    call = await outbound.apply_provider_status(call_id, status, now)
     assert call is not None
     return web.json_response({"status": "ok", "callId": call_id, "state": call.state})
 

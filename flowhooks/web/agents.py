@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from flowhooks import appkeys
-from flowhooks.api.rest import CLIENT, client_api, json_body, problem
-from flowhooks.observe import REQUEST_ID
 from flowhooks.storage import agents
+from flowhooks.web import keys as appkeys
+from flowhooks.web.client_api import CLIENT, client_api, json_body, problem
+from flowhooks.web.edge import REQUEST_ID
 
 
 def _cli(request: web.Request) -> str:

@@ -8,26 +8,26 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from flowhooks import appkeys, openapi
-from flowhooks.api import agents as agents_api
-from flowhooks.api import callbacks as callbacks_api
-from flowhooks.api import meta
-from flowhooks.api import outbound as outbound_api
 from flowhooks.clients import Clients
 from flowhooks.clock import Clock, clock_from
 from flowhooks.dispatch.engine import Engine
 from flowhooks.dispatch.loader import load_registry
 from flowhooks.dispatch.registry import MethodRegistry
-from flowhooks.dispatch.view import envelope_route
 from flowhooks.integrations.nlu import NLU_BACKENDS
 from flowhooks.integrations.translate import TRANSLATORS
 from flowhooks.logs import AccessLog
 from flowhooks.method import Resources
 from flowhooks.metrics import Metrics
-from flowhooks.observe import Observer, Route
 from flowhooks.outbound.service import Outbound
 from flowhooks.process import start_storage
 from flowhooks.settings import Settings, build_calendars
+from flowhooks.web import agents as agents_api
+from flowhooks.web import callbacks as callbacks_api
+from flowhooks.web import keys as appkeys
+from flowhooks.web import meta, openapi
+from flowhooks.web import outbound as outbound_api
+from flowhooks.web.edge import Observer, Route
+from flowhooks.web.envelope_route import envelope_route
 from flowhooks.workers.runtime import outbound_runtime
 
 STATIC_GETS = ("/methods", "/openapi.json", "/healthz", "/readyz", "/metrics")

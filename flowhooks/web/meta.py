@@ -7,11 +7,11 @@ from typing import Any
 
 from aiohttp import web
 
-from flowhooks import appkeys
 from flowhooks.errors import StorageUnavailable
 from flowhooks.method import Method
 from flowhooks.metrics import CONTENT_TYPE
 from flowhooks.storage import outbound
+from flowhooks.web import keys as appkeys
 
 
 def _output_name(name: str) -> str:

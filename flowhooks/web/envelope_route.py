@@ -8,8 +8,8 @@ from aiohttp import web
 
 from flowhooks.dispatch.engine import Engine, Outcome, RawRequest
 from flowhooks.envelope import error
-from flowhooks.observe import Observer, Route
 from flowhooks.request_ids import new_request_id
+from flowhooks.web.edge import Observer, Route
 
 JSON = "application/json"
 

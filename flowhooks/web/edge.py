@@ -16,11 +16,17 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from flowhooks.envelope import error
+from flowhooks.errors import StorageUnavailable
 from flowhooks.logs import AccessLog
 from flowhooks.metrics import Metrics
+from flowhooks.phones import NumberRefused
 from flowhooks.request_ids import new_request_id
 
 log = logging.getLogger("flowhooks.app")
+_DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
+    StorageUnavailable: (503, "STORAGE_UNAVAILABLE"),
+    NumberRefused: (422, "INVALID_NUMBER"),
+}
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID = web.RequestKey("request_id", str)
 
@@ -61,7 +67,21 @@ class Observer:
     def failed(
         self, request: web.BaseRequest, request_id: str, started: float, exc: Exception
     ) -> web.Response:
-        """What a route raised, as a JSON answer: its HTTP error, else 500 without a stack."""
+        """What a route raised, as a JSON answer; the one place an exception becomes one.
+
+        The database down is a 503 and a number that is not one a 422, both in the REST
+        routes' ``{"error": ...}`` shape; an HTTP error keeps its status; anything else
+        is a 500 without a stack.
+        """
+        domain = _DOMAIN_ERRORS.get(type(exc))
+        if domain is not None:
+            status, code = domain
+            code = getattr(exc, "code", None) or code
+            message = getattr(exc, "message", None) or str(exc)
+            body = {"error": {"code": code, "message": message, "requestId": request_id}}
+            response = web.json_response(body, status=status, headers={"X-Request-Id": request_id})
+            self.record(request, status, request_id, started)
+            return response
         if isinstance(exc, web.HTTPException):
             code = exc.reason.upper().replace(" ", "_")
             answer = error("", request_id, exc.status, code, exc.reason)

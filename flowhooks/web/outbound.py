@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from flowhooks import appkeys
-from flowhooks.api.rest import CLIENT, client_api, problem
 from flowhooks.storage import outbound as store
+from flowhooks.web import keys as appkeys
+from flowhooks.web.client_api import CLIENT, client_api, problem
 
 
 @client_api

@@ -1,4 +1,4 @@
-"""Shared mechanics of the /api/v1 routes: the client's bearer token, JSON errors."""
+"""What the /api/v1 routes share: the client's bearer token, the ``{"error"}`` shape."""
 
 from __future__ import annotations
 
@@ -8,10 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from flowhooks import appkeys
-from flowhooks.errors import StorageUnavailable
-from flowhooks.observe import REQUEST_ID
-from flowhooks.phones import NumberRefused
+from flowhooks.web import keys as appkeys
 
 CLIENT = web.RequestKey("api_client", str)
 
@@ -42,12 +39,7 @@ def client_api(view: View) -> View:
             resp.headers["WWW-Authenticate"] = "Bearer"
             return resp
         request[CLIENT] = client
-        try:
-            return await view(request)
-        except NumberRefused as exc:
-            return problem(422, "INVALID_NUMBER", str(exc))
-        except StorageUnavailable as exc:
-            return problem(503, exc.code, exc.message, requestId=request[REQUEST_ID])
+        return await view(request)  # domain errors become answers at the edge (edge.py)
 
     return guarded
 
