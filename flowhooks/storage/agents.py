@@ -13,7 +13,7 @@ from sqlalchemy import false, not_, select, true, update
 from flowhooks.errors import StorageUnavailable
 from flowhooks.storage import tables as t
 from flowhooks.storage.engine import Storage
-from flowhooks.storage.sql import insert
+from flowhooks.storage.dialect import insert
 
 
 class PauseAction(StrEnum):

@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, select, update
 from flowhooks.outbound.model import CallChange, NewRequest, OutboundCall, Stored
 from flowhooks.storage import tables as t
 from flowhooks.storage.engine import Storage
-from flowhooks.storage.sql import insert
+from flowhooks.storage.dialect import insert
 
 _c = t.outbound_calls
 

@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, delete, func, select
 
 from flowhooks.storage import tables as t
 from flowhooks.storage.engine import Storage
-from flowhooks.storage.sql import insert
+from flowhooks.storage.dialect import insert
 
 
 class TooManyPreferences(Exception):

@@ -1,4 +1,4 @@
-"""Small helpers shared by the query modules."""
+"""What differs between the two dialects: the INSERT that has ON CONFLICT."""
 
 from __future__ import annotations
 
