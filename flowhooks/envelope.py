@@ -162,29 +162,20 @@ class Answer:
         return orjson.dumps(self.body)
 
 
-class Rendered(tuple[dict[str, str], ...]):
-    """Output keys already in answer form; a handler's memo can keep and reuse them."""
+def render(outputs: Mapping[str, object]) -> list[dict[str, str]]:
+    """Bare output names get the ``$flow.key.`` prefix; every value becomes text.
 
-    __slots__ = ()
-
-
-def render(outputs: Mapping[str, object]) -> Rendered:
-    """Bare output names get the ``$flow.key.`` prefix; every value becomes text."""
-    return Rendered(
-        [
-            {"name": _flow_name(k), "value": v if type(v) is str else _text(v)}
-            for k, v in outputs.items()
-        ]
-    )
+    Always new dicts: nothing in one answer's body is shared with another or a memo.
+    """
+    return [
+        {"name": _flow_name(k), "value": v if type(v) is str else _text(v)}
+        for k, v in outputs.items()
+    ]
 
 
-_STATUS_SUCCESS = {"name": "$flow.key.status", "value": SUCCESS}
-
-
-def success(method: str, request_id: str, outputs: Mapping[str, object] | Rendered) -> Answer:
+def success(method: str, request_id: str, outputs: Mapping[str, object]) -> Answer:
     """HTTP 200, status SUCCESS, ``$flow.key.status`` first."""
-    rendered = outputs if isinstance(outputs, Rendered) else render(outputs)
-    keys = [_STATUS_SUCCESS, *rendered]
+    keys = [{"name": "$flow.key.status", "value": SUCCESS}, *render(outputs)]
     return Answer(200, {"method": method, "status": SUCCESS, "requestId": request_id, "keys": keys})
 
 

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict
 
 from flowhooks.calendar import Calendars
 from flowhooks.clients import Clients
-from flowhooks.envelope import Envelope, Rendered
+from flowhooks.envelope import Envelope
 from flowhooks.errors import RegistryError
 from flowhooks.integrations.nlu import Nlu
 from flowhooks.integrations.translate import Translator
@@ -99,7 +99,7 @@ class Context:
         )
 
 
-HandleFn = Callable[[Context, Any], Awaitable[BaseModel | Mapping[str, object] | Rendered]]
+HandleFn = Callable[[Context, Any], Awaitable[BaseModel | Mapping[str, object]]]
 
 
 @dataclass(frozen=True)

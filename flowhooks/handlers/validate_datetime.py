@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Mapping
 
 from pydantic import Field
 
 from flowhooks import calendar as cal
-from flowhooks.envelope import Rendered, render
 from flowhooks.errors import HandlerFailed, InvalidKeys, KeyProblem
 from flowhooks.method import Context, Keys
 
@@ -43,28 +42,25 @@ class Output(Keys):
     holidayName: str = Field(description="the requested date's holiday, else empty")
 
 
-@lru_cache(maxsize=4096)
-def answer(verdict: cal.Verdict) -> Rendered:
-    """The rendered output keys of a verdict (memoised: the calendar's memo repeats verdicts)."""
+def answer(verdict: cal.Verdict) -> dict[str, object]:
+    """The output keys of a verdict."""
     slot = verdict.slot
     window = verdict.window.text()
-    return render(
-        {
-            "outputDate": slot.isoformat(timespec="seconds"),
-            "smsDate": f"{slot.day}-{slot.month}-{slot.year}",
-            "outputTime": window,
-            "SmsOutputTime": window,
-            "outputDay": cal.WEEKDAY_NAMES[slot.weekday()],
-            "dateIsValid": verdict.date_is_valid,
-            "timeIsValid": verdict.time_is_valid,
-            "outputSlot": cal.format_slot_time(slot.time()),
-            "invalidReason": verdict.reason.value,
-            "holidayName": verdict.holiday_name,
-        }
-    )
+    return {
+        "outputDate": slot.isoformat(timespec="seconds"),
+        "smsDate": f"{slot.day}-{slot.month}-{slot.year}",
+        "outputTime": window,
+        "SmsOutputTime": window,
+        "outputDay": cal.WEEKDAY_NAMES[slot.weekday()],
+        "dateIsValid": verdict.date_is_valid,
+        "timeIsValid": verdict.time_is_valid,
+        "outputSlot": cal.format_slot_time(slot.time()),
+        "invalidReason": verdict.reason.value,
+        "holidayName": verdict.holiday_name,
+    }
 
 
-async def handle(ctx: Context, keys: Input) -> Rendered:
+async def handle(ctx: Context, keys: Input) -> Mapping[str, object]:
     calendar = ctx.calendars.find(keys.calendar)
     if calendar is None:
         known = ", ".join(sorted(ctx.calendars))
@@ -77,7 +73,8 @@ async def handle(ctx: Context, keys: Input) -> Rendered:
             raise InvalidKeys(
                 [KeyProblem("type", f"unknown type for this calendar; known: {known}")]
             )
-    verdict = cal.evaluate(calendar, ctx.now, keys.inputDate, keys.inputTime, type_name)
-    if verdict is None:
+    inputs = (keys.inputDate, keys.inputTime, type_name)
+    found = ctx.calendars.memo.answer(calendar, ctx.now, inputs, answer)
+    if found is None:
         raise HandlerFailed("NO_VALID_SLOT", "no working date within 366 days")
-    return answer(verdict)
+    return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -9,6 +10,7 @@ import pytest
 
 from flowhooks import calendar as cal
 from flowhooks.calendar import InvalidReason as R
+from flowhooks.calendar.memo import CalendarMemo
 from tests.conftest import load_config, settings_from
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -227,20 +229,47 @@ def test_today_is_the_clocks_day_even_when_earliest_rounds_into_tomorrow() -> No
 def test_moment_is_exact_on_a_minute_and_just_after_it() -> None:
     """(today, earliest) is shared within a second, but not with the second's first instant."""
     c = cal.BusinessCalendar("m", IST, min_lead_minutes=0)
+    memo = CalendarMemo()
     on = datetime(2019, 12, 9, 23, 59, 0, tzinfo=IST)
     after = on + timedelta(microseconds=1)
     later = on + timedelta(microseconds=999_999)
-    assert c.moment(on) == (date(2019, 12, 9), on)
-    assert c.moment(after) == (date(2019, 12, 9), on + timedelta(minutes=1))
-    assert c.moment(later) == (date(2019, 12, 9), on + timedelta(minutes=1))
-    assert c.moment(on) == (date(2019, 12, 9), on)  # asked again after the others
+    assert memo.moment(c, on) == (date(2019, 12, 9), on)
+    assert memo.moment(c, after) == (date(2019, 12, 9), on + timedelta(minutes=1))
+    assert memo.moment(c, later) == (date(2019, 12, 9), on + timedelta(minutes=1))
+    assert memo.moment(c, on) == (date(2019, 12, 9), on)  # asked again after the others
     midnight = datetime(2019, 12, 10, 0, 0, tzinfo=IST)
-    assert c.moment(midnight - timedelta(microseconds=1)) == (date(2019, 12, 9), midnight)
-    assert c.moment(midnight) == (date(2019, 12, 10), midnight)
+    assert memo.moment(c, midnight - timedelta(microseconds=1)) == (date(2019, 12, 9), midnight)
+    assert memo.moment(c, midnight) == (date(2019, 12, 10), midnight)
 
 
 @pytest.mark.parametrize("micro", [0, 1, 250_000, 999_999])
 def test_moment_matches_the_direct_computation(micro: int) -> None:
+    memo = CalendarMemo()
     for second in range(0, 120, 7):
         now = datetime(2026, 3, 8, 1, 59, tzinfo=NY) + timedelta(seconds=second, microseconds=micro)
-        assert US.moment(now) == (now.astimezone(NY).date(), US.earliest(now))
+        assert memo.moment(US, now) == (now.astimezone(NY).date(), US.earliest(now))
+
+
+def test_the_memo_answers_what_evaluate_answers_and_is_read_only() -> None:
+    memo = CalendarMemo(size=2)
+    c = cal.BusinessCalendar("m", IST, hours=cal.Window(9 * 60, 18 * 60))
+    now = datetime(2019, 12, 9, 10, 0, tzinfo=IST)
+
+    def render(v: cal.Verdict) -> dict[str, object]:
+        return {"slot": v.slot.isoformat(), "reason": v.reason.value}
+
+    for text in ("tomorrow", "10-12-2019", "25-12-2019", "tomorrow"):
+        found = memo.answer(c, now, (text, "1030", None), render)
+        direct = cal.evaluate(c, now, text, "1030")
+        assert found is not None and direct is not None
+        assert dict(found) == render(direct)
+        with pytest.raises(TypeError):
+            found["slot"] = "changed"  # type: ignore[index]
+    assert len(memo._answers) <= 2  # bounded
+
+
+def test_a_calendar_is_a_value_without_memo_state() -> None:
+    c = cal.BusinessCalendar("m", IST, extra_holidays={date(2019, 12, 25): "X"})
+    with pytest.raises(TypeError):
+        c.extra_holidays[date(2019, 12, 26)] = "Y"  # type: ignore[index]
+    assert set(vars(c)) <= {f.name for f in dataclasses.fields(c)}
