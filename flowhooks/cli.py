@@ -15,8 +15,8 @@ from aiohttp import web
 
 from flowhooks import __version__, logs, replay, settings
 from flowhooks.clock import clock_from
-from flowhooks.dispatch.loader import load_registry
 from flowhooks.errors import ConfigError, RegistryError, StorageUnavailable
+from flowhooks.methods.loader import load_registry
 from flowhooks.outbound.service import Outbound
 from flowhooks.process import settle_heap, start_storage
 from flowhooks.storage import Storage, migrations

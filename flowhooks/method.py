@@ -1,4 +1,4 @@
-"""The handler contract, shared by ``dispatch/`` (which runs methods) and ``handlers/``.
+"""The handler contract, shared by ``methods/`` (which runs methods) and ``handlers/``.
 
 A handler module holds ``METHOD`` (its name), ``Input`` and ``Output`` (``Keys``
 models whose field names are the key names), optionally ``ERROR_KEYS``, and::

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
-from flowhooks.dispatch.engine import RawRequest
+from flowhooks.methods.engine import RawRequest
 from flowhooks.settings import Settings
 from flowhooks.web import keys as appkeys
 from flowhooks.web.app import create_app

@@ -4,6 +4,6 @@ Only this package writes SQL. ``Storage.read()`` / ``Storage.write()`` hand out 
 connection inside a transaction; the modules beside this one hold the queries.
 """
 
-from flowhooks.storage.engine import Storage
+from flowhooks.storage.database import Storage
 
 __all__ = ["Storage"]

@@ -12,8 +12,8 @@ from sqlalchemy import false, not_, select, true, update
 
 from flowhooks.errors import StorageUnavailable
 from flowhooks.storage import tables as t
+from flowhooks.storage.database import Storage
 from flowhooks.storage.dialect import insert
-from flowhooks.storage.engine import Storage
 
 
 class PauseAction(StrEnum):

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from flowhooks.clock import SystemClock
 from flowhooks.storage import tables as t
-from flowhooks.storage.engine import Storage
+from flowhooks.storage.database import Storage
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from sqlalchemy import and_, func, select, update
 
 from flowhooks.outbound.model import CallChange, NewRequest, OutboundCall, Stored
 from flowhooks.storage import tables as t
+from flowhooks.storage.database import Storage
 from flowhooks.storage.dialect import insert
-from flowhooks.storage.engine import Storage
 
 _c = t.outbound_calls
 

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, func, select
 
 from flowhooks.storage import tables as t
+from flowhooks.storage.database import Storage
 from flowhooks.storage.dialect import insert
-from flowhooks.storage.engine import Storage
 
 
 class TooManyPreferences(Exception):

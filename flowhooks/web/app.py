@@ -10,13 +10,13 @@ from aiohttp import web
 
 from flowhooks.clients import Clients
 from flowhooks.clock import Clock, clock_from
-from flowhooks.dispatch.engine import Engine
-from flowhooks.dispatch.loader import load_registry
-from flowhooks.dispatch.registry import MethodRegistry
 from flowhooks.integrations.nlu import NLU_BACKENDS
 from flowhooks.integrations.translate import TRANSLATORS
 from flowhooks.logs import AccessLog
 from flowhooks.method import Resources
+from flowhooks.methods.engine import Engine
+from flowhooks.methods.loader import load_registry
+from flowhooks.methods.registry import MethodRegistry
 from flowhooks.metrics import Metrics
 from flowhooks.outbound.service import Outbound
 from flowhooks.process import start_storage

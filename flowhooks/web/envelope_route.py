@@ -6,8 +6,8 @@ import time
 
 from aiohttp import web
 
-from flowhooks.dispatch.engine import Engine, Outcome, RawRequest
 from flowhooks.envelope import error
+from flowhooks.methods.engine import Engine, Outcome, RawRequest
 from flowhooks.request_ids import new_request_id
 from flowhooks.web.edge import Observer, Route
 

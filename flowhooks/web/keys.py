@@ -8,11 +8,11 @@ from aiohttp import web
 from flowhooks.calendar import Calendars
 from flowhooks.clients import Clients
 from flowhooks.clock import Clock
-from flowhooks.dispatch.engine import Engine
-from flowhooks.dispatch.registry import MethodRegistry
 from flowhooks.integrations.nlu import Nlu
 from flowhooks.integrations.translate import Translator
 from flowhooks.logs import AccessLog
+from flowhooks.methods.engine import Engine
+from flowhooks.methods.registry import MethodRegistry
 from flowhooks.metrics import Metrics
 from flowhooks.outbound.service import Outbound
 from flowhooks.settings import Settings

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flowhooks import __version__
-from flowhooks.dispatch.registry import MethodRegistry
 from flowhooks.method import Method
+from flowhooks.methods.registry import MethodRegistry
 from flowhooks.settings import Settings
 
 _KEY = {

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from flowhooks.dispatch.loader import load_registry
 from flowhooks.logs import AccessLog, JsonFormatter
 from flowhooks.method import Keys, Method
+from flowhooks.methods.loader import load_registry
 from flowhooks.settings import Settings
 from flowhooks.web import keys as appkeys
 from tests.conftest import ClientFactory, answer_keys, envelope, settings_from

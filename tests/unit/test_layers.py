@@ -18,7 +18,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("clients", "outbound.service"),
     ("method",),
     ("handlers",),
-    ("dispatch",),
+    ("methods",),
     ("workers",),
     ("process",),
     ("web",),
@@ -97,7 +97,7 @@ def test_every_module_has_a_layer() -> None:
 def test_the_guard_sees_a_wrong_way_import(tmp_path: Path) -> None:
     assert layer_of("storage.outbound") < layer_of("web.app")
     assert layer_of("outbound.model") < layer_of("outbound.service") < layer_of("method")
-    assert layer_of("handlers.create_outbound") < layer_of("dispatch.engine")
+    assert layer_of("handlers.create_outbound") < layer_of("methods.engine")
     bad = tmp_path / "bad.py"
     bad.write_text("import aiohttp\nfrom flowhooks.web import keys\nfrom flowhooks import clock\n")
     assert check(bad, "outbound.model") == [

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from flowhooks.dispatch import loader
-from flowhooks.dispatch.registry import MethodRegistry
 from flowhooks.errors import RegistryError
 from flowhooks.handlers import validate_datetime
 from flowhooks.method import Method
+from flowhooks.methods import loader
+from flowhooks.methods.registry import MethodRegistry
 
 
 def make_plugin(root: Path, method: str, module: str = "fh_plugin_echo") -> None:

@@ -16,7 +16,6 @@ from pydantic import BaseModel, ValidationError
 
 from flowhooks import envelope
 from flowhooks.clock import Clock, parse_now_header
-from flowhooks.dispatch.registry import MethodRegistry
 from flowhooks.errors import (
     BadEnvelope,
     EnvelopeError,
@@ -29,6 +28,7 @@ from flowhooks.errors import (
     UnsupportedMediaType,
 )
 from flowhooks.method import Context, Keys, Method, Resources
+from flowhooks.methods.registry import MethodRegistry
 from flowhooks.request_ids import new_request_id
 from flowhooks.settings import Settings
 

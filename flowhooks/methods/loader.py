@@ -12,9 +12,9 @@ from importlib import import_module
 from importlib.metadata import entry_points
 from types import ModuleType
 
-from flowhooks.dispatch.registry import MethodRegistry
 from flowhooks.errors import RegistryError
 from flowhooks.method import Method
+from flowhooks.methods.registry import MethodRegistry
 
 ENTRY_POINT_GROUP = "flowhooks.handlers"
 BUILTIN_MODULES = (
