@@ -14,7 +14,8 @@
     └── HandlerFailed            the handler ran but could not do its job: HTTP 200, status FAILED
         └── StorageUnavailable   the database cannot be reached (STORAGE_UNAVAILABLE)
 
-Domain code raises these; the engine (methods/engine.py) and the web edge (web/edge.py) turn them into answers.
+Domain code raises these; the engine (methods/engine.py) and the web edge (web/edge.py)
+turn them into answers.
 """
 
 from __future__ import annotations
