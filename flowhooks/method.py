@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -124,6 +124,22 @@ class Method:
             names = (name, *(aliases if isinstance(aliases, list) else []))
             plan.append((name, tuple(str(n).lower() for n in names)))
         return tuple(plan)
+
+    @cached_property
+    def output_names(self) -> frozenset[str]:
+        """The names (and aliases) the Output declares; ``$user.key.*`` as a prefix."""
+        names = set()
+        for name, info in self.output.model_fields.items():
+            names.add(name)
+            if info.alias:
+                names.add(info.alias)
+        return frozenset(names)
+
+    def undeclared(self, names: Iterable[str]) -> list[str]:
+        """Output keys a handler answered that its Output does not declare."""
+        declared = self.output_names
+        prefixes = tuple(n[:-1] for n in declared if n.endswith("*"))
+        return [n for n in names if n not in declared and not n.startswith(prefixes or ("\0",))]
 
     @classmethod
     def from_module(cls, module: ModuleType, source: str | None = None) -> Method:

@@ -149,6 +149,8 @@ class Engine:
                 return Outcome(envelope.handler_failed(method_name, request_id, exc), method_name)
             if isinstance(result, BaseModel):
                 result = dict(result)
+            elif not result.keys() <= handler.output_names and handler.undeclared(result):
+                raise TypeError(f"{method_name} answered keys its Output does not declare")
             return Outcome(envelope.success(method_name, request_id, result), method_name)
         except EnvelopeError as exc:
             answer = envelope.envelope_error(sent_method, request_id, exc)

@@ -13,6 +13,7 @@ import pytest
 from flowhooks.logs import AccessLog, JsonFormatter
 from flowhooks.method import Keys, Method
 from flowhooks.methods.loader import load_registry
+from flowhooks.methods.registry import MethodRegistry
 from flowhooks.settings import Settings
 from flowhooks.web import keys as appkeys
 from tests.conftest import ClientFactory, answer_keys, envelope, settings_from
@@ -260,3 +261,18 @@ async def test_unknown_route_and_wrong_verb_answer_json(
     assert resp.status == 404 and (await resp.json())["status"] == "FAILED"
     resp = await client.get("/webhook")
     assert resp.status == 405 and (await resp.json())["status"] == "FAILED"
+
+
+async def test_an_answer_key_the_output_does_not_declare_is_a_500_not_an_answer(
+    make_client: ClientFactory, calendars_settings: Any
+) -> None:
+    async def sloppy(ctx: Any, keys: Any) -> dict[str, object]:
+        return {"secretInternal": "x"}
+
+    registry = MethodRegistry()
+    registry.register(Method("sloppy", _NoKeys, _NoKeys, sloppy, "test"))
+    client = await make_client(calendars_settings, registry=registry)
+    resp = await client.post("/webhook", json={"method": "sloppy", "keys": []})
+    body = await resp.json()
+    assert resp.status == 500 and body["error"]["code"] == "INTERNAL"
+    assert "secretInternal" not in await resp.text()

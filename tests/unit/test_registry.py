@@ -85,3 +85,14 @@ def test_frozen_registry_refuses_registration() -> None:
 def test_module_without_the_contract_is_refused() -> None:
     with pytest.raises(RegistryError, match="not a handler module"):
         Method.from_module(sys.modules[__name__])
+
+
+def test_a_mapping_answer_is_checked_against_the_output() -> None:
+    from flowhooks.handlers import fetch_user_preferences, validate_datetime
+
+    vd = Method.from_module(validate_datetime, "a")
+    assert vd.undeclared(["outputDate", "holidayName"]) == []
+    assert vd.undeclared(["outputDate", "surprise"]) == ["surprise"]
+    prefs = Method.from_module(fetch_user_preferences, "b")
+    assert prefs.undeclared(["userFound", "$user.key.language"]) == []
+    assert prefs.undeclared(["$flow.key.other"]) == ["$flow.key.other"]
