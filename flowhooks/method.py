@@ -127,7 +127,7 @@ class Method:
 
     @cached_property
     def output_names(self) -> frozenset[str]:
-        """The names (and aliases) the Output declares; ``$user.key.*`` as a prefix."""
+        """The names (and aliases) the Output declares."""
         names = set()
         for name, info in self.output.model_fields.items():
             names.add(name)
@@ -135,11 +135,15 @@ class Method:
                 names.add(info.alias)
         return frozenset(names)
 
+    @cached_property
+    def output_prefixes(self) -> tuple[str, ...]:
+        """Declared wildcard names (``$user.key.*``) as prefixes."""
+        return tuple(n[:-1] for n in self.output_names if n.endswith("*"))
+
     def undeclared(self, names: Iterable[str]) -> list[str]:
         """Output keys a handler answered that its Output does not declare."""
-        declared = self.output_names
-        prefixes = tuple(n[:-1] for n in declared if n.endswith("*"))
-        return [n for n in names if n not in declared and not n.startswith(prefixes or ("\0",))]
+        declared, prefixes = self.output_names, self.output_prefixes
+        return [n for n in names if n not in declared and not n.startswith(prefixes)]
 
     @classmethod
     def from_module(cls, module: ModuleType, source: str | None = None) -> Method:
