@@ -16,13 +16,14 @@ from aiohttp import web
 from flowhooks import __version__, logs, replay, settings
 from flowhooks.clock import clock_from
 from flowhooks.errors import ConfigError, RegistryError, StorageUnavailable
+from flowhooks.integrations.http import client_session
 from flowhooks.methods.loader import load_registry
 from flowhooks.outbound.service import Outbound
 from flowhooks.process import settle_heap, start_storage
 from flowhooks.storage import Storage, migrations
 from flowhooks.web.app import create_app
 from flowhooks.web.meta import describe
-from flowhooks.workers.runtime import outbound_runtime
+from flowhooks.workers.runtime import delivery_runtime, outbound_runtime
 
 
 def _config_arg(p: argparse.ArgumentParser) -> None:
@@ -67,12 +68,20 @@ async def _worker(conf: settings.Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    for warning in settings.warnings(conf):
+        print(warning, file=sys.stderr)
+    planner = settings.build_planner(conf)
+    outbound = Outbound(conf, storage, calendars, planner, clock)
     try:
         async with (
-            aiohttp.ClientSession() as http,
-            outbound_runtime(conf, Outbound(conf, storage, calendars), http, clock) as dispatcher,
+            client_session() as http,
+            outbound_runtime(conf, outbound, http, clock) as dispatcher,
+            delivery_runtime(conf, outbound, http, clock),
         ):
-            print(f"flowhooks worker {dispatcher.owner} dispatching ({conf.source})", flush=True)
+            print(
+                f"flowhooks worker {dispatcher.owner} dispatching and delivering ({conf.source})",
+                flush=True,
+            )
             await stop.wait()
     finally:
         await storage.close()
@@ -92,6 +101,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     conf = settings.load(args.config)
+    for warning in settings.warnings(conf):
+        print(f"warning: {warning}")
     print(
         f"{conf.source}: OK ({len(conf.calendars)} calendars, {len(conf.clients)} clients,"
         f" {len(conf.agents)} agents)"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
@@ -75,9 +75,30 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.outbox = Gauge(
+            "flowhooks_webhook_deliveries",
+            "Webhook deliveries in the outbox by state",
+            ["state"],
+            registry=self.registry,
+        )
+        self.delivery_attempts = Counter(
+            "flowhooks_webhook_attempts",
+            "Webhook delivery attempts of this process by outcome"
+            " (delivered, retry, dead, disabled, forbidden)",
+            ["outcome"],
+            registry=self.registry,
+        )
+
+    def delivery_attempt(self, outcome: str) -> None:
+        self.delivery_attempts.labels(outcome).inc()
+
     def set_depths(self, depths: dict[str, int]) -> None:
         for state, count in depths.items():
             self.calls.labels(state).set(count)
+
+    def set_outbox(self, depths: dict[str, int]) -> None:
+        for state, count in depths.items():
+            self.outbox.labels(state).set(count)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -8,11 +8,12 @@ never quoted in an error.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tomllib
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -35,6 +36,7 @@ from flowhooks.integrations.nlu import NLU_BACKENDS
 from flowhooks.integrations.providers import PROVIDERS
 from flowhooks.integrations.translate import TRANSLATORS
 from flowhooks.plugins import BackendSettings
+from flowhooks.webhooks import events, signing, targets, templates
 
 DEFAULT_CONFIG = Path("config/flowhooks.toml")
 SECRET_WORDS = ("secret", "password", "token", "security_id", "api_key")
@@ -183,10 +185,52 @@ class CalendarSettings(Section):
 
 
 class WebhookSettings(Section):
-    url: str
+    """``[clients.NAME.webhooks.EVENT]``: where and how one event is delivered (SPEC 2.4)."""
+
+    url: str = Field(max_length=2048)
     headers: dict[str, str] = Field(default_factory=dict)
     body: str | None = None
     secret: SecretStr | None = None
+
+    @field_validator("secret")
+    @classmethod
+    def _whsec(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            signing.secret_key(value.get_secret_value())
+        return value
+
+    @property
+    def key(self) -> bytes | None:
+        """The signing key (the base64-decoded part of the secret), if signed."""
+        return None if self.secret is None else signing.secret_key(self.secret.get_secret_value())
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the URL template: a disabled endpoint whose URL changed is enabled."""
+        return hashlib.sha256(self.url.encode()).hexdigest()[:16]
+
+
+class DeliverySettings(Section):
+    """``[delivery]``: how customer webhooks are sent and retried (SPEC 2.4)."""
+
+    timeout_seconds: float = Field(10, gt=0, le=120)
+    initial_backoff_seconds: float = Field(5, gt=0, le=3600)
+    max_backoff_seconds: float = Field(3600, gt=0, le=7 * 24 * 3600)
+    give_up_hours: float = Field(24, gt=0, le=24 * 30)
+    concurrency: int = Field(16, ge=1, le=1000)
+    per_endpoint: int = Field(4, ge=1, le=1000)
+    poll_seconds: float = Field(0.25, gt=0, le=60)  # how often other processes' events are seen
+    lease_seconds: float = Field(60, ge=5, le=3600)  # a dead worker's claim is taken over after
+
+
+class RetentionSettings(Section):
+    """``[retention]``: days kept (0 = forever), purged by a periodic job in batches."""
+
+    call_events_days: int = Field(90, ge=0, le=36500)
+    reports_days: int = Field(365, ge=0, le=36500)
+    deliveries_days: int = Field(30, ge=0, le=36500)
+    interval_minutes: float = Field(60, gt=0, le=7 * 24 * 60)
+    batch_size: int = Field(1000, ge=1, le=100000)
 
 
 _NUMBER_TYPES = frozenset(
@@ -327,6 +371,8 @@ class Settings(Section):
     clients: dict[str, ClientSettings] = Field(default_factory=dict)
     dialer: DialerSettings = DialerSettings()
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    delivery: DeliverySettings = DeliverySettings()
+    retention: RetentionSettings = RetentionSettings()
     bots: dict[str, BotSettings] = Field(default_factory=dict)
     translate: TranslateSettings = TranslateSettings()
     nlu: NluSettings = NluSettings()
@@ -439,6 +485,16 @@ def _with_backend_options(s: Settings, problems: list[str]) -> Settings:
     return s.model_copy(update={"dialer": dialer})
 
 
+def _webhook_problems(s: Settings) -> list[str]:
+    """Each webhook's templates, filled with sample values (SPEC 2.4)."""
+    return [
+        f"clients.{name}.webhooks.{event}.{key}: {problem}"
+        for name, client in s.clients.items()
+        for event, hook in client.webhooks.items()
+        for key, problem in templates.template_problems(event, hook.url, hook.body)
+    ]
+
+
 def _cross_check(s: Settings) -> list[str]:
     problems = []
     for name, client in s.clients.items():
@@ -454,6 +510,7 @@ def _cross_check(s: Settings) -> list[str]:
                 cal.check_country(c.country, c.subdivision)
             except ValueError as exc:
                 problems.append(f"calendars.{name}.subdivision: {exc}")
+    problems.extend(_webhook_problems(s))
     for i, agent in enumerate(s.agents):
         if agent.client not in s.clients:
             problems.append(f"agents[{i}].client: no [clients.{agent.client}]")
@@ -491,6 +548,33 @@ def _with_implicit_defaults(s: Settings) -> Settings:
     calendars = {"default": CalendarSettings(), **s.calendars}
     clients = {"default": ClientSettings(), **s.clients}
     return s.model_copy(update={"calendars": calendars, "clients": clients})
+
+
+def warnings(s: Settings) -> list[str]:
+    """What is allowed but probably wrong; logged at start and by check-config."""
+    found = []
+    if not s.security.allow_private_targets:
+        for name, client in s.clients.items():
+            for event, hook in client.webhooks.items():
+                host = targets.literal_forbidden_host(hook.url)
+                if host is not None:
+                    found.append(
+                        f"{s.source}: clients.{name}.webhooks.{event}.url: {host} is a private"
+                        " or local address; deliveries to it are refused"
+                        " (security.allow_private_targets)"
+                    )
+    return found
+
+
+def build_planner(s: Settings) -> events.Planner:
+    """Which clients have which webhook, their zones: what events become deliveries."""
+    return events.Planner(
+        endpoints=frozenset(
+            (name, event) for name, client in s.clients.items() for event in client.webhooks
+        ),
+        zones={name: ZoneInfo(client.timezone) for name, client in s.clients.items()},
+        give_up=timedelta(hours=s.delivery.give_up_hours),
+    )
 
 
 def build_calendars(s: Settings) -> cal.Calendars:

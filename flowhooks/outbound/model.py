@@ -153,6 +153,7 @@ class CallChange:
     attempt_insert: dict[str, Any] | None = None
     attempt_update: dict[str, Any] | None = None  # applied to the call's current attempt
     events: list[dict[str, Any]] = field(default_factory=list)
+    outcome: str | None = None  # an attempt ended so (a call_status event is written with it)
 
 
 # -- a dial and what came of it ----------------------------------------------------

@@ -10,16 +10,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flowhooks.calendar import BusinessCalendar, Calendars
+from flowhooks.clock import Clock, SystemClock
 from flowhooks.outbound import retry
-from flowhooks.outbound.model import CallState, OutboundCall, Status
+from flowhooks.outbound.model import CallChange, CallState, OutboundCall, Status
 from flowhooks.outbound.pacing import Buckets
 from flowhooks.outbound.transitions import Policy, after_status
 from flowhooks.settings import Settings
 from flowhooks.storage import Storage
 from flowhooks.storage import outbound as store
+from flowhooks.webhooks import events
 
 
 def make_policy(settings: Settings, calendars: Mapping[str, BusinessCalendar]) -> Policy:
@@ -41,9 +44,19 @@ def make_policy(settings: Settings, calendars: Mapping[str, BusinessCalendar]) -
 class Outbound:
     """What the outbound side offers the rest of a process (a resource of the app)."""
 
-    def __init__(self, settings: Settings, db: Storage, calendars: Calendars) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Storage,
+        calendars: Calendars,
+        planner: events.Planner = events.NO_WEBHOOKS,
+        clock: Clock | None = None,
+    ) -> None:
         self.db = db
         self.policy = make_policy(settings, calendars)
+        self.planner = planner
+        self._clock = clock or SystemClock()
+        self._delivery_wake: Callable[[], None] | None = None
         self._requests = Buckets()
         self._wake: Callable[[], None] | None = None
 
@@ -61,6 +74,47 @@ class Outbound:
         if self._wake is not None:
             self._wake()
 
+    def attach_deliveries(self, wake: Callable[[], None] | None) -> None:
+        """The running delivery loop's wake-up (None when it stops)."""
+        self._delivery_wake = wake
+
+    def wake_deliveries(self) -> None:
+        """New deliveries are committed: the delivery loop of this process looks at once."""
+        if self._delivery_wake is not None:
+            self._delivery_wake()
+
+    def _notifier(self, planned: list[events.NewDelivery]) -> store.Notify:
+        """The call_status deliveries of an attempt's outcome, written with the change."""
+
+        def notify(
+            call: OutboundCall, outcome: str, attempt: Mapping[str, Any]
+        ) -> list[events.NewDelivery]:
+            found = self.planner.call_status(call, outcome, attempt, self._clock.now())
+            planned.extend(found)
+            return found
+
+        return notify
+
+    async def change(
+        self, call_id: str, decide: Callable[[OutboundCall], CallChange | None]
+    ) -> OutboundCall | None:
+        """The one path every change of a call takes (dispatcher, callbacks, simulator)."""
+        planned: list[events.NewDelivery] = []
+        changed = await store.change(self.db, call_id, decide, self._notifier(planned))
+        if planned:
+            self.wake_deliveries()
+        return changed
+
+    async def cancel(
+        self, client: str, req_id: str, now: datetime
+    ) -> tuple[list[str], list[str]] | None:
+        """Cancel a request's calls that have not started (each a cancelled call_status)."""
+        planned: list[events.NewDelivery] = []
+        result = await store.cancel(self.db, client, req_id, now, self._notifier(planned))
+        if planned:
+            self.wake_deliveries()
+        return result
+
     async def apply_provider_status(
         self, call_id: str, status: Status, now: datetime
     ) -> OutboundCall | None:
@@ -68,6 +122,4 @@ class Outbound:
 
         The one path for HTTP callbacks and the simulated dialer alike.
         """
-        return await store.change(
-            self.db, call_id, lambda call: after_status(call, status, now, self.policy)
-        )
+        return await self.change(call_id, lambda call: after_status(call, status, now, self.policy))

@@ -63,9 +63,13 @@ def _end(
             detail=decision.reason,
         )
         values = {"state": CallState.QUEUED.value, "due_at": decision.due_at, "dial_errors": 0}
-        return CallChange(values={**values, **_free(now)}, events=[ended, requeue])
+        return CallChange(
+            values={**values, **_free(now)}, events=[ended, requeue], outcome=state.value
+        )
     ended["detail"] = decision.reason
-    return CallChange(values={"state": state.value, **_free(now)}, events=[ended])
+    return CallChange(
+        values={"state": state.value, **_free(now)}, events=[ended], outcome=state.value
+    )
 
 
 def after_dial(
@@ -190,6 +194,7 @@ def after_status(call: OutboundCall, status: Status, now: datetime, policy: Poli
     ended = _end(call, new, now, policy, attempts, status.source)
     change.values.update(ended.values, end_call_reason=status.end_call_reason)
     change.events.extend(ended.events)
+    change.outcome = ended.outcome
     ending = {
         "attempt": attempts,
         "ended_at": now,
@@ -229,4 +234,5 @@ def no_final_status(
             "end_call_reason": "no_final_status",
         },
         events=[_event(call, "state", CallState.FAILED.value, source, now, detail=detail)],
+        outcome=CallState.FAILED.value,
     )

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Table, inspect, select
+from sqlalchemy import Index, Table, inspect, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from flowhooks.clock import SystemClock
@@ -34,6 +35,17 @@ def creates(*tables: Table) -> Callable[[AsyncConnection], Awaitable[None]]:
     return apply
 
 
+def indexes(*found: Index) -> Callable[[AsyncConnection], Awaitable[None]]:
+    async def apply(conn: AsyncConnection) -> None:
+        def create(sync: Any) -> None:
+            for index in found:
+                index.create(sync, checkfirst=True)  # a fresh database made them with its table
+
+        await conn.run_sync(create)
+
+    return apply
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -46,6 +58,16 @@ MIGRATIONS: tuple[Migration, ...] = (
         creates(
             t.outbound_requests, t.outbound_keys, t.outbound_calls, t.call_attempts, t.call_events
         ),
+    ),
+    Migration(
+        3,
+        "customer webhooks outbox and call reports",
+        creates(t.deliveries, t.webhook_endpoints, t.reports),
+    ),
+    Migration(
+        4,
+        "indexes for the retention job",
+        indexes(t.ix_call_events_at, t.ix_outbound_keys_expires),
     ),
 )
 LATEST = MIGRATIONS[-1].version

@@ -7,16 +7,21 @@ Every change of a call is read-modify-write in one transaction (the row locked w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, select, update
 
 from flowhooks.outbound.model import CallChange, NewRequest, OutboundCall, Stored
+from flowhooks.storage import outbox
 from flowhooks.storage import tables as t
 from flowhooks.storage.database import Storage
 from flowhooks.storage.dialect import insert
+from flowhooks.webhooks.events import NewDelivery
+
+# an attempt ended: (the call as changed, its outcome, its attempt row) -> deliveries
+Notify = Callable[[OutboundCall, str, Mapping[str, Any]], list[NewDelivery]]
 
 _c = t.outbound_calls
 
@@ -236,9 +241,16 @@ async def stale_initiated(storage: Storage, before: datetime, limit: int = 100) 
 
 
 async def change(
-    storage: Storage, call_id: str, decide: Callable[[OutboundCall], CallChange | None]
+    storage: Storage,
+    call_id: str,
+    decide: Callable[[OutboundCall], CallChange | None],
+    notify: Notify | None = None,
 ) -> OutboundCall | None:
-    """Read the call (locked), let ``decide`` say what changes, write it; None if unknown."""
+    """Read the call (locked), let ``decide`` say what changes, write it; None if unknown.
+
+    When the change ends an attempt, ``notify`` says which webhook deliveries carry
+    that outcome; they are written in the same transaction.
+    """
     query = select(_c).where(_c.c.id == call_id)
     if storage.is_postgres:
         query = query.with_for_update()
@@ -270,7 +282,17 @@ async def change(
         if plan.events:
             rows = [{**_EVENT_DEFAULTS, **e, "call_id": call_id} for e in plan.events]
             await conn.execute(t.call_events.insert(), rows)
-        return _call(row)
+        changed = _call(row)
+        if plan.outcome is not None and notify is not None:
+            a = t.call_attempts
+            attempt = (
+                await conn.execute(
+                    select(a).where(a.c.call_id == call_id, a.c.attempt == changed.attempts)
+                )
+            ).first()
+            found = dict(attempt._mapping) if attempt is not None else {}
+            await outbox.enqueue(conn, notify(changed, plan.outcome, found))
+        return changed
 
 
 # -- callbacks ----------------------------------------------------------------------
@@ -371,9 +393,12 @@ def _jsonable(m: dict[str, Any]) -> dict[str, Any]:
 
 
 async def cancel(
-    storage: Storage, client: str, req_id: str, now: datetime
+    storage: Storage, client: str, req_id: str, now: datetime, notify: Notify | None = None
 ) -> tuple[list[str], list[str]] | None:
-    """Cancel the request's calls that have not started; (cancelled, left) ids, or None."""
+    """Cancel the request's calls that have not started; (cancelled, left) ids, or None.
+
+    Each cancelled call is an attempt outcome (``cancelled``) for ``notify``.
+    """
     r = t.outbound_requests
     async with storage.write() as conn:
         if await conn.scalar(select(r.c.id).where(r.c.id == req_id, r.c.client == client)) is None:
@@ -382,9 +407,13 @@ async def cancel(
             update(_c)
             .where(_c.c.request_id == req_id, _c.c.state == "queued")
             .values(state="cancelled", updated_at=now, lease_owner=None, lease_until=None)
-            .returning(_c.c.id, _c.c.attempts)
+            .returning(*_c.c)
         )
-        done = [(row.id, row.attempts) for row in rows]
+        calls = [_call(row) for row in rows]
+        done = [(c.id, c.attempts) for c in calls]
+        if notify is not None:
+            for c in calls:
+                await outbox.enqueue(conn, notify(c, "cancelled", {"attempt": c.attempts + 1}))
         if done:
             await conn.execute(
                 t.call_events.insert(),

@@ -191,3 +191,59 @@ call_events = Table(
     Index("ix_call_events_call", "call_id", "id"),
     Index("ix_call_events_payload", "call_id", "payload_hash"),
 )
+
+# -- customer webhooks (SPEC 2.4) ---------------------------------------------------
+deliveries = Table(
+    "deliveries",  # the outbox: written in the same transaction as the event it carries
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),  # the order events happened
+    Column("id", String(36), nullable=False, unique=True),
+    Column("event_id", String(40), nullable=False),  # webhook-id, the same on every retry
+    Column("client", String(64), nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("variables", JSON, nullable=False),  # templates are filled when sent, from config
+    Column("state", String(12), nullable=False),  # pending | delivered | dead | disabled
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("give_up_at", UTCDateTime, nullable=False),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", String(500), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_deliveries_due", "state", "next_attempt_at"),
+    Index("ix_deliveries_endpoint", "client", "event", "state", "seq"),
+    Index("ix_deliveries_created", "created_at"),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",  # an endpoint that answered 410, disabled until re-enabled
+    metadata,
+    Column("client", String(64), primary_key=True),
+    Column("event", String(16), primary_key=True),
+    Column("fingerprint", String(16), nullable=False),  # of the URL it had when disabled
+    Column("disabled_at", UTCDateTime, nullable=False),
+    Column("reason", String(200), nullable=False),
+)
+
+# -- call reports (SPEC 2.5) ----------------------------------------------------------
+reports = Table(
+    "reports",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),  # the keyset of paging
+    Column("id", String(36), nullable=False, unique=True),  # reportId
+    Column("client", String(64), nullable=False),
+    Column("cli", String(20), nullable=False, default=""),  # E.164 of the cli key, for ?cli=
+    Column("keys", JSON, nullable=False),
+    Column("request_id", String(64), nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_reports_client", "client", "seq"),
+    Index("ix_reports_created", "client", "created_at"),
+    Index("ix_reports_cli", "client", "cli", "seq"),
+)
+
+# indexes added later (migration 3), for the retention job's purges
+ix_call_events_at = Index("ix_call_events_at", call_events.c.at)
+ix_outbound_keys_expires = Index("ix_outbound_keys_expires", outbound_keys.c.expires_at)

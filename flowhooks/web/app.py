@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 
-import aiohttp
 from aiohttp import web
+from aiohttp.abc import AbstractResolver
 
 from flowhooks.clients import Clients
 from flowhooks.clock import Clock, clock_from
+from flowhooks.integrations.http import client_session
 from flowhooks.integrations.nlu import NLU_BACKENDS
 from flowhooks.integrations.translate import TRANSLATORS
 from flowhooks.logs import AccessLog
@@ -20,7 +21,7 @@ from flowhooks.methods.registry import MethodRegistry
 from flowhooks.metrics import Metrics
 from flowhooks.outbound.service import Outbound
 from flowhooks.process import start_storage
-from flowhooks.settings import Settings, build_calendars
+from flowhooks.settings import Settings, build_calendars, build_planner, warnings
 from flowhooks.web import agents as agents_api
 from flowhooks.web import callbacks as callbacks_api
 from flowhooks.web import keys as appkeys
@@ -28,8 +29,9 @@ from flowhooks.web import meta, openapi
 from flowhooks.web import outbound as outbound_api
 from flowhooks.web.edge import Observer, Route
 from flowhooks.web.envelope_route import envelope_route
-from flowhooks.workers.runtime import outbound_runtime
+from flowhooks.workers.runtime import delivery_runtime, outbound_runtime
 
+log = logging.getLogger("flowhooks.app")
 STATIC_GETS = ("/methods", "/openapi.json", "/healthz", "/readyz", "/metrics")
 
 
@@ -45,7 +47,7 @@ async def no_route(request: web.Request) -> web.Response:
 
 async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
     """The process's one ClientSession, for every outgoing call (dialers, backends)."""
-    async with aiohttp.ClientSession() as session:
+    async with client_session(app.get(appkeys.RESOLVER)) as session:
         app[appkeys.HTTP] = session
         yield
 
@@ -68,7 +70,13 @@ async def _db_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _outbound_ctx(app: web.Application) -> AsyncIterator[None]:
     """The outbound side; with ``[server] workers``, the dialer and dispatcher too."""
     settings = app[appkeys.SETTINGS]
-    app[appkeys.OUTBOUND] = outbound = Outbound(settings, app[appkeys.DB], app[appkeys.CALENDARS])
+    app[appkeys.OUTBOUND] = outbound = Outbound(
+        settings,
+        app[appkeys.DB],
+        app[appkeys.CALENDARS],
+        build_planner(settings),
+        app[appkeys.CLOCK],
+    )
     if not settings.server.workers:
         yield
         return
@@ -77,6 +85,25 @@ async def _outbound_ctx(app: web.Application) -> AsyncIterator[None]:
         settings, outbound, app[appkeys.HTTP], app[appkeys.CLOCK], lag
     ) as dispatcher:
         app[appkeys.DISPATCHER] = dispatcher
+        yield
+
+
+async def _deliveries_ctx(app: web.Application) -> AsyncIterator[None]:
+    """With ``[server] workers``: the webhook delivery loop and the retention job."""
+    settings = app[appkeys.SETTINGS]
+    for warning in warnings(settings):
+        log.warning(warning)
+    if not settings.server.workers:
+        yield
+        return
+    async with delivery_runtime(
+        settings,
+        app[appkeys.OUTBOUND],
+        app[appkeys.HTTP],
+        app[appkeys.CLOCK],
+        app[appkeys.METRICS].delivery_attempt,
+    ) as deliveries:
+        app[appkeys.DELIVERIES] = deliveries
         yield
 
 
@@ -120,6 +147,7 @@ def create_app(
     clock: Clock | None = None,
     registry: MethodRegistry | None = None,
     access_log: AccessLog | None = None,
+    resolver: AbstractResolver | None = None,
 ) -> web.Application:
     app = web.Application(client_max_size=settings.server.max_body_bytes)
     registry = registry if registry is not None else load_registry()
@@ -127,6 +155,8 @@ def create_app(
     app[appkeys.SETTINGS] = settings
     app[appkeys.REGISTRY] = registry
     app[appkeys.CLOCK] = clock
+    if resolver is not None:
+        app[appkeys.RESOLVER] = resolver  # tests: DNS answers of their choosing
     app[appkeys.CLIENTS] = Clients(settings.clients)
     app[appkeys.CALENDARS] = build_calendars(settings)
     app[appkeys.METRICS] = metrics = Metrics()
@@ -147,6 +177,14 @@ def create_app(
     for method, path, handler in dict.fromkeys(routes):
         app.router.add_route(method, path, observer.wrap(handler))
     app.router.add_route("*", "/{tail:.*}", observer.wrap(no_route))  # last: JSON 404/405
-    for ctx in (_http_ctx, _calendars_ctx, _db_ctx, _outbound_ctx, _backends_ctx, _engine_ctx):
+    for ctx in (
+        _http_ctx,
+        _calendars_ctx,
+        _db_ctx,
+        _outbound_ctx,
+        _deliveries_ctx,
+        _backends_ctx,
+        _engine_ctx,
+    ):
         app.cleanup_ctx.append(ctx)  # started in this order, stopped in reverse
     return app

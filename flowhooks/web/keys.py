@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 from aiohttp import web
+from aiohttp.abc import AbstractResolver
 
 from flowhooks.calendar import Calendars
 from flowhooks.clients import Clients
@@ -17,6 +18,7 @@ from flowhooks.metrics import Metrics
 from flowhooks.outbound.service import Outbound
 from flowhooks.settings import Settings
 from flowhooks.storage import Storage
+from flowhooks.workers.delivery import DeliveryLoop
 from flowhooks.workers.dispatcher import Dispatcher
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -35,3 +37,5 @@ OUTBOUND = web.AppKey("outbound", Outbound)
 TRANSLATOR = web.AppKey("translator", Translator)  # only when [translate] has a backend
 NLU = web.AppKey("nlu", Nlu)  # only when [nlu] has a backend
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)  # only while this process dispatches
+DELIVERIES = web.AppKey("deliveries", DeliveryLoop)  # only while this process delivers
+RESOLVER = web.AppKey("resolver", AbstractResolver)  # tests: a DNS seam for the SSRF guard

@@ -10,7 +10,7 @@ from aiohttp import web
 from flowhooks.errors import StorageUnavailable
 from flowhooks.method import Method
 from flowhooks.metrics import CONTENT_TYPE
-from flowhooks.storage import outbound
+from flowhooks.storage import outbound, outbox
 from flowhooks.web import keys as appkeys
 
 
@@ -69,6 +69,15 @@ async def readiness(app: web.Application) -> dict[str, dict[str, object]]:
         age = time.monotonic() - dispatcher.alive_at
         limit = max(30.0, app[appkeys.SETTINGS].dialer.poll_seconds * 10)
         checks["dispatcher"] = {"ok": age < limit, "lastTurnSecondsAgo": round(age, 1)}
+    deliveries = app.get(appkeys.DELIVERIES)
+    if deliveries is not None:
+        age = time.monotonic() - deliveries.alive_at
+        limit = max(30.0, app[appkeys.SETTINGS].delivery.poll_seconds * 10)
+        checks["deliveries"] = {
+            "ok": age < limit,
+            "lastTurnSecondsAgo": round(age, 1),
+            "inFlight": deliveries.in_flight,
+        }
     return checks
 
 
@@ -86,6 +95,7 @@ async def metrics(request: web.Request) -> web.Response:
     if db is not None:
         try:
             registry.set_depths(await outbound.depth(db, request.app[appkeys.CLOCK].now()))
+            registry.set_outbox(await outbox.depth(db))
         except StorageUnavailable:
             pass  # /readyz reports the database; the rest of the metrics still answer
     body = registry.render()

@@ -21,8 +21,8 @@ async def get_request(request: web.Request) -> web.Response:
 @client_api
 async def cancel_request(request: web.Request) -> web.Response:
     now = request.app[appkeys.CLOCK].now()
-    result = await store.cancel(
-        request.app[appkeys.DB], request[CLIENT], request.match_info["req_id"], now
+    result = await request.app[appkeys.OUTBOUND].cancel(
+        request[CLIENT], request.match_info["req_id"], now
     )
     if result is None:
         return problem(404, "NOT_FOUND", "no such request for this client")

@@ -25,9 +25,9 @@ from flowhooks.errors import StorageUnavailable
 from flowhooks.integrations.dialer import Dialer
 from flowhooks.outbound.model import DialRequest, OutboundCall, Unknown
 from flowhooks.outbound.pacing import Buckets
-from flowhooks.outbound.transitions import Policy, after_dial, lease_expired, no_final_status
+from flowhooks.outbound.service import Outbound
+from flowhooks.outbound.transitions import after_dial, lease_expired, no_final_status
 from flowhooks.settings import Settings
-from flowhooks.storage import Storage
 from flowhooks.storage import outbound as store
 
 log = logging.getLogger("flowhooks.dispatcher")
@@ -41,17 +41,17 @@ class Dispatcher:
     def __init__(
         self,
         settings: Settings,
-        storage: Storage,
+        outbound: Outbound,
         dialer: Dialer,
-        policy: Policy,
         clock: Clock,
         on_lag: Callable[[float], None] | None = None,
         owner: str | None = None,
     ) -> None:
         self.settings = settings
-        self.storage = storage
+        self.outbound = outbound
+        self.storage = outbound.db
         self.dialer = dialer
-        self.policy = policy
+        self.policy = outbound.policy
         self.clock = clock
         self.on_lag = on_lag
         self.owner = owner or worker_id()
@@ -89,15 +89,13 @@ class Dispatcher:
         """One pass: settle dead workers' and silent calls, claim, dial; returns calls claimed."""
         now = self.clock.now()
         for call_id in await store.expired_leases(self.storage, now):
-            await store.change(
-                self.storage,
-                call_id,
-                lambda call: lease_expired(call, now, self.policy, self.owner),
+            await self.outbound.change(
+                call_id, lambda call: lease_expired(call, now, self.policy, self.owner)
             )
         minutes = self.settings.dialer.max_call_minutes
         for call_id in await store.stale_initiated(self.storage, now - timedelta(minutes=minutes)):
-            await store.change(
-                self.storage, call_id, lambda call: no_final_status(call, now, minutes, self.owner)
+            await self.outbound.change(
+                call_id, lambda call: no_final_status(call, now, minutes, self.owner)
             )
         claimed = 0
         lease_until = now + timedelta(seconds=self.settings.dialer.lease_seconds)
@@ -141,8 +139,7 @@ class Dispatcher:
         jitter = random.random() * 0.25  # spreads retries; not security
         now = self.clock.now()
         try:
-            await store.change(
-                self.storage,
+            await self.outbound.change(
                 call.id,
                 lambda current: after_dial(current, result, now, self.policy, self.owner, jitter),
             )

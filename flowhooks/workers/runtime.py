@@ -1,4 +1,6 @@
-"""The outbound runtime of a process: the configured dialer and the dispatcher loop."""
+"""The background loops of a process: the dialer and dispatcher, the webhook delivery loop,
+the retention job. ``flowhooks serve`` (with ``[server] workers``) and ``flowhooks worker``
+run all three."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from flowhooks.integrations.dialer import DIALERS
 from flowhooks.outbound.model import Status, provider_state
 from flowhooks.outbound.service import Outbound
 from flowhooks.settings import Settings
+from flowhooks.workers import retention
+from flowhooks.workers.delivery import DeliveryLoop
 from flowhooks.workers.dispatcher import Dispatcher
 
 log = logging.getLogger("flowhooks.workers")
@@ -38,7 +42,7 @@ async def outbound_runtime(
 
     conf = settings.dialer
     dialer = DIALERS.get(conf.backend).build(conf.options(), http, sink)
-    dispatcher = Dispatcher(settings, outbound.db, dialer, outbound.policy, clock, on_lag)
+    dispatcher = Dispatcher(settings, outbound, dialer, clock, on_lag)
     outbound.attach(dispatcher.wake)
     stop = asyncio.Event()
     task = asyncio.create_task(dispatcher.run(stop), name="dispatcher")
@@ -52,3 +56,29 @@ async def outbound_runtime(
         await task
         outbound.attach(None)
         await dialer.close()
+
+
+@asynccontextmanager
+async def delivery_runtime(
+    settings: Settings,
+    outbound: Outbound,
+    http: aiohttp.ClientSession,
+    clock: Clock,
+    on_attempt: Callable[[str], None] | None = None,
+) -> AsyncIterator[DeliveryLoop]:
+    """The webhook delivery loop and the retention job, until the block ends (drained)."""
+    loop = DeliveryLoop(settings, outbound.db, http, clock, on_attempt)
+    await loop.start()
+    outbound.attach_deliveries(loop.wake)
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(loop.run(stop), name="deliveries"),
+        asyncio.create_task(retention.run(outbound.db, settings.retention, clock, stop)),
+    ]
+    log.info("delivery loop started", extra={"fields": {"owner": loop.owner}})
+    try:
+        yield loop
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+        outbound.attach_deliveries(None)

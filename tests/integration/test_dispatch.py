@@ -216,7 +216,7 @@ async def test_a_dead_workers_call_is_settled_and_never_resent(
     async with aiohttp.ClientSession() as session:
         clock = FixedClock(NOON + timedelta(seconds=30))
         dialer = StartcallDialer(conf.dialer.options(), session)
-        dispatcher = Dispatcher(conf, outbound.db, dialer, outbound.policy, clock)
+        dispatcher = Dispatcher(conf, outbound, dialer, clock)
         assert await dispatcher.turn() == 0  # the lease still runs: untouched
         clock.moment = NOON + timedelta(seconds=61)
         await dispatcher.turn()

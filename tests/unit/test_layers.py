@@ -12,7 +12,7 @@ PURE_OUTBOUND = ("outbound.model", "outbound.retry", "outbound.transitions", "ou
 # bottom to top; a module's layer is that of its longest matching prefix
 LAYERS: list[tuple[str, ...]] = [
     ("", "errors", "clock", "logs", "metrics", "request_ids", "plugins"),
-    ("calendar", "phones", "envelope", "outbound", *PURE_OUTBOUND),
+    ("calendar", "phones", "envelope", "outbound", "webhooks", *PURE_OUTBOUND),
     ("integrations", "storage"),
     ("settings",),
     ("clients", "outbound.service"),
@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("replay",),
     ("cli",),
 ]
-PURE = ("calendar", "phones", "envelope", *PURE_OUTBOUND)
+PURE = ("calendar", "phones", "envelope", "webhooks", *PURE_OUTBOUND)
 IO_LIBRARIES = ("aiohttp", "sqlalchemy", "asyncpg", "sqlite3")
 
 

@@ -1,0 +1,65 @@
+"""The process's one outgoing HTTP session, with the SSRF guard in its connector.
+
+Every outgoing call (dialers, translate and NLU backends, customer webhooks) goes
+through one ``aiohttp.ClientSession``. Its connector checks the addresses a host
+resolves to *at connect time*, after DNS and after aiohttp's DNS cache, for literal
+addresses too: inside ``guarded()`` (the webhook sender) an address that
+``webhooks.targets.forbidden`` refuses is dropped, and a host left with none raises
+``ForbiddenTarget`` before any socket is opened. A name that resolves to a public
+address now and a private one later (DNS rebinding) is checked every time. Backends
+the operator configured (dialer, translate, NLU) are not guarded.
+
+``resolver`` is the test seam: a resolver that answers chosen addresses, so tests
+never have to connect to a private address to prove a refusal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+
+from flowhooks.webhooks.targets import forbidden
+
+_GUARD: ContextVar[bool] = ContextVar("flowhooks_guard_targets", default=False)
+
+
+class ForbiddenTarget(aiohttp.ClientError):
+    """Every address of the target is one a webhook may not reach."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(f"{host} resolves only to addresses webhooks may not reach")
+        self.host = host
+
+
+@contextmanager
+def guarded(active: bool = True) -> Iterator[None]:
+    """Connections opened inside this block are checked against the SSRF rule."""
+    token = _GUARD.set(active)
+    try:
+        yield
+    finally:
+        _GUARD.reset(token)
+
+
+class GuardedConnector(aiohttp.TCPConnector):
+    async def _resolve_host(
+        self, host: str, port: int, traces: Sequence[Any] | None = None
+    ) -> list[ResolveResult]:
+        found: list[ResolveResult] = await super()._resolve_host(host, port, traces=traces)
+        if not _GUARD.get():
+            return found
+        allowed = [r for r in found if not forbidden(r["host"])]
+        if not allowed:
+            raise ForbiddenTarget(host)
+        return allowed
+
+
+def client_session(resolver: AbstractResolver | None = None) -> aiohttp.ClientSession:
+    """The process's session (aiohttp's pool: at most 100 connections at once)."""
+    connector = GuardedConnector(resolver=resolver)
+    return aiohttp.ClientSession(connector=connector)

@@ -1,0 +1,304 @@
+"""The webhook outbox: deliveries written beside their event, claimed under a lease,
+finished, listed, re-queued; endpoints disabled by a 410 and enabled again.
+
+A delivery stays ``pending`` while it is attempted; its lease (``lease_owner``,
+``lease_until``) marks it in flight, so a worker that dies mid-send leaves it to be
+claimed again once the lease runs out. PostgreSQL claims with ``FOR UPDATE SKIP
+LOCKED``; SQLite has one writer and the update re-checks the lease.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, func, or_, select, update
+
+from flowhooks.storage import tables as t
+from flowhooks.storage.database import Storage
+from flowhooks.storage.dialect import insert
+from flowhooks.webhooks.events import NewDelivery
+from flowhooks.webhooks.retry import Decision
+
+_d, _e = t.deliveries, t.webhook_endpoints
+STATES = ("pending", "delivered", "dead", "disabled")
+
+
+@dataclass(frozen=True)
+class Claimed:
+    seq: int
+    id: str
+    event_id: str
+    client: str
+    event: str
+    variables: dict[str, Any]
+    attempts: int  # including the one about to be made
+    give_up_at: datetime
+
+
+async def enqueue(conn: Any, deliveries: Sequence[NewDelivery]) -> None:
+    """Write deliveries inside the caller's transaction (``disabled`` if their endpoint is)."""
+    if not deliveries:
+        return
+    pairs = {(d.client, d.event) for d in deliveries}
+    disabled = set()
+    for client, event in pairs:
+        found = await conn.scalar(
+            select(_e.c.client).where(_e.c.client == client, _e.c.event == event)
+        )
+        if found is not None:
+            disabled.add((client, event))
+    await conn.execute(
+        _d.insert(),
+        [
+            {
+                "id": d.id,
+                "event_id": d.event_id,
+                "client": d.client,
+                "event": d.event,
+                "variables": d.variables,
+                "state": "disabled" if (d.client, d.event) in disabled else "pending",
+                "attempts": 0,
+                "next_attempt_at": d.created_at,
+                "give_up_at": d.give_up_at,
+                "created_at": d.created_at,
+                "updated_at": d.created_at,
+            }
+            for d in deliveries
+        ],
+    )
+
+
+def _claimable(now: datetime) -> Any:
+    return and_(
+        _d.c.state == "pending",
+        _d.c.next_attempt_at <= now,
+        or_(_d.c.lease_until.is_(None), _d.c.lease_until < now),
+    )
+
+
+async def due_endpoints(storage: Storage, now: datetime, limit: int = 200) -> list[tuple[str, str]]:
+    """(client, event) of endpoints with deliveries due now and not disabled."""
+    enabled = ~exists().where(_e.c.client == _d.c.client, _e.c.event == _d.c.event)
+    async with storage.read() as conn:
+        rows = await conn.execute(
+            select(_d.c.client, _d.c.event, func.min(_d.c.seq).label("first"))
+            .where(_claimable(now), enabled)
+            .group_by(_d.c.client, _d.c.event)
+            .order_by("first")
+            .limit(limit)
+        )
+        return [(str(r.client), str(r.event)) for r in rows]
+
+
+async def claim(
+    storage: Storage,
+    client: str,
+    event: str,
+    limit: int,
+    owner: str,
+    now: datetime,
+    lease_until: datetime,
+) -> list[Claimed]:
+    """Claim up to ``limit`` due deliveries of one endpoint, oldest event first."""
+    if limit <= 0:
+        return []
+    pick = (
+        select(_d.c.seq)
+        .where(_d.c.client == client, _d.c.event == event, _claimable(now))
+        .order_by(_d.c.seq)
+        .limit(limit)
+    )
+    if storage.is_postgres:
+        pick = pick.with_for_update(skip_locked=True)
+    async with storage.write() as conn:
+        seqs = (await conn.execute(pick)).scalars().all()
+        if not seqs:
+            return []
+        rows = await conn.execute(
+            update(_d)
+            .where(_d.c.seq.in_(seqs), _claimable(now))
+            .values(
+                lease_owner=owner,
+                lease_until=lease_until,
+                attempts=_d.c.attempts + 1,
+                updated_at=now,
+            )
+            .returning(
+                _d.c.seq,
+                _d.c.id,
+                _d.c.event_id,
+                _d.c.client,
+                _d.c.event,
+                _d.c.variables,
+                _d.c.attempts,
+                _d.c.give_up_at,
+            )
+        )
+        claimed = [Claimed(**r._mapping) for r in rows]
+    return sorted(claimed, key=lambda c: c.seq)
+
+
+async def finish(
+    storage: Storage,
+    claimed: Claimed,
+    owner: str,
+    decision: Decision,
+    status: int | None,
+    now: datetime,
+    fingerprint: str = "",
+) -> bool:
+    """Write an attempt's outcome if the delivery is still ours; False when it was not."""
+    values: dict[str, Any] = {
+        "state": decision.state,
+        "last_status": status,
+        "last_error": None if decision.error is None else decision.error[:500],
+        "lease_owner": None,
+        "lease_until": None,
+        "updated_at": now,
+    }
+    if decision.state == "delivered":
+        values["delivered_at"] = now
+    if decision.next_attempt_at is not None:
+        values["next_attempt_at"] = decision.next_attempt_at
+    async with storage.write() as conn:
+        done = await conn.execute(
+            update(_d)
+            .where(_d.c.seq == claimed.seq, _d.c.state == "pending", _d.c.lease_owner == owner)
+            .values(**values)
+            .returning(_d.c.seq)
+        )
+        if done.first() is None:
+            return False
+        if decision.state == "disabled":
+            await _disable(conn, claimed.client, claimed.event, fingerprint, now, decision)
+    return True
+
+
+async def _disable(
+    conn: Any, client: str, event: str, fingerprint: str, now: datetime, decision: Decision
+) -> None:
+    stmt = insert(conn, _e).values(
+        client=client,
+        event=event,
+        fingerprint=fingerprint,
+        disabled_at=now,
+        reason=(decision.error or "")[:200],
+    )
+    await conn.execute(stmt.on_conflict_do_nothing(index_elements=[_e.c.client, _e.c.event]))
+    await conn.execute(
+        update(_d)
+        .where(_d.c.client == client, _d.c.event == event, _d.c.state == "pending")
+        .values(state="disabled", lease_owner=None, lease_until=None, updated_at=now)
+    )
+
+
+def _requeue(now: datetime, give_up: timedelta) -> dict[str, Any]:
+    return {
+        "state": "pending",
+        "next_attempt_at": now,
+        "give_up_at": now + give_up,
+        "lease_owner": None,
+        "lease_until": None,
+        "updated_at": now,
+    }
+
+
+async def enable(
+    storage: Storage, client: str, event: str, now: datetime, give_up: timedelta
+) -> int:
+    """Enable an endpoint: its disabled deliveries become due now; how many."""
+    async with storage.write() as conn:
+        return await _enable(conn, client, event, now, give_up)
+
+
+async def _enable(conn: Any, client: str, event: str, now: datetime, give_up: timedelta) -> int:
+    await conn.execute(delete(_e).where(_e.c.client == client, _e.c.event == event))
+    rows = await conn.execute(
+        update(_d)
+        .where(_d.c.client == client, _d.c.event == event, _d.c.state == "disabled")
+        .values(**_requeue(now, give_up))
+        .returning(_d.c.seq)
+    )
+    return len(rows.all())
+
+
+async def enable_changed(
+    storage: Storage, fingerprints: Mapping[tuple[str, str], str], now: datetime, give_up: timedelta
+) -> list[tuple[str, str]]:
+    """At start: enable each disabled endpoint whose URL the config changed (or dropped)."""
+    async with storage.write() as conn:
+        rows = (await conn.execute(select(_e.c.client, _e.c.event, _e.c.fingerprint))).all()
+        changed = [
+            (r.client, r.event)
+            for r in rows
+            if fingerprints.get((r.client, r.event)) != r.fingerprint
+        ]
+        for client, event in changed:
+            await _enable(conn, client, event, now, give_up)
+    return changed
+
+
+async def retry(
+    storage: Storage, client: str, delivery_id: str, now: datetime, give_up: timedelta
+) -> str | None:
+    """Re-queue a dead or disabled delivery for an attempt now; its state before, or None.
+
+    A disabled one enables its endpoint (its other disabled deliveries follow): the
+    customer says the endpoint works again.
+    """
+    async with storage.write() as conn:
+        row = (
+            await conn.execute(
+                select(_d.c.seq, _d.c.state, _d.c.event).where(
+                    _d.c.id == delivery_id, _d.c.client == client
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        if row.state == "disabled":
+            await _enable(conn, client, row.event, now, give_up)
+        elif row.state == "dead":
+            await conn.execute(
+                update(_d).where(_d.c.seq == row.seq).values(**_requeue(now, give_up))
+            )
+        return str(row.state)
+
+
+async def listing(
+    storage: Storage,
+    client: str,
+    *,
+    state: str | None,
+    event: str | None,
+    limit: int,
+    before: int | None,
+) -> list[dict[str, Any]]:
+    """A client's deliveries, newest first, after the keyset ``before`` (a seq)."""
+    query = select(_d).where(_d.c.client == client)
+    if state is not None:
+        query = query.where(_d.c.state == state)
+    if event is not None:
+        query = query.where(_d.c.event == event)
+    if before is not None:
+        query = query.where(_d.c.seq < before)
+    async with storage.read() as conn:
+        rows = await conn.execute(query.order_by(_d.c.seq.desc()).limit(limit))
+        return [dict(r._mapping) for r in rows]
+
+
+async def depth(storage: Storage) -> dict[str, int]:
+    """Deliveries by state, for /metrics."""
+    async with storage.read() as conn:
+        rows = await conn.execute(select(_d.c.state, func.count()).group_by(_d.c.state))
+        found = {str(state): int(n) for state, n in rows.all()}
+    return {state: found.get(state, 0) for state in STATES}
+
+
+async def disabled_endpoints(storage: Storage, client: str) -> list[tuple[str, datetime]]:
+    async with storage.read() as conn:
+        rows = await conn.execute(select(_e.c.event, _e.c.disabled_at).where(_e.c.client == client))
+        return [(str(r.event), r.disabled_at) for r in rows]
