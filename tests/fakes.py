@@ -91,3 +91,58 @@ async def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.02
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+@dataclass
+class Received:
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    at: float  # time.monotonic()
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.body)
+
+
+@dataclass
+class WebhookReceiver:
+    """A customer's webhook receiver: records every POST and answers as planned.
+
+    ``plan``: the next answers, in order: an HTTP status, ``(status, {headers})``, or
+    ``"hang"`` (holds the request ``hang_seconds``); then ``default``. ``down``: answer
+    every request 503 without recording it (the receiver is away).
+    """
+
+    plan: list[Any] = field(default_factory=list)
+    default: int = 200
+    hang_seconds: float = 30.0
+    down: bool = False
+    received: list[Received] = field(default_factory=list)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/{tail:.*}", self.receive)
+        return app
+
+    async def receive(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        if self.down:
+            return web.Response(status=503, text="away")
+        self.received.append(
+            Received(
+                request.path, dict(request.query), dict(request.headers), body, time.monotonic()
+            )
+        )
+        action = self.plan.pop(0) if self.plan else self.default
+        if action == "hang":
+            await asyncio.sleep(self.hang_seconds)
+            action = 200
+        status, headers = action if isinstance(action, tuple) else (action, {})
+        return web.Response(status=status, headers=headers, text="ok")
+
+    def accepted_ids(self) -> Counter[str]:
+        """How often each webhook-id was recorded (with an empty plan: answered 200)."""
+        return Counter(r.headers.get("webhook-id", "") for r in self.received)

@@ -24,6 +24,7 @@ BUILTIN_MODULES = (
     "flowhooks.handlers.update_pause_status",
     "flowhooks.handlers.allocate_agent",
     "flowhooks.handlers.create_outbound",
+    "flowhooks.handlers.pullreport",
 )
 
 

@@ -24,9 +24,11 @@ from flowhooks.process import start_storage
 from flowhooks.settings import Settings, build_calendars, build_planner, warnings
 from flowhooks.web import agents as agents_api
 from flowhooks.web import callbacks as callbacks_api
+from flowhooks.web import deliveries as deliveries_api
 from flowhooks.web import keys as appkeys
 from flowhooks.web import meta, openapi
 from flowhooks.web import outbound as outbound_api
+from flowhooks.web import reports as reports_api
 from flowhooks.web.edge import Observer, Route
 from flowhooks.web.envelope_route import envelope_route
 from flowhooks.workers.runtime import delivery_runtime, outbound_runtime
@@ -173,6 +175,8 @@ def create_app(
         *agents_api.ROUTES,
         *outbound_api.ROUTES,
         *callbacks_api.ROUTES,
+        *deliveries_api.ROUTES,
+        *reports_api.ROUTES,
     ]
     for method, path, handler in dict.fromkeys(routes):
         app.router.add_route(method, path, observer.wrap(handler))

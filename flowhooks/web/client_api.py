@@ -25,14 +25,14 @@ def client_of(request: web.Request) -> str | None:
     return request.app[appkeys.CLIENTS].for_token(token.strip())
 
 
-View = Callable[[web.Request], Awaitable[web.Response]]
+View = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def client_api(view: View) -> View:
     """An /api/v1 view: needs a client's api_token; domain errors become JSON answers."""
 
     @functools.wraps(view)
-    async def guarded(request: web.Request) -> web.Response:
+    async def guarded(request: web.Request) -> web.StreamResponse:
         client = client_of(request)
         if client is None:
             resp = problem(401, "UNAUTHORIZED", "a client's api_token is required as Bearer token")

@@ -107,6 +107,8 @@ _PROBLEM = {
 _PROBLEMS = {
     "401": "UNAUTHORIZED: a client's api_token is required as Bearer token",
     "404": "NOT_FOUND: nothing of this client has that id",
+    "400": "BAD_PARAMETER: a query parameter is malformed (named in the message)",
+    "409": "NOT_RETRYABLE: the delivery is neither dead nor disabled",
     "422": "INVALID_NUMBER / INVALID_BODY / INVALID_QUERY",
     "503": "STORAGE_UNAVAILABLE: the database cannot be reached",
 }
@@ -130,6 +132,51 @@ def _rest(summary: str, params: list[dict[str, Any]], ok: str, **extra: Any) -> 
         "security": [{"clientToken": []}],
         "responses": {"200": _json({"type": "object"}, ok), **problems},
         **extra,
+    }
+
+
+def _outbox_paths() -> dict[str, Any]:
+    """The webhook outbox and the reports (SPEC 2.4, 2.5)."""
+    q = "query"
+    page = [
+        _param("limit", q, "1-1000 (default 100)"),
+        _param("cursor", q, "the nextCursor of the previous page"),
+    ]
+    listing = [
+        _param("status", q, "pending | delivered | dead | disabled"),
+        _param("event", q, "call_status | report"),
+        *page,
+    ]
+    reports = [
+        _param("from", q, "ISO 8601 instant, inclusive, on the creation time"),
+        _param("to", q, "ISO 8601 instant, exclusive"),
+        _param("cli", q, "the caller's number, any format (matched as E.164)"),
+        *page,
+        _param("format", q, "json (default) or csv (every matching report, streamed)"),
+        _param("columns", q, "csv: key names to write, comma-separated (default: all)"),
+    ]
+    csv = {"text/csv": {"schema": {"type": "string"}}}
+    report_answer = _rest("A client's call reports, oldest first", reports, "a page of reports")
+    report_answer["responses"]["200"]["content"].update(csv)
+    return {
+        "/api/v1/deliveries": {
+            "get": _rest("A client's webhook deliveries, newest first", listing, "a page"),
+        },
+        "/api/v1/deliveries/{delivery_id}/retry": {
+            "post": _rest(
+                "Re-queue a dead or disabled delivery for an attempt now",
+                [_param("delivery_id", description="a delivery's id")],
+                "re-queued",
+            ),
+        },
+        "/api/v1/webhooks/{event}/enable": {
+            "post": _rest(
+                "Enable an endpoint a 410 disabled; its held deliveries are sent",
+                [_param("event", description="call_status or report")],
+                "enabled",
+            ),
+        },
+        "/api/v1/reports": {"get": report_answer},
     }
 
 
@@ -175,6 +222,7 @@ def _api_paths() -> dict[str, Any]:
             "get": _rest("A createOutbound request, its calls, attempts, history", [req], "it"),
             "delete": _rest("Cancel the calls that have not started", [req], "what was cancelled"),
         },
+        **_outbox_paths(),
         "/callbacks/{provider}": {
             "post": {
                 "summary": "A provider's call-status notification (SPEC 2.3)",

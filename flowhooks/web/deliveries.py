@@ -1,0 +1,136 @@
+"""/api/v1/deliveries and /api/v1/webhooks/{event}/enable: a client's webhook outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from flowhooks.storage import outbox
+from flowhooks.web import keys as appkeys
+from flowhooks.web.client_api import CLIENT, client_api, problem
+from flowhooks.webhooks import templates
+from flowhooks.webhooks.events import EVENTS
+
+MAX_LIMIT = 1000
+
+
+class BadParameter(Exception):
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+        self.message = message
+
+
+def bad(exc: BadParameter) -> web.Response:
+    return problem(400, "BAD_PARAMETER", f"{exc.name}: {exc.message}", parameter=exc.name)
+
+
+def limit_of(query: Any, default: int = 100) -> int:
+    text = query.get("limit")
+    if text is None:
+        return default
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
+        raise BadParameter("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
+    return int(text)
+
+
+def cursor_of(query: Any) -> int | None:
+    text = query.get("cursor")
+    if text is None or text == "":
+        return None
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        raise BadParameter("cursor", "is not a cursor this API gave out")
+    return int(text)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _view(row: dict[str, Any], hook_url: str | None) -> dict[str, Any]:
+    url = templates.fill_url(hook_url, row["variables"]) if hook_url else ""
+    return {
+        "id": row["id"],
+        "event": row["event"],
+        "eventId": row["event_id"],
+        "url": templates.masked(url),
+        "state": row["state"],
+        "attempts": row["attempts"],
+        "lastStatus": row["last_status"],
+        "lastError": row["last_error"],
+        "nextAttemptAt": _iso(row["next_attempt_at"]) if row["state"] == "pending" else None,
+        "createdAt": _iso(row["created_at"]),
+        "deliveredAt": _iso(row["delivered_at"]),
+    }
+
+
+@client_api
+async def list_deliveries(request: web.Request) -> web.Response:
+    q = request.query
+    try:
+        state = q.get("status") or None
+        if state is not None and state not in outbox.STATES:
+            raise BadParameter("status", f"must be one of {', '.join(outbox.STATES)}")
+        event = q.get("event") or None
+        if event is not None and event not in EVENTS:
+            raise BadParameter("event", f"must be one of {', '.join(EVENTS)}")
+        limit, before = limit_of(q), cursor_of(q)
+    except BadParameter as exc:
+        return bad(exc)
+    client = request[CLIENT]
+    rows = await outbox.listing(
+        request.app[appkeys.DB], client, state=state, event=event, limit=limit, before=before
+    )
+    hooks = request.app[appkeys.SETTINGS].clients[client].webhooks
+    urls = {name: hook.url for name, hook in hooks.items()}
+    return web.json_response(
+        {
+            "deliveries": [_view(r, urls.get(r["event"])) for r in rows],
+            "nextCursor": str(rows[-1]["seq"]) if len(rows) == limit else None,
+        }
+    )
+
+
+def _give_up(request: web.Request) -> timedelta:
+    return timedelta(hours=request.app[appkeys.SETTINGS].delivery.give_up_hours)
+
+
+@client_api
+async def retry_delivery(request: web.Request) -> web.Response:
+    app = request.app
+    was = await outbox.retry(
+        app[appkeys.DB],
+        request[CLIENT],
+        request.match_info["delivery_id"],
+        app[appkeys.CLOCK].now(),
+        _give_up(request),
+    )
+    if was is None:
+        return problem(404, "NOT_FOUND", "no such delivery for this client")
+    if was not in ("dead", "disabled"):
+        return problem(409, "NOT_RETRYABLE", f"the delivery is {was}; only dead or disabled ones")
+    app[appkeys.OUTBOUND].wake_deliveries()
+    return web.json_response(
+        {"id": request.match_info["delivery_id"], "state": "pending", "was": was}
+    )
+
+
+@client_api
+async def enable_endpoint(request: web.Request) -> web.Response:
+    app, client, event = request.app, request[CLIENT], request.match_info["event"]
+    if event not in app[appkeys.SETTINGS].clients[client].webhooks:
+        return problem(404, "NOT_FOUND", f"this client has no {event!r} webhook")
+    requeued = await outbox.enable(
+        app[appkeys.DB], client, event, app[appkeys.CLOCK].now(), _give_up(request)
+    )
+    app[appkeys.OUTBOUND].wake_deliveries()
+    return web.json_response({"event": event, "enabled": True, "requeued": requeued})
+
+
+ROUTES = [
+    ("GET", "/api/v1/deliveries", list_deliveries),
+    ("POST", "/api/v1/deliveries/{delivery_id}/retry", retry_delivery),
+    ("POST", "/api/v1/webhooks/{event}/enable", enable_endpoint),
+]
