@@ -72,7 +72,7 @@ async def page(
     storage: Storage, sel: Selection, limit: int, after: int | None
 ) -> list[dict[str, Any]]:
     """Up to ``limit`` reports after the keyset ``after``, oldest first (with ``seq``)."""
-    cols = (_r.c.seq, _r.c.id, _r.c.created_at, _r.c.keys)
+    cols = (_r.c.seq, _r.c.id, _r.c.created_at, _r.c["keys"])
     async with storage.read() as conn:
         rows = await conn.execute(_query(sel, after, cols).limit(limit))
         return [dict(r._mapping) for r in rows]
@@ -82,7 +82,11 @@ async def batches(
     storage: Storage, sel: Selection, batch: int = 2000, keys_only: bool = False
 ) -> AsyncIterator[list[Any]]:
     """Every selected report, batch by batch along the keyset (memory: one batch)."""
-    cols = (_r.c.seq, _r.c.keys) if keys_only else (_r.c.seq, _r.c.id, _r.c.created_at, _r.c.keys)
+    cols = (
+        (_r.c.seq, _r.c["keys"])
+        if keys_only
+        else (_r.c.seq, _r.c.id, _r.c.created_at, _r.c["keys"])
+    )
     after: int | None = None
     while True:
         async with storage.read() as conn:

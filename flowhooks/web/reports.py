@@ -92,8 +92,8 @@ async def _csv(
     if columns is None:
         names: set[str] = set()
         async for batch in reports.batches(db, sel, keys_only=True):
-            for row in batch:
-                names.update(row.keys)
+            for _seq, keys in batch:
+                names.update(keys)
         columns = sorted(names)
     resp = web.StreamResponse(
         headers={
@@ -106,11 +106,8 @@ async def _csv(
     out = csv.writer(buf)
     out.writerow(["reportId", "createdAt", *(cell(c) for c in columns)])
     async for batch in reports.batches(db, sel):
-        for row in batch:
-            keys = row.keys
-            out.writerow(
-                [row.id, row.created_at.isoformat(), *(cell(keys.get(c)) for c in columns)]
-            )
+        for _seq, report_id, created_at, keys in batch:
+            out.writerow([report_id, created_at.isoformat(), *(cell(keys.get(c)) for c in columns)])
         await resp.write(buf.getvalue().encode())
         buf.seek(0)
         buf.truncate()

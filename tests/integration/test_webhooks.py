@@ -4,7 +4,6 @@ delivery loop over real HTTP to a local receiver, the outbox API (SPEC 2.4)."""
 from __future__ import annotations
 
 import base64
-import json
 from datetime import UTC, datetime
 from typing import Any
 
