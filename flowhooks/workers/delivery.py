@@ -51,6 +51,8 @@ def request_of(
     key = hook.key
     if key is not None:
         headers.update(signing.headers(key, claimed.event_id, timestamp, body))
+    else:  # unsigned: the id still lets a receiver drop a repeat
+        headers.update({"webhook-id": claimed.event_id, "webhook-timestamp": str(timestamp)})
     return templates.fill_url(hook.url, variables), body, headers
 
 
