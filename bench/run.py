@@ -24,7 +24,7 @@ import orjson
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench import dispatch, loadgen
+from bench import deliveries, dispatch, loadgen
 from tests.pg import Cluster
 
 HERE = Path(__file__).resolve().parent
@@ -196,6 +196,23 @@ def create_outbound() -> list[bytes]:
     return envelopes("createOutbound", keys)
 
 
+def pullreport() -> list[bytes]:
+    """pullreport with a dozen keys a flow collects: every request stores a report."""
+    keys = [
+        {
+            "clientID": "bench",
+            "cli": f"98{i:08d}",
+            "callId": f"call-{i}",
+            "status": "ANSWER",
+            "disposition": "interested",
+            "duration": str(i % 300),
+            "$user.key.language": "hi",
+        }
+        for i in range(20_000)
+    ]
+    return envelopes("pullreport", keys)
+
+
 @dataclass(frozen=True)
 class Bench:
     requests: Callable[[], list[bytes]]
@@ -210,6 +227,7 @@ BENCHES: dict[str, Bench] = {
     "fetchUserPreferences (PostgreSQL)": Bench(prefs_fetch, "postgresql", prefs_seed),
     "createOutbound (SQLite)": Bench(create_outbound, "sqlite"),
     "createOutbound (PostgreSQL)": Bench(create_outbound, "postgresql"),
+    "pullreport (SQLite)": Bench(pullreport, "sqlite"),
 }
 
 
@@ -275,10 +293,30 @@ def main() -> None:
                 )
                 dispatched[kind] = uvloop.run(dispatch.run(fresh, out, seconds=args.seconds * 2))
             (out / "dispatch.json").write_text(json.dumps(dispatched, indent=2))
+        if not args.only or args.only == "deliveries":
+            webhooks = run_deliveries(out)
+            (out / "deliveries.json").write_text(json.dumps(webhooks, indent=2))
+            print(json.dumps(webhooks, indent=2))
     if results:
         print(table(results))
     if dispatched:
         print(dispatch_table(dispatched))
+
+
+def run_deliveries(out: Path) -> dict[str, object]:
+    """Webhooks on fresh SQLite files: throughput, lag at 200/s, CSV export of 100,000."""
+    found: dict[str, object] = {}
+    for name, job in (
+        ("throughput", lambda url: deliveries.throughput(url, out)),
+        ("lag_at_200_per_s", lambda url: deliveries.lag(url, out, free_port())),
+        ("csv_export", lambda url: deliveries.csv_export(url, out, free_port())),
+    ):
+        say(f"deliveries: {name} ...")
+        path = out / f"{name}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        found[name] = uvloop.run(job(f"sqlite:///{path}"))
+    return found
 
 
 @contextmanager

@@ -1,0 +1,233 @@
+"""Webhook benchmarks (issue 10): deliveries per second from one process, event-to-delivery
+lag at 200 events/s, and the reports CSV export rate with the server's memory growth.
+
+Every number here is measured against a local receiver on 127.0.0.1 that answers 200.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+from aiohttp import web
+
+from bench import loadgen
+from flowhooks.storage import Storage, migrations, outbox
+from flowhooks.storage import tables as t
+from flowhooks.webhooks.events import NewDelivery
+
+BIN = Path(sys.executable).parent
+TOKEN = "bench-api-token"
+
+
+def _config(path: Path, db_url: str, receiver: str, port: int = 0, workers: bool = True) -> Path:
+    path.write_text(
+        f"""
+[server]
+port = {port}
+log_level = "WARNING"
+workers = {str(workers).lower()}
+[storage]
+url = "{db_url}"
+[security]
+allow_private_targets = true
+[clients.bench]
+api_token = "{TOKEN}"
+default_region = "IN"
+[clients.bench.webhooks.report]
+url = "{receiver}/hook?id={{{{id}}}}"
+secret = "whsec_{"QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE="}"
+[delivery]
+concurrency = 32
+per_endpoint = 32
+poll_seconds = 0.25
+"""
+    )
+    return path
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.arrivals: list[tuple[float, dict[str, Any]]] = []
+
+    async def hook(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        self.arrivals.append((time.time(), orjson.loads(body)))
+        return web.Response(text="ok")
+
+    async def start(self) -> tuple[web.AppRunner, str]:
+        app = web.Application()
+        app.router.add_post("/hook", self.hook)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        return runner, f"http://127.0.0.1:{port}"
+
+
+async def _seed_outbox(db_url: str, count: int) -> None:
+    storage = Storage.open(db_url)
+    now = datetime.now(UTC)  # a benchmark, not the app: real time
+    try:
+        await migrations.upgrade(storage)
+        found = [
+            NewDelivery(
+                str(uuid.uuid4()),
+                f"msg_{uuid.uuid4().hex}",
+                "bench",
+                "report",
+                {"id": f"r-{i}", "client": "bench", "n": str(i)},
+                now,
+                now + timedelta(hours=24),
+            )
+            for i in range(count)
+        ]
+        for start in range(0, count, 1000):
+            async with storage.write() as conn:
+                await outbox.enqueue(conn, found[start : start + 1000])
+    finally:
+        await storage.close()
+
+
+def _start(args: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [str(BIN / "flowhooks"), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+async def throughput(db_url: str, out: Path, count: int = 5000) -> dict[str, object]:
+    """``count`` due events, one ``flowhooks worker``: deliveries per second."""
+    receiver = Receiver()
+    runner, base = await receiver.start()
+    await _seed_outbox(db_url, count)
+    conf = _config(out / "deliveries.toml", db_url, base)
+    proc = _start(["worker", "--config", str(conf)])
+    try:
+        deadline = time.monotonic() + 120
+        while not receiver.arrivals and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+        first = time.time()
+        while len(receiver.arrivals) < count and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        took = receiver.arrivals[-1][0] - first
+    finally:
+        _stop(proc)
+        await runner.cleanup()
+    return {
+        "events": count,
+        "delivered": len(receiver.arrivals),
+        "seconds": round(took, 2),
+        "per_second": round((len(receiver.arrivals) - 1) / took, 1) if took > 0 else 0,
+    }
+
+
+async def lag(
+    db_url: str, out: Path, port: int, seconds: float = 10, rate: float = 200
+) -> dict[str, object]:
+    """pullreport at ``rate``/s into ``flowhooks serve``; lag = arrival - the report's time."""
+    receiver = Receiver()
+    runner, base = await receiver.start()
+    conf = _config(out / "lag.toml", db_url, base, port=port)
+    proc = _start(["serve", "--config", str(conf)])
+    try:
+        await loadgen.wait_ready(port)
+        doc = {"method": "pullreport", "keys": [{"name": "clientID", "value": "bench"}]}
+        request = loadgen.build_request("/webhook", orjson.dumps(doc))
+        sent = await loadgen.run(port, request, connections=16, seconds=seconds, rate=rate)
+        deadline = time.monotonic() + 30
+        while len(receiver.arrivals) < sent.requests and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+    finally:
+        _stop(proc)
+        await runner.cleanup()
+    lags = sorted(
+        (at - datetime.fromisoformat(event["created_at"]).timestamp()) * 1000
+        for at, event in receiver.arrivals
+    )
+
+    def pct(p: float) -> float:
+        return round(lags[min(len(lags) - 1, int(len(lags) * p))], 1) if lags else 0.0
+
+    return {
+        "events": sent.requests,
+        "delivered": len(lags),
+        "lag_p50_ms": pct(0.5),
+        "lag_p99_ms": pct(0.99),
+        "lag_max_ms": round(lags[-1], 1) if lags else 0.0,
+    }
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def csv_export(db_url: str, out: Path, port: int, count: int = 100_000) -> dict[str, object]:
+    """``count`` reports exported as one streamed CSV: rows/s and the server's RSS growth."""
+    storage = Storage.open(db_url)
+    now = datetime.now(UTC)  # a benchmark, not the app: real time
+    try:
+        await migrations.upgrade(storage)
+        for start in range(0, count, 5000):
+            rows = [
+                {
+                    "id": str(uuid.uuid4()),
+                    "client": "bench",
+                    "cli": "+919979746666",
+                    "keys": {
+                        "cli": "9979746666",
+                        "callId": f"c-{i}",
+                        "status": "ANSWER",
+                        "disposition": "=SUM(A1)" if i % 7 == 0 else "sale",
+                        "duration": str(i % 300),
+                    },
+                    "created_at": now,
+                }
+                for i in range(start, min(count, start + 5000))
+            ]
+            async with storage.write() as conn:
+                await conn.execute(t.reports.insert(), rows)
+    finally:
+        await storage.close()
+    conf = _config(out / "csv.toml", db_url, "http://127.0.0.1:9", port=port, workers=False)
+    proc = _start(["serve", "--config", str(conf)])
+    try:
+        await loadgen.wait_ready(port)
+        before = peak = _rss_kb(proc.pid)
+        lines = 0
+        started = time.perf_counter()
+        async with aiohttp.ClientSession() as session:
+            url = f"http://127.0.0.1:{port}/api/v1/reports?format=csv"
+            async with session.get(url, headers={"Authorization": f"Bearer {TOKEN}"}) as resp:
+                async for chunk in resp.content.iter_chunked(1 << 16):
+                    lines += chunk.count(b"\n")
+                    peak = max(peak, _rss_kb(proc.pid))
+        took = time.perf_counter() - started
+    finally:
+        _stop(proc)
+    return {
+        "reports": count,
+        "rows": lines - 1,
+        "seconds": round(took, 2),
+        "rows_per_second": round((lines - 1) / took),
+        "rss_growth_mb": round((peak - before) / 1024, 1),
+    }
