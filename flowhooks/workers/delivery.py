@@ -31,6 +31,7 @@ from flowhooks.storage import Storage, outbox
 from flowhooks.webhooks import signing, templates
 from flowhooks.webhooks.retry import FORBIDDEN, Backoff, Decision, Result, decide
 from flowhooks.workers.dispatcher import worker_id
+from flowhooks.workers.turns import run_turns
 
 log = logging.getLogger("flowhooks.delivery")
 USER_AGENT = f"flowhooks/{__version__}"
@@ -85,6 +86,9 @@ class DeliveryLoop:
     def wake(self) -> None:
         self._wake.set()
 
+    def _alive(self) -> None:
+        self.alive_at = time.monotonic()
+
     @property
     def in_flight(self) -> int:
         return len(self._inflight)
@@ -109,21 +113,7 @@ class DeliveryLoop:
             )
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.turn()
-            except StorageUnavailable as exc:
-                log.warning("database unavailable", extra={"fields": {"error": exc.message}})
-            except Exception:
-                log.exception("delivery turn failed")
-            self.alive_at = time.monotonic()
-            self._wake.clear()
-            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-            await asyncio.wait(
-                waiters, timeout=self.conf.poll_seconds, return_when=asyncio.FIRST_COMPLETED
-            )
-            for w in waiters:
-                w.cancel()
+        await run_turns(self.turn, self._wake, stop, self.conf.poll_seconds, log, self._alive)
         await self.drain()
 
     async def drain(self, timeout: float | None = None) -> None:

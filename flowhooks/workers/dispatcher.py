@@ -29,6 +29,7 @@ from flowhooks.outbound.service import Outbound
 from flowhooks.outbound.transitions import after_dial, lease_expired, no_final_status
 from flowhooks.settings import Settings
 from flowhooks.storage import outbound as store
+from flowhooks.workers.turns import run_turns
 
 log = logging.getLogger("flowhooks.dispatcher")
 
@@ -63,21 +64,13 @@ class Dispatcher:
     def wake(self) -> None:
         self._wake.set()
 
+    def _alive(self) -> None:
+        self.alive_at = time.monotonic()
+
     async def run(self, stop: asyncio.Event) -> None:
-        poll = self.settings.dialer.poll_seconds
-        while not stop.is_set():
-            try:
-                await self.turn()
-            except StorageUnavailable as exc:
-                log.warning("database unavailable", extra={"fields": {"error": exc.message}})
-            except Exception:
-                log.exception("dispatcher turn failed")
-            self.alive_at = time.monotonic()
-            self._wake.clear()
-            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-            await asyncio.wait(waiters, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
-            for w in waiters:
-                w.cancel()
+        await run_turns(
+            self.turn, self._wake, stop, self.settings.dialer.poll_seconds, log, self._alive
+        )
         await self.drain()
 
     async def drain(self, timeout: float = 10.0) -> None:
