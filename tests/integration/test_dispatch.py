@@ -311,3 +311,38 @@ async def test_a_call_with_no_final_status_is_settled_without_retry(
     clock.moment = NOON + timedelta(hours=5)
     await dispatcher.turn()
     assert await states(client, req) == ["failed"] and len(fake.calls) == 1  # never re-dialed
+
+
+async def test_a_provider_callback_sends_the_call_status_webhook(
+    make_client: ClientFactory, db_url: str, provider: Any, aiohttp_server: Any
+) -> None:
+    """The webhook of an HTTP callback's outcome: the same path as the simulator's."""
+    from tests.fakes import WebhookReceiver
+
+    receiver = WebhookReceiver()
+    hook_server = await aiohttp_server(receiver.app())
+    _fake, base = provider
+    extra = f"""
+[security]
+allow_private_targets = true
+[clients.acme.webhooks.call_status]
+url = "{hook_server.make_url("/hook")}"
+[delivery]
+poll_seconds = 0.05
+"""
+    conf = outbound_conf(db_url, workers=True, dialer=startcall_dialer(base), extra=extra)
+    client = await make_client(conf)
+    _, keys, _ = await post(client, create("9979746666"))
+    req = keys["$flow.key.obdReqID"]
+    await wait_states(client, req, ["initiated"])
+    ours = (await view(client, req))["calls"][0]["id"]
+    body = payload("unifonic_outbound_ivr.json", call_id=ours, provider_id="unrelated")
+    resp = await client.post("/callbacks/unifonic", data=body, headers={"Authorization": BASIC})
+    assert resp.status == 200
+    await wait_for(lambda: receiver.received)
+    event = receiver.received[0].json()
+    assert (event["id"], event["status"], event["final"]) == (ours, "completed", "true")
+    assert event["duration"] != "" and event["start_at"] != ""
+    again = await client.post("/callbacks/unifonic", data=body, headers={"Authorization": BASIC})
+    assert (await again.json())["duplicate"] is True
+    assert len(receiver.received) == 1  # a repeated callback sends nothing more
