@@ -296,9 +296,3 @@ async def depth(storage: Storage) -> dict[str, int]:
         rows = await conn.execute(select(_d.c.state, func.count()).group_by(_d.c.state))
         found = {str(state): int(n) for state, n in rows.all()}
     return {state: found.get(state, 0) for state in STATES}
-
-
-async def disabled_endpoints(storage: Storage, client: str) -> list[tuple[str, datetime]]:
-    async with storage.read() as conn:
-        rows = await conn.execute(select(_e.c.event, _e.c.disabled_at).where(_e.c.client == client))
-        return [(str(r.event), r.disabled_at) for r in rows]

@@ -52,3 +52,37 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(reason="body must be a JSON object")
     return body
+
+
+# -- query parameters of the listing routes -------------------------------------
+
+MAX_LIMIT = 1000
+
+
+class BadParameter(Exception):
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+        self.message = message
+
+
+def bad(exc: BadParameter) -> web.Response:
+    return problem(400, "BAD_PARAMETER", f"{exc.name}: {exc.message}", parameter=exc.name)
+
+
+def limit_of(query: Any, default: int = 100) -> int:
+    text = query.get("limit")
+    if text is None:
+        return default
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
+        raise BadParameter("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
+    return int(text)
+
+
+def cursor_of(query: Any) -> int | None:
+    text = query.get("cursor")
+    if text is None or text == "":
+        return None
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        raise BadParameter("cursor", "is not a cursor this API gave out")
+    return int(text)

@@ -9,40 +9,17 @@ from aiohttp import web
 
 from flowhooks.storage import outbox
 from flowhooks.web import keys as appkeys
-from flowhooks.web.client_api import CLIENT, client_api, problem
+from flowhooks.web.client_api import (
+    CLIENT,
+    BadParameter,
+    bad,
+    client_api,
+    cursor_of,
+    limit_of,
+    problem,
+)
 from flowhooks.webhooks import templates
 from flowhooks.webhooks.events import EVENTS
-
-MAX_LIMIT = 1000
-
-
-class BadParameter(Exception):
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(message)
-        self.name = name
-        self.message = message
-
-
-def bad(exc: BadParameter) -> web.Response:
-    return problem(400, "BAD_PARAMETER", f"{exc.name}: {exc.message}", parameter=exc.name)
-
-
-def limit_of(query: Any, default: int = 100) -> int:
-    text = query.get("limit")
-    if text is None:
-        return default
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
-        raise BadParameter("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
-    return int(text)
-
-
-def cursor_of(query: Any) -> int | None:
-    text = query.get("cursor")
-    if text is None or text == "":
-        return None
-    if not (text.isascii() and text.isdigit()) or len(text) > 19:
-        raise BadParameter("cursor", "is not a cursor this API gave out")
-    return int(text)
 
 
 def _iso(value: datetime | None) -> str | None:

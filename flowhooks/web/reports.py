@@ -12,8 +12,7 @@ from aiohttp import web
 from flowhooks.phones import NumberRefused
 from flowhooks.storage import reports
 from flowhooks.web import keys as appkeys
-from flowhooks.web.client_api import CLIENT, client_api
-from flowhooks.web.deliveries import BadParameter, bad, cursor_of, limit_of
+from flowhooks.web.client_api import CLIENT, BadParameter, bad, client_api, cursor_of, limit_of
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_COLUMNS = 200

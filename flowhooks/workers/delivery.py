@@ -77,7 +77,6 @@ class DeliveryLoop:
         self.owner = owner or worker_id()
         self.rand = rand
         self.backoff = Backoff(self.conf.initial_backoff_seconds, self.conf.max_backoff_seconds)
-        self.attempts: Counter[str] = Counter()  # by outcome, for this process
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._per_endpoint: Counter[tuple[str, str]] = Counter()
@@ -129,12 +128,12 @@ class DeliveryLoop:
         lease_until = now + timedelta(seconds=self.conf.lease_seconds)
         claimed = 0
         for client, event in await outbox.due_endpoints(self.storage, now):
+            if len(self._inflight) >= self.conf.concurrency:
+                break
             free = min(
                 self.conf.concurrency - len(self._inflight),
                 self.conf.per_endpoint - self._per_endpoint[(client, event)],
             )
-            if len(self._inflight) >= self.conf.concurrency:
-                break
             if free <= 0:
                 continue
             for c in await outbox.claim(
@@ -197,7 +196,6 @@ class DeliveryLoop:
             if result.error == FORBIDDEN
             else ("retry" if decision.state == "pending" else decision.state)
         )
-        self.attempts[outcome] += 1
         if self.on_attempt is not None:
             self.on_attempt(outcome)
         fields = {

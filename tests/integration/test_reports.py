@@ -18,21 +18,11 @@ from flowhooks.storage import Storage, migrations
 from flowhooks.storage import tables as t
 from flowhooks.web import keys as appkeys
 from flowhooks.workers.retention import purge_once
-from tests.conftest import answer_keys, envelope
 from tests.fakes import WebhookReceiver, wait_for
-from tests.integration.test_webhooks import hooks_conf, start_receiver
+from tests.integration.test_webhooks import hooks_conf, report, start_receiver
 from tests.outbound_conf import OTHER_TOKEN, TOKEN, outbound_conf
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-async def report(client: Any, now: str | None = None, **keys: Any) -> str:
-    headers = {"X-Flowhooks-Now": now} if now else {}
-    resp = await client.post(
-        "/webhook", json=envelope("pullreport", clientID="acme", **keys), headers=headers
-    )
-    assert resp.status == 200, await resp.text()
-    return answer_keys(await resp.json())["$flow.key.reportId"]
 
 
 async def get(client: Any, token: str = TOKEN, **params: str) -> Any:

@@ -55,8 +55,12 @@ async def start_receiver(aiohttp_server: Any, receiver: WebhookReceiver) -> str:
     return str(server.make_url("")).rstrip("/")
 
 
-async def report(client: Any, **keys: Any) -> str:
-    resp = await client.post("/webhook", json=envelope("pullreport", clientID="acme", **keys))
+async def report(client: Any, now: str | None = None, **keys: Any) -> str:
+    """pullreport for acme (at ``now`` through X-Flowhooks-Now when given); its reportId."""
+    headers = {"X-Flowhooks-Now": now} if now else {}
+    resp = await client.post(
+        "/webhook", json=envelope("pullreport", clientID="acme", **keys), headers=headers
+    )
     assert resp.status == 200, await resp.text()
     return answer_keys(await resp.json())["$flow.key.reportId"]
 
@@ -160,7 +164,6 @@ async def test_a_retried_call_sends_each_attempt_outcome(
 ) -> None:
     receiver = WebhookReceiver()
     base = await start_receiver(aiohttp_server, receiver)
-    conf = hooks_conf(db_url, base, event="call_status")
     dialer = simulated_dialer(outcomes="{ busy = 1.0 }", step=0.02)
     conf = outbound_conf(
         db_url,
