@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -173,9 +174,40 @@ def render(outputs: Mapping[str, object]) -> list[dict[str, str]]:
     ]
 
 
+_STATUS_OK = {"name": "$flow.key.status", "value": SUCCESS}
+# Performance: a memoised answer (validateDateTime's) repeats, and rendering its ten keys
+# costs ~1.3 µs where finding their JSON by value costs ~0.4 µs. Only immutable all-text
+# mappings (a memo's MappingProxyType) are kept, bounded; a Fragment is immutable bytes, so no
+# answer shares anything mutable with another or with the memo.
+_RENDERED: dict[tuple[tuple[str, object], ...], orjson.Fragment] = {}
+_RENDERED_MAX = 4096
+
+
+def _keys_json(outputs: Mapping[str, object]) -> orjson.Fragment:
+    return orjson.Fragment(orjson.dumps([_STATUS_OK, *render(outputs)]))
+
+
+def _success_keys(outputs: Mapping[str, object]) -> list[dict[str, str]] | orjson.Fragment:
+    if type(outputs) is not MappingProxyType:
+        return [{"name": "$flow.key.status", "value": SUCCESS}, *render(outputs)]
+    by_value = tuple(outputs.items())
+    try:
+        found = _RENDERED.get(by_value)
+    except TypeError:  # an unhashable value
+        found = None
+    if found is None:
+        found = _keys_json(outputs)
+        # only all-text answers are kept: 1 == True == 1.0 must never share a rendering
+        if all(type(v) is str for _, v in by_value):
+            if len(_RENDERED) >= _RENDERED_MAX:
+                _RENDERED.clear()
+            _RENDERED[by_value] = found
+    return found
+
+
 def success(method: str, request_id: str, outputs: Mapping[str, object]) -> Answer:
     """HTTP 200, status SUCCESS, ``$flow.key.status`` first."""
-    keys = [{"name": "$flow.key.status", "value": SUCCESS}, *render(outputs)]
+    keys = _success_keys(outputs)
     return Answer(200, {"method": method, "status": SUCCESS, "requestId": request_id, "keys": keys})
 
 

@@ -17,6 +17,7 @@ from typing import Any, Protocol, TextIO
 from urllib.parse import urlsplit
 
 import aiohttp
+import orjson
 from aiohttp import web
 
 from flowhooks.methods.engine import RawRequest
@@ -124,7 +125,8 @@ class EngineSender:
     async def send(self, request: dict[str, Any], now: str | None) -> tuple[int, dict[str, Any]]:
         raw = RawRequest(json.dumps(request).encode(), authorization=self.auth, now_header=now)
         outcome = await self.engine.answer(raw)
-        return outcome.answer.http_status, outcome.answer.body
+        # the wire JSON, exactly as a flow would read it
+        return outcome.answer.http_status, orjson.loads(outcome.answer.dumps())
 
 
 @asynccontextmanager

@@ -43,7 +43,7 @@ class Output(Keys):
 
 
 def answer(verdict: cal.Verdict) -> dict[str, object]:
-    """The output keys of a verdict."""
+    """The output keys of a verdict, as text (an all-text memoised answer renders once)."""
     slot = verdict.slot
     window = verdict.window.text()
     return {
@@ -52,8 +52,8 @@ def answer(verdict: cal.Verdict) -> dict[str, object]:
         "outputTime": window,
         "SmsOutputTime": window,
         "outputDay": cal.WEEKDAY_NAMES[slot.weekday()],
-        "dateIsValid": verdict.date_is_valid,
-        "timeIsValid": verdict.time_is_valid,
+        "dateIsValid": "true" if verdict.date_is_valid else "false",
+        "timeIsValid": "true" if verdict.time_is_valid else "false",
         "outputSlot": cal.format_slot_time(slot.time()),
         "invalidReason": verdict.reason.value,
         "holidayName": verdict.holiday_name,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import orjson
 import pytest
 
@@ -116,3 +118,20 @@ def test_failed_answers() -> None:
     ]
     err = e.error("m", "rid", 404, "UNKNOWN_METHOD", "no")
     assert err.body["error"] == {"code": "UNKNOWN_METHOD", "message": "no", "details": []}
+
+
+def test_a_memoised_answer_renders_the_same_json_and_shares_nothing_mutable() -> None:
+    outputs = {"outputDate": "2019-12-09T10:30:00+05:30", "dateIsValid": "true", "n": "3"}
+    fresh = e.success("validateDateTime", "r1", outputs)
+    frozen = MappingProxyType(dict(outputs))
+    first = e.success("validateDateTime", "r2", frozen)
+    second = e.success("validateDateTime", "r3", MappingProxyType(dict(outputs)))
+    as_json = [orjson.loads(a.dumps()) for a in (fresh, first, second)]
+    assert as_json[0]["keys"] == as_json[1]["keys"] == as_json[2]["keys"]
+    assert as_json[1]["keys"][0] == {"name": "$flow.key.status", "value": "SUCCESS"}
+    assert {"name": "$flow.key.dateIsValid", "value": "true"} in as_json[1]["keys"]
+    assert [d["requestId"] for d in as_json] == ["r1", "r2", "r3"]
+    # different values are never answered from another's rendering
+    for n, text in ((4, "4"), (True, "true"), (1, "1"), ("3", "3")):
+        other = e.success("validateDateTime", "r4", MappingProxyType({**outputs, "n": n}))
+        assert {"name": "$flow.key.n", "value": text} in orjson.loads(other.dumps())["keys"]
