@@ -5,8 +5,26 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping
 
+from pydantic import SecretStr
+
 from flowhooks import phones
 from flowhooks.settings import ClientSettings
+
+
+def _tokens(secrets: Mapping[str, SecretStr | None]) -> list[tuple[str, bytes]]:
+    return [(n, s.get_secret_value().encode()) for n, s in secrets.items() if s is not None]
+
+
+def _match(tokens: list[tuple[str, bytes]], token: str) -> str | None:
+    """The owner of ``token``: every token compared, in constant time."""
+    found = None
+    if not token:
+        return None
+    offered = token.encode()
+    for name, expected in tokens:
+        if hmac.compare_digest(offered, expected):
+            found = name
+    return found
 
 
 class Clients:
@@ -14,11 +32,8 @@ class Clients:
 
     def __init__(self, clients: Mapping[str, ClientSettings]) -> None:
         self._clients = dict(clients)
-        self._tokens = [
-            (name, c.api_token.get_secret_value().encode())
-            for name, c in self._clients.items()
-            if c.api_token is not None
-        ]
+        self._api_tokens = _tokens({n: c.api_token for n, c in self._clients.items()})
+        self._cust_tokens = _tokens({n: c.cust_token for n, c in self._clients.items()})
 
     def get(self, name: str) -> ClientSettings | None:
         return self._clients.get(name)
@@ -27,13 +42,12 @@ class Clients:
         return name in self._clients
 
     def for_token(self, token: str) -> str | None:
-        """The client whose api_token this is (every token compared, in constant time)."""
-        found = None
-        offered = token.encode()
-        for name, expected in self._tokens:
-            if hmac.compare_digest(offered, expected):
-                found = name
-        return found
+        """The client whose api_token this is (bearer token of /api/v1)."""
+        return _match(self._api_tokens, token)
+
+    def for_cust_token(self, token: str) -> str | None:
+        """The client whose cust_token this is (shortURL)."""
+        return _match(self._cust_tokens, token)
 
     def number(self, client: str, text: str) -> str:
         """E.164 of ``text`` read in the client's default region (NumberRefused if not)."""

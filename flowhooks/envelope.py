@@ -51,9 +51,22 @@ class Envelope:
     method: str
     keys: Mapping[str, str]
     user_keys: Mapping[str, str] = field(default_factory=dict)
+    raw: Sequence[Any] = ()  # the keys as sent (checked by parse), for their names' case
 
     def get(self, name: str) -> str | None:
         return self.keys.get(name.lower())
+
+
+def keys_as_sent(env: Envelope) -> list[tuple[str, str]]:
+    """The flow keys (not ``$user.key.*``) by bare name in the case sent, in the order
+    first sent, each with its final value (the last one wins; null removes it)."""
+    named: dict[str, str] = {}
+    for item in env.raw:
+        name = item["name"]
+        bare = bare_name(name)
+        if bare in env.keys and bare not in named:
+            named[bare] = name[len(name) - len(bare) :]
+    return [(sent, env.keys[bare]) for bare, sent in named.items()]
 
 
 def _value_text(value: Any) -> str | None:
@@ -133,7 +146,7 @@ def parse(body: bytes) -> Envelope:
             target[bare] = value
     if problems:
         raise InvalidKeys(problems)
-    return Envelope(method, keys, user)
+    return Envelope(method, keys, user, raw_keys)
 
 
 # -- answers ------------------------------------------------------------------

@@ -29,7 +29,9 @@ from flowhooks.envelope import Envelope
 from flowhooks.errors import RegistryError
 from flowhooks.integrations.nlu import Nlu
 from flowhooks.integrations.translate import Translator
+from flowhooks.links.service import Links
 from flowhooks.outbound.service import Outbound
+from flowhooks.settings import BotSettings
 from flowhooks.storage import Storage
 
 
@@ -48,6 +50,8 @@ class Resources:
     db: Storage
     outbound: Outbound
     http: aiohttp.ClientSession  # the process's one session for every outgoing call
+    links: Links
+    bots: Mapping[str, BotSettings] = field(default_factory=dict)  # [bots.ID]
     translator: Translator | None = None  # [translate] backend; None when none is chosen
     nlu: Nlu | None = None  # [nlu] backend; None when none is chosen
 
@@ -81,6 +85,14 @@ class Context:
     @property
     def http(self) -> aiohttp.ClientSession:
         return self.resources.http
+
+    @property
+    def links(self) -> Links:
+        return self.resources.links
+
+    @property
+    def bots(self) -> Mapping[str, BotSettings]:
+        return self.resources.bots
 
     @property
     def translator(self) -> Translator | None:

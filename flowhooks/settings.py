@@ -35,6 +35,7 @@ from flowhooks.integrations.dialer import DIALERS
 from flowhooks.integrations.nlu import NLU_BACKENDS
 from flowhooks.integrations.providers import PROVIDERS
 from flowhooks.integrations.translate import TRANSLATORS
+from flowhooks.links.urls import check_long_url
 from flowhooks.plugins import BackendSettings
 from flowhooks.webhooks import events, signing, targets, templates
 
@@ -322,18 +323,35 @@ class ProviderSettings(Section):
     password: SecretStr | None = None
 
 
+class LinksSettings(Section):
+    """``[links]``: short links (SPEC 2.8)."""
+
+    code_length: int = Field(8, ge=7, le=16)
+    expire_days: int = Field(0, ge=0, le=3650)  # a link's default life; 0 = never expires
+    cache_size: int = Field(100_000, ge=0, le=10_000_000)  # links the redirector keeps
+    flush_seconds: float = Field(1.0, gt=0, le=1)  # clicks counted in memory this long
+
+
 class BotSettings(Section):
+    """``[bots.ID]``: a chat bot that linkcreation makes personalised links to."""
+
     url: str
     token: SecretStr
+    client: str = "default"  # whose link it is
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return check_long_url(value)
 
 
 class TranslateSettings(Section):
     """``[translate]``; the backend's own keys are checked by that backend's model."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
-    backend: str | None = None  # a name in integrations.translate.TRANSLATORS; None: off
+    backend: str | None = "google"  # a name in integrations.translate.TRANSLATORS
     timeout_seconds: float = Field(3.0, gt=0, le=30)
-    cache_size: int = Field(10000, ge=0)
+    cache_size: int = Field(10000, ge=0, le=10_000_000)
 
     def options(self) -> Any:
         """The backend's own settings, validated by its model."""
@@ -373,6 +391,7 @@ class Settings(Section):
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
     delivery: DeliverySettings = DeliverySettings()
     retention: RetentionSettings = RetentionSettings()
+    links: LinksSettings = LinksSettings()
     bots: dict[str, BotSettings] = Field(default_factory=dict)
     translate: TranslateSettings = TranslateSettings()
     nlu: NluSettings = NluSettings()
@@ -511,6 +530,11 @@ def _cross_check(s: Settings) -> list[str]:
             except ValueError as exc:
                 problems.append(f"calendars.{name}.subdivision: {exc}")
     problems.extend(_webhook_problems(s))
+    problems.extend(
+        f"bots.{name}.client: no [clients.{bot.client}]"
+        for name, bot in s.bots.items()
+        if bot.client not in s.clients
+    )
     for i, agent in enumerate(s.agents):
         if agent.client not in s.clients:
             problems.append(f"agents[{i}].client: no [clients.{agent.client}]")

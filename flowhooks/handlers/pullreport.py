@@ -9,18 +9,11 @@ from pydantic import Field
 from flowhooks.handlers import caller
 from flowhooks.method import Context, Keys
 from flowhooks.phones import NumberRefused
+from flowhooks.redact import is_secret
 from flowhooks.storage import reports
 from flowhooks.webhooks.events import REPORT, report_variables
 
 METHOD = "pullreport"
-SECRET_NAMES = frozenset({"securityid", "apikey", "token", "custtoken", "password"})
-SECRET_PARTS = ("secret", "token", "password")
-
-
-def is_secret(name: str) -> bool:
-    """Keys never stored: the SPEC's names, and any name holding secret/token/password."""
-    lowered = name.lower()
-    return lowered in SECRET_NAMES or any(part in lowered for part in SECRET_PARTS)
 
 
 class Input(Keys):

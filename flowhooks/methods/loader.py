@@ -25,6 +25,9 @@ BUILTIN_MODULES = (
     "flowhooks.handlers.allocate_agent",
     "flowhooks.handlers.create_outbound",
     "flowhooks.handlers.pullreport",
+    "flowhooks.handlers.short_url",
+    "flowhooks.handlers.link_creation",
+    "flowhooks.handlers.translate_text",
 )
 
 

@@ -69,6 +69,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "indexes for the retention job",
         indexes(t.ix_call_events_at, t.ix_outbound_keys_expires),
     ),
+    Migration(5, "short links", creates(t.links)),
 )
 LATEST = MIGRATIONS[-1].version
 

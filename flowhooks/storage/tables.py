@@ -244,6 +244,21 @@ reports = Table(
     Index("ix_reports_cli", "client", "cli", "seq"),
 )
 
+# -- short links (SPEC 2.8) -----------------------------------------------------------
+links = Table(
+    "links",
+    metadata,
+    Column("code", String(16), primary_key=True),  # unique: a collision draws again
+    Column("client", String(64), nullable=False),
+    Column("long_url", String(2048), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),  # None: never
+    Column("clicks", BigInteger, nullable=False, default=0),
+    Column("bot_clicks", BigInteger, nullable=False, default=0),
+    Column("last_click_at", UTCDateTime, nullable=True),
+    Index("ix_links_client", "client", "created_at"),
+)
+
 # indexes added later (migration 3), for the retention job's purges
 ix_call_events_at = Index("ix_call_events_at", call_events.c.at)
 ix_outbound_keys_expires = Index("ix_outbound_keys_expires", outbound_keys.c.expires_at)

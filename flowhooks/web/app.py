@@ -12,7 +12,8 @@ from flowhooks.clients import Clients
 from flowhooks.clock import Clock, clock_from
 from flowhooks.integrations.http import client_session
 from flowhooks.integrations.nlu import NLU_BACKENDS
-from flowhooks.integrations.translate import TRANSLATORS
+from flowhooks.integrations.translate import TRANSLATORS, Translations
+from flowhooks.links.service import Links
 from flowhooks.logs import AccessLog
 from flowhooks.method import Resources
 from flowhooks.methods.engine import Engine
@@ -26,6 +27,7 @@ from flowhooks.web import agents as agents_api
 from flowhooks.web import callbacks as callbacks_api
 from flowhooks.web import deliveries as deliveries_api
 from flowhooks.web import keys as appkeys
+from flowhooks.web import links as links_api
 from flowhooks.web import meta, openapi
 from flowhooks.web import outbound as outbound_api
 from flowhooks.web import reports as reports_api
@@ -67,6 +69,19 @@ async def _db_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await storage.close()
+
+
+async def _links_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Short links; their click counts are flushed each second and at stop."""
+    settings = app[appkeys.SETTINGS]
+    app[appkeys.LINKS] = links = Links(
+        settings.links, settings.server.public_base_url, app[appkeys.DB]
+    )
+    links.start()
+    try:
+        yield
+    finally:
+        await links.close()
 
 
 async def _outbound_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -115,15 +130,15 @@ async def _backends_ctx(app: web.Application) -> AsyncIterator[None]:
     if settings.translate.backend is not None:
         spec = TRANSLATORS.get(settings.translate.backend)
         conf = settings.translate
-        app[appkeys.TRANSLATOR] = spec.build(conf.options(), conf.timeout_seconds, http)
+        built = spec.build(conf.options(), conf.timeout_seconds, http)
+        app[appkeys.TRANSLATOR] = Translations(built, conf.cache_size)
     if settings.nlu.backend is not None:
         nlu = NLU_BACKENDS.get(settings.nlu.backend)
         app[appkeys.NLU] = nlu.build(settings.nlu.options(), settings.nlu.threshold, http)
     try:
         yield
     finally:
-        for key in (appkeys.TRANSLATOR, appkeys.NLU):
-            backend = app.get(key)
+        for backend in (app.get(appkeys.TRANSLATOR), app.get(appkeys.NLU)):
             if backend is not None:
                 await backend.close()
 
@@ -137,6 +152,8 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
         db=app[appkeys.DB],
         outbound=app[appkeys.OUTBOUND],
         http=app[appkeys.HTTP],
+        links=app[appkeys.LINKS],
+        bots=app[appkeys.SETTINGS].bots,
         translator=app.get(appkeys.TRANSLATOR),
         nlu=app.get(appkeys.NLU),
     )
@@ -177,6 +194,7 @@ def create_app(
         *callbacks_api.ROUTES,
         *deliveries_api.ROUTES,
         *reports_api.ROUTES,
+        *links_api.ROUTES,
     ]
     for method, path, handler in dict.fromkeys(routes):
         app.router.add_route(method, path, observer.wrap(handler))
@@ -185,6 +203,7 @@ def create_app(
         _http_ctx,
         _calendars_ctx,
         _db_ctx,
+        _links_ctx,
         _outbound_ctx,
         _deliveries_ctx,
         _backends_ctx,

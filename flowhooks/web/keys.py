@@ -11,6 +11,7 @@ from flowhooks.clients import Clients
 from flowhooks.clock import Clock
 from flowhooks.integrations.nlu import Nlu
 from flowhooks.integrations.translate import Translator
+from flowhooks.links.service import Links
 from flowhooks.logs import AccessLog
 from flowhooks.methods.engine import Engine
 from flowhooks.methods.registry import MethodRegistry
@@ -34,6 +35,7 @@ CALENDARS = web.AppKey("calendars", Calendars)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 DB = web.AppKey("db", Storage)
 OUTBOUND = web.AppKey("outbound", Outbound)
+LINKS = web.AppKey("links", Links)
 TRANSLATOR = web.AppKey("translator", Translator)  # only when [translate] has a backend
 NLU = web.AppKey("nlu", Nlu)  # only when [nlu] has a backend
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)  # only while this process dispatches

@@ -180,6 +180,57 @@ def _outbox_paths() -> dict[str, Any]:
     }
 
 
+def _link_paths() -> dict[str, Any]:
+    """The short links (SPEC 2.8): the redirector, the seed's shorten API, a link's counts."""
+    code = _param("code", description="the short code (base62, 7-16 characters)")
+    string = {"type": "string"}
+    shorten_body = {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["custToken", "longUrl"],
+                    "properties": {
+                        "custToken": string,
+                        "longUrl": {"type": "string", "maxLength": 2048},
+                        "expireDays": {"type": ["integer", "string"]},
+                    },
+                }
+            }
+        },
+    }
+    problem = {"$ref": "#/components/schemas/Problem"}
+    shorten_ok = {"type": "object", "required": ["shortUrl"], "properties": {"shortUrl": string}}
+    return {
+        "/s/{code}": {
+            "get": {
+                "summary": "Redirect to the long URL and count the click (HEAD: a bot click)",
+                "parameters": [code],
+                "responses": {
+                    "302": {"description": "Location: the long URL"},
+                    "404": _json(problem, "NOT_FOUND: no such link (or a malformed code)"),
+                    "410": _json(problem, "EXPIRED: the link has expired"),
+                },
+            }
+        },
+        "/api/v1/shorten": {
+            "post": {
+                "summary": "Shorten a URL: the short-URL API of seeds/002 (custToken, not Bearer)",
+                "requestBody": shorten_body,
+                "responses": {
+                    "200": _json(shorten_ok, "the short URL"),
+                    "400": _json(problem, "BAD_REQUEST: longUrl or expireDays, named"),
+                    "401": _json(problem, "UNAUTHORIZED: custToken is no client's"),
+                },
+            }
+        },
+        "/api/v1/links/{code}": {
+            "get": _rest("One of the client's links with its click counts", [code], "the link"),
+        },
+    }
+
+
 def _api_paths() -> dict[str, Any]:
     """``/api/v1/*`` (a client's api_token) and ``/callbacks/{provider}`` (basic auth)."""
     cli = _param("cli", description="the agent's number, any format")
@@ -223,6 +274,7 @@ def _api_paths() -> dict[str, Any]:
             "delete": _rest("Cancel the calls that have not started", [req], "what was cancelled"),
         },
         **_outbox_paths(),
+        **_link_paths(),
         "/callbacks/{provider}": {
             "post": {
                 "summary": "A provider's call-status notification (SPEC 2.3)",

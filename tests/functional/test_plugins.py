@@ -44,8 +44,8 @@ class Output(Keys):
 async def handle(ctx: Context, keys: Input) -> Output:
     if ctx.translator is None:
         raise HandlerFailed("TRANSLATE_FAILED", "no translator configured")
-    done = await ctx.translator.translate(keys.text, keys.target, None)
-    return Output(said=done.text, heard=done.source_language)
+    done = await ctx.translator.translate(keys.text, keys.target, None, None)
+    return Output(said=done.text, heard=done.detected or "")
 '''
 
 TRANSLATOR_MODULE = '''
@@ -67,7 +67,7 @@ class Loud:
         self.conf, self.http = conf, http
         self.timeout = aiohttp.ClientTimeout(total=timeout)
 
-    async def translate(self, text, target, source):
+    async def translate(self, text, target, source, api_key):
         body = {"q": text, "target": target}
         async with self.http.post(self.conf.endpoint, json=body, timeout=self.timeout) as r:
             doc = await r.json()

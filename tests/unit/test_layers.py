@@ -9,13 +9,24 @@ from pathlib import Path
 PACKAGE = Path(__file__).parent.parent.parent / "flowhooks"
 
 PURE_OUTBOUND = ("outbound.model", "outbound.retry", "outbound.transitions", "outbound.pacing")
+PURE_LINKS = ("links.codes", "links.urls", "links.useragents")
 # bottom to top; a module's layer is that of its longest matching prefix
 LAYERS: list[tuple[str, ...]] = [
-    ("", "errors", "clock", "logs", "metrics", "request_ids", "plugins"),
-    ("calendar", "phones", "envelope", "outbound", "webhooks", *PURE_OUTBOUND),
+    ("", "errors", "clock", "logs", "metrics", "request_ids", "plugins", "redact"),
+    (
+        "calendar",
+        "phones",
+        "envelope",
+        "outbound",
+        "webhooks",
+        "languages",
+        "links",
+        *PURE_OUTBOUND,
+        *PURE_LINKS,
+    ),
     ("integrations", "storage"),
     ("settings",),
-    ("clients", "outbound.service"),
+    ("clients", "outbound.service", "links.service"),
     ("method",),
     ("handlers",),
     ("methods",),
@@ -25,7 +36,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("replay",),
     ("cli",),
 ]
-PURE = ("calendar", "phones", "envelope", "webhooks", *PURE_OUTBOUND)
+PURE = ("calendar", "phones", "envelope", "webhooks", "languages", *PURE_OUTBOUND, *PURE_LINKS)
 IO_LIBRARIES = ("aiohttp", "sqlalchemy", "asyncpg", "sqlite3")
 
 

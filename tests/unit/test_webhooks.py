@@ -13,7 +13,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from flowhooks.errors import ConfigError
-from flowhooks.handlers.pullreport import is_secret
+from flowhooks.redact import is_secret
 from flowhooks.settings import RetentionSettings, warnings
 from flowhooks.web.reports import cell
 from flowhooks.webhooks import signing, targets, templates
