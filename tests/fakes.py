@@ -9,6 +9,7 @@ bearer token). It records every call request it accepts, can expire tokens, answ
 from __future__ import annotations
 
 import asyncio
+import html
 import itertools
 import time
 from collections import Counter
@@ -146,3 +147,87 @@ class WebhookReceiver:
     def accepted_ids(self) -> Counter[str]:
         """How often each webhook-id was recorded (with an empty plan: answered 200)."""
         return Counter(r.headers.get("webhook-id", "") for r in self.received)
+
+
+GOOGLE_KEY = "AIzaTest-0123456789-key"
+GOOGLE_PATH = "/language/translate/v2"
+GOOGLE_LANGUAGES = frozenset({"en", "hi", "zh-CN", "zh-TW", "fr", "ta", "mr"})
+# what the fake "knows"; anything else comes back as "[target] text"
+DICTIONARY = {
+    ("en", "hi", "My name is John"): "मेरा नाम जॉन है",
+    ("hi", "en", "मेरा नाम जॉन है"): "My name is John",
+    ("en", "fr", "It's a <b>test</b> & more"): "C'est un <b>test</b> & plus",
+}
+
+
+def google_error(code: int, message: str, reason: str, status: str) -> web.Response:
+    """Google's error document."""
+    doc = {
+        "error": {
+            "code": code,
+            "message": message,
+            "errors": [{"message": message, "domain": "global", "reason": reason}],
+            "status": status,
+        }
+    }
+    return web.json_response(doc, status=code)
+
+
+@dataclass
+class FakeGoogleTranslate:
+    """Cloud Translation v2 over REST as the real one behaves: the key in ``key`` or
+    ``X-Goog-Api-Key`` (else 403 with Google's error JSON), HTML entities in the answer
+    unless ``format`` is ``text``, detection when ``source`` is absent.
+
+    ``plan``: the next answers: 500, or ``"slow"`` (answers after ``slow_seconds``).
+    ``hold``: when set, every request waits for it (to see concurrent requests pile up).
+    """
+
+    key: str = GOOGLE_KEY
+    plan: list[Any] = field(default_factory=list)
+    slow_seconds: float = 5.0
+    hold: asyncio.Event | None = None
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post(GOOGLE_PATH, self.translate)
+        return app
+
+    async def translate(self, request: web.Request) -> web.Response:
+        key = request.query.get("key") or request.headers.get("X-Goog-Api-Key")
+        body = await request.json()
+        self.requests.append(
+            {"body": body, "query": dict(request.query), "headers": dict(request.headers)}
+        )
+        if key != self.key:
+            return google_error(
+                403,
+                "Method doesn't allow unregistered callers (callers without established"
+                " identity). Please use API Key or other form of API consumer identity"
+                " to call this API.",
+                "forbidden",
+                "PERMISSION_DENIED",
+            )
+        if self.hold is not None:
+            await self.hold.wait()
+        action = self.plan.pop(0) if self.plan else None
+        if action == 500:
+            return google_error(500, "Internal error encountered.", "backendError", "INTERNAL")
+        if action == "slow":
+            await asyncio.sleep(self.slow_seconds)
+        texts = body["q"] if isinstance(body["q"], list) else [body["q"]]
+        target, source = body.get("target"), body.get("source")
+        if target not in GOOGLE_LANGUAGES or (source and source not in GOOGLE_LANGUAGES):
+            return google_error(400, "Invalid Value", "invalid", "INVALID_ARGUMENT")
+        out = []
+        for text in texts:
+            heard = source or ("hi" if any("\u0900" <= ch <= "\u097f" for ch in text) else "en")
+            said = DICTIONARY.get((heard, target, text), f"[{target}] {text}")
+            if body.get("format", "html") != "text":
+                said = html.escape(said, quote=False).replace("'", "&#39;").replace('"', "&quot;")
+            item = {"translatedText": said}
+            if not source:
+                item["detectedSourceLanguage"] = heard
+            out.append(item)
+        return web.json_response({"data": {"translations": out}})

@@ -43,6 +43,7 @@ class Links:
         self.db = db
         self._cache: OrderedDict[str, StoredLink] = OrderedDict()
         self._pending: dict[str, _Pending] = {}
+        self.lookups = 0  # reads of the database by the redirector (for /metrics and tests)
         self._task: asyncio.Task[None] | None = None
 
     def short_url(self, code: str) -> str:
@@ -68,6 +69,7 @@ class Links:
         found = self._cache.get(code)
         if found is not None:
             return found
+        self.lookups += 1
         found = await store.find(self.db, code)
         if found is not None and self.conf.cache_size > 0:
             self._cache[code] = found
