@@ -86,6 +86,7 @@ async def link_stats(request: web.Request) -> web.Response:
 
 ROUTES = [
     ("GET", "/s/{code}", redirect),
+    ("HEAD", "/s/{code}", redirect),
     ("POST", "/api/v1/shorten", shorten),
     ("GET", "/api/v1/links/{code}", link_stats),
 ]

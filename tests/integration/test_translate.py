@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from flowhooks.integrations.translate import Translations
 from flowhooks.logs import JsonFormatter
 from flowhooks.settings import Settings
 from flowhooks.web import keys as appkeys
@@ -226,7 +227,7 @@ async def test_concurrent_identical_requests_make_one_backend_call(
     answers = await pending
     assert {a[1]["$flow.key.translatedText"] for a in answers} == {"[hi] same words"}
     assert len(fake.requests) == 1
-    assert getattr(translator, "backend_calls") == 1
+    assert isinstance(translator, Translations) and translator.backend_calls == 1
 
 
 async def test_backend_errors_are_translation_failed_without_the_key(
@@ -276,4 +277,5 @@ async def test_the_translator_uses_the_apps_one_session(
 ) -> None:
     client = await make_client(conf(await start(aiohttp_server, fake), api_key=GOOGLE_KEY))
     translator = client.app[appkeys.TRANSLATOR]
-    assert getattr(translator, "backend").http is client.app[appkeys.HTTP]
+    assert isinstance(translator, Translations)
+    assert getattr(translator.backend, "http", None) is client.app[appkeys.HTTP]
