@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -24,7 +25,7 @@ import orjson
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench import deliveries, dispatch, loadgen
+from bench import deliveries, dispatch, links, loadgen
 from tests.pg import Cluster
 
 HERE = Path(__file__).resolve().parent
@@ -94,11 +95,17 @@ def bench_method(name: str, bench: Bench, seconds: float, config: Path) -> dict[
     the medians are compared, so a noisy moment does not decide the ratio."""
     say(f"{name}:")
     requests = bench.requests()
-    bare_port, ours_port = free_port(), free_port()
-    with (
-        server(bare_server(bare_port), bare_port),
-        server(flowhooks_server(ours_port, config), ours_port),
-    ):
+    bare_port, ours_port, google_port = free_port(), free_port(), free_port()
+    with contextlib.ExitStack() as stack:
+        if bench.google_delay is not None:
+            google = links.google_server(google_port, bench.google_delay)
+            stack.enter_context(server(google, google_port))
+            links.point_translate_at(config, google_port)
+        stack.enter_context(server(bare_server(bare_port), bare_port))
+        stack.enter_context(server(flowhooks_server(ours_port, config), ours_port))
+        if bench.prepare is not None:
+            say("  flowhooks: preparing ...")
+            bench.prepare(links.storage_url(config))
         if bench.seed is not None:
             say("  flowhooks: seeding ...")
             seed = bench.seed()
@@ -218,6 +225,8 @@ class Bench:
     requests: Callable[[], list[bytes]]
     database: str = "sqlite"  # sqlite | postgresql
     seed: Callable[[], list[bytes]] | None = None
+    prepare: Callable[[str], None] | None = None  # (storage url) once the server migrated it
+    google_delay: float | None = None  # a fake Cloud Translation answering after this long
 
 
 BENCHES: dict[str, Bench] = {
@@ -228,6 +237,15 @@ BENCHES: dict[str, Bench] = {
     "createOutbound (SQLite)": Bench(create_outbound, "sqlite"),
     "createOutbound (PostgreSQL)": Bench(create_outbound, "postgresql"),
     "pullreport (SQLite)": Bench(pullreport, "sqlite"),
+    "redirect GET /s/{code} (SQLite)": Bench(links.redirects, "sqlite", None, links.seed_links),
+    "redirect GET /s/{code} (PostgreSQL)": Bench(
+        links.redirects, "postgresql", None, links.seed_links
+    ),
+    "shortURL (SQLite)": Bench(links.short_urls, "sqlite"),
+    "shortURL (PostgreSQL)": Bench(links.short_urls, "postgresql"),
+    "translateText (warm cache)": Bench(
+        links.translations, "sqlite", links.translations, google_delay=0.0
+    ),
 }
 
 
@@ -293,6 +311,10 @@ def main() -> None:
                 )
                 dispatched[kind] = uvloop.run(dispatch.run(fresh, out, seconds=args.seconds * 2))
             (out / "dispatch.json").write_text(json.dumps(dispatched, indent=2))
+        if not args.only or args.only.startswith("translate"):
+            latency = translate_latency(out, urls["sqlite"], args.seconds)
+            (out / "translate_latency.json").write_text(json.dumps(latency, indent=2))
+            print("translateText, 100 req/s, backend 50 ms:", json.dumps(latency))
         if not args.only or args.only == "deliveries":
             webhooks = run_deliveries(out)
             (out / "deliveries.json").write_text(json.dumps(webhooks, indent=2))
@@ -301,6 +323,23 @@ def main() -> None:
         print(table(results))
     if dispatched:
         print(dispatch_table(dispatched))
+
+
+def translate_latency(out: Path, storage_url: str, seconds: float) -> dict[str, float]:
+    """translateText at 100 req/s, every request a cache miss, the backend taking 50 ms."""
+    say("translateText at 100 req/s with a 50 ms backend ...")
+    config = write_config(out, storage_url)
+    ours_port, google_port = free_port(), free_port()
+    with server(links.google_server(google_port, 0.05), google_port):
+        links.point_translate_at(config, google_port)
+        with server(flowhooks_server(ours_port, config), ours_port):
+            requests = links.distinct_translations()
+            warm = requests[-50:]
+            uvloop.run(loadgen.run(ours_port, warm, connections=8, seconds=2.0, rate=50))
+            done = uvloop.run(
+                loadgen.run(ours_port, requests, connections=32, seconds=seconds * 2, rate=100)
+            )
+    return done.summary()
 
 
 def run_deliveries(out: Path) -> dict[str, object]:

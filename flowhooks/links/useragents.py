@@ -8,6 +8,7 @@ fetchers that open SMS and chat links, the big crawlers, and command-line client
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 BOT_MARKERS = (
     "whatsapp",
@@ -50,5 +51,13 @@ def is_bot(user_agent: str | None, method: str = "GET") -> bool:
     """A previewer, crawler or script (a HEAD request or no User-Agent counts as one)."""
     if method == "HEAD" or not user_agent:
         return True
+    return _is_bot_agent(user_agent[:MAX_AGENT_CHARS])
+
+
+MAX_AGENT_CHARS = 512
+
+
+@lru_cache(maxsize=4096)  # performance: clicks repeat a few agents; 2 µs of matching each
+def _is_bot_agent(user_agent: str) -> bool:
     ua = user_agent.lower()
     return any(marker in ua for marker in BOT_MARKERS) or _GENERIC.search(ua) is not None

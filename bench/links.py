@@ -1,0 +1,110 @@
+"""Short links and translateText for bench/run.py: requests, seeds, the fake backend."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+from bench import loadgen
+from flowhooks.storage import Storage
+from flowhooks.storage import links as stored
+
+HERE = Path(__file__).parent
+CODES = [f"BenchLink{i:05d}" for i in range(1000)]
+BROWSER = "Mozilla/5.0 (Linux; Android 13) AppleWebKit/537.36 Chrome/119 Mobile Safari/537.36"
+TEXTS = [
+    "Your appointment is confirmed",
+    "Please hold while we connect you",
+    "Press one to talk to an agent",
+    "Your balance is low",
+    "Thank you for calling",
+    "We will call you back tomorrow",
+    "Your payment was received",
+    "Goodbye",
+]
+
+
+def _envelope(method: str, keys: dict[str, str]) -> bytes:
+    doc = {"method": method, "keys": [{"name": k, "value": v} for k, v in keys.items()]}
+    return loadgen.build_request("/webhook", orjson.dumps(doc))
+
+
+def redirects() -> list[bytes]:
+    """GET /s/{code} for 1,000 links a browser opens (each a person's click)."""
+    headers = {"User-Agent": BROWSER}
+    return [loadgen.build_request(f"/s/{c}", b"", headers, method="GET") for c in CODES]
+
+
+def seed_links(url: str) -> None:
+    """The 1,000 links, written straight into the database the server migrated."""
+
+    async def insert() -> None:
+        storage = Storage.open(url)
+        now = datetime.now(UTC)  # bench only: the server's own clock is the system's
+        try:
+            for code in CODES:
+                link = stored.StoredLink(code, "bench", f"https://example.com/p/{code}", now, None)
+                await stored.insert(storage, link)
+        finally:
+            await storage.close()
+
+    asyncio.run(insert())
+
+
+def short_urls() -> list[bytes]:
+    """shortURL for 40,000 different long URLs: every request stores a link."""
+    return [
+        _envelope(
+            "shortURL",
+            {"longUrl": f"https://example.com/pay?invoice={i}", "custToken": "benchcust"},
+        )
+        for i in range(40_000)
+    ]
+
+
+def translations() -> list[bytes]:
+    """translateText of eight prompts a flow speaks (the cache answers all after warm-up)."""
+    return [
+        _envelope("translateText", {"inputText": t, "sourceLang": "English", "targetLang": "Hindi"})
+        for t in TEXTS
+    ]
+
+
+def distinct_translations(count: int = 20_000) -> list[bytes]:
+    """translateText of texts never seen before: every request reaches the backend."""
+    return [
+        _envelope(
+            "translateText",
+            {"inputText": f"Your ticket {i} is open", "sourceLang": "en", "targetLang": "hi"},
+        )
+        for i in range(count)
+    ]
+
+
+def google_server(port: int, delay: float) -> list[str]:
+    return [
+        sys.executable,
+        str(HERE / "fake_google.py"),
+        "--port",
+        str(port),
+        "--delay",
+        str(delay),
+    ]
+
+
+def point_translate_at(config: Path, port: int) -> None:
+    """Append a [translate] section aimed at the fake backend to a bench config."""
+    endpoint = f"http://127.0.0.1:{port}/language/translate/v2"
+    text = config.read_text()
+    text += f'\n[translate]\nendpoint = "{endpoint}"\napi_key = "bench-key"\n'
+    config.write_text(text)
+
+
+def storage_url(config: Path) -> str:
+    url: str = tomllib.loads(config.read_text())["storage"]["url"]
+    return url
