@@ -37,6 +37,7 @@ from flowhooks.integrations.providers import PROVIDERS
 from flowhooks.integrations.translate import TRANSLATORS
 from flowhooks.links.urls import check_long_url
 from flowhooks.plugins import BackendSettings
+from flowhooks.speech.default_intents import DEFAULT_INTENTS
 from flowhooks.webhooks import events, signing, targets, templates
 
 DEFAULT_CONFIG = Path("config/flowhooks.toml")
@@ -363,9 +364,13 @@ class NluSettings(Section):
     """``[nlu]``; the backend's own keys are checked by that backend's model."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
-    backend: str | None = None  # a name in integrations.nlu.NLU_BACKENDS; None: off
+    backend: str | None = "rules"  # a name in integrations.nlu.NLU_BACKENDS
     threshold: float = Field(0.6, ge=0, le=1)
+    # {set: {intent: examples}}; without a "default" set, speech.default_intents is it
     intents: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+
+    def intent_sets(self) -> dict[str, dict[str, list[str]]]:
+        return {"default": DEFAULT_INTENTS, **self.intents}
 
     def options(self) -> Any:
         """The backend's own settings, validated by its model."""

@@ -21,7 +21,7 @@ from flowhooks.plugins import Backends
 class Understood:
     intent: str  # "none" under the threshold
     confidence: float
-    entities: Mapping[str, str] = field(default_factory=dict)
+    entities: Mapping[str, str] = field(default_factory=dict)  # digits, amount, date, yes_no
 
 
 class NluFailed(Exception):
@@ -30,8 +30,9 @@ class NluFailed(Exception):
 
 class Nlu(Protocol):
     name: str
+    intent_sets: frozenset[str]  # the intentSet names a request may ask for
 
-    async def parse(self, text: str, intent_set: str) -> Understood: ...
+    async def parse(self, text: str, intent_set: str, message_id: str) -> Understood: ...
 
     async def close(self) -> None: ...
 
@@ -40,7 +41,16 @@ class Nlu(Protocol):
 class NluBackend:
     name: str
     settings: type[BaseModel]  # validates the backend's own keys of [nlu]
-    build: Callable[[Any, float, aiohttp.ClientSession], Nlu]  # (its settings, threshold, …)
+    # (its settings, the intent sets {set: {intent: examples}}, threshold, the session)
+    build: Callable[[Any, Mapping[str, Mapping[str, list[str]]], float, aiohttp.ClientSession], Nlu]
 
 
-NLU_BACKENDS: Backends[NluBackend] = Backends("NLU backend", "flowhooks.nlu", {}, NluBackend)
+NLU_BACKENDS: Backends[NluBackend] = Backends(
+    "NLU backend",
+    "flowhooks.nlu",
+    {
+        "rules": "flowhooks.integrations.nlu_rules:BACKEND",
+        "http": "flowhooks.integrations.rasa:BACKEND",
+    },
+    NluBackend,
+)

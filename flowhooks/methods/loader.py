@@ -28,6 +28,7 @@ BUILTIN_MODULES = (
     "flowhooks.handlers.short_url",
     "flowhooks.handlers.link_creation",
     "flowhooks.handlers.translate_text",
+    "flowhooks.handlers.speech_processing",
 )
 
 

@@ -134,7 +134,10 @@ async def _backends_ctx(app: web.Application) -> AsyncIterator[None]:
         app[appkeys.TRANSLATOR] = Translations(built, conf.cache_size)
     if settings.nlu.backend is not None:
         nlu = NLU_BACKENDS.get(settings.nlu.backend)
-        app[appkeys.NLU] = nlu.build(settings.nlu.options(), settings.nlu.threshold, http)
+        conf_nlu = settings.nlu
+        app[appkeys.NLU] = nlu.build(
+            conf_nlu.options(), conf_nlu.intent_sets(), conf_nlu.threshold, http
+        )
     try:
         yield
     finally:

@@ -20,6 +20,7 @@ LAYERS: list[tuple[str, ...]] = [
         "outbound",
         "webhooks",
         "languages",
+        "speech",
         "links",
         *PURE_OUTBOUND,
         *PURE_LINKS,
@@ -36,7 +37,16 @@ LAYERS: list[tuple[str, ...]] = [
     ("replay",),
     ("cli",),
 ]
-PURE = ("calendar", "phones", "envelope", "webhooks", "languages", *PURE_OUTBOUND, *PURE_LINKS)
+PURE = (
+    "calendar",
+    "phones",
+    "envelope",
+    "webhooks",
+    "languages",
+    "speech",
+    *PURE_OUTBOUND,
+    *PURE_LINKS,
+)
 IO_LIBRARIES = ("aiohttp", "sqlalchemy", "asyncpg", "sqlite3")
 
 

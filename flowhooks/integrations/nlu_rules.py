@@ -1,0 +1,44 @@
+"""Backend ``rules`` (the default): intents from ``[nlu.intents.SET]`` example phrases,
+matched fuzzily in-process (``flowhooks/speech/intents.py``); no entities of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import aiohttp
+
+from flowhooks.integrations.nlu import NluBackend, Understood
+from flowhooks.plugins import BackendSettings
+from flowhooks.speech.intents import IntentSet
+
+
+class RulesSettings(BackendSettings):
+    pass
+
+
+class RulesNlu:
+    name = "rules"
+
+    def __init__(self, sets: Mapping[str, Mapping[str, list[str]]], threshold: float) -> None:
+        self.sets = {name: IntentSet(intents) for name, intents in sets.items()}
+        self.intent_sets = frozenset(self.sets)
+        self.threshold = threshold
+
+    async def parse(self, text: str, intent_set: str, message_id: str) -> Understood:
+        found = self.sets[intent_set].match(text, self.threshold)
+        return Understood(found.intent, found.confidence)
+
+    async def close(self) -> None:
+        return None
+
+
+def build(
+    conf: RulesSettings,
+    sets: Mapping[str, Mapping[str, list[str]]],
+    threshold: float,
+    http: aiohttp.ClientSession,
+) -> RulesNlu:
+    return RulesNlu(sets, threshold)
+
+
+BACKEND = NluBackend("rules", RulesSettings, build)

@@ -1,0 +1,29 @@
+"""normalizedText: lower case, punctuation and fillers gone, number words as digits."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from text_to_num import alpha2digit
+
+FILLERS = frozenset({"um", "umm", "uh", "uhh", "uhm", "er", "erm", "ah", "hmm", "hm", "mm", "mmm"})
+MAX_CHARS = 2000
+_GROUPED = re.compile(r"(?<=\d),(?=\d)")  # 1,20,000 and 120,000: one number
+_PUNCT = re.compile(r"[^\w\s.]|(?<!\d)\.|\.(?!\d)|_")  # keep a decimal point
+_A_MAGNITUDE = re.compile(r"\ba (hundred|thousand|lakh|lac|crore|million|billion)\b")
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words without punctuation or fillers; digits grouping removed."""
+    lowered = _GROUPED.sub("", text[:MAX_CHARS].lower().replace("\u2019", "'"))
+    lowered = lowered.replace("'", "")  # that's -> thats, don't -> dont
+    return [w for w in _PUNCT.sub(" ", lowered).split() if w not in FILLERS]
+
+
+@lru_cache(maxsize=4096)  # recognisers repeat the same short answers
+def normalize(text: str) -> str:
+    """``normalizedText``: ``"Um, two thousand five-hundred, please!"`` -> ``"2500 please"``."""
+    plain = " ".join(words(text))
+    plain = _A_MAGNITUDE.sub(r"one \1", plain)
+    return " ".join(alpha2digit(plain, "en", threshold=0).split())
