@@ -108,3 +108,21 @@ def point_translate_at(config: Path, port: int) -> None:
 def storage_url(config: Path) -> str:
     url: str = tomllib.loads(config.read_text())["storage"]["url"]
     return url
+
+
+SPOKEN = [
+    "nine eight double seven",
+    "I want to talk to someone",
+    "one lakh twenty thousand",
+    "yes please",
+    "next monday",
+    "check my balance",
+    "not really",
+    "triple five oh one",
+]
+
+
+def speech() -> list[bytes]:
+    """speechprocessing of eight things callers say, every output asked for (default set:
+    20 intents x 10 examples)."""
+    return [_envelope("speechprocessing", {"cli": "9876543210", "speechText": t}) for t in SPOKEN]

@@ -243,6 +243,7 @@ BENCHES: dict[str, Bench] = {
     ),
     "shortURL (SQLite)": Bench(links.short_urls, "sqlite"),
     "shortURL (PostgreSQL)": Bench(links.short_urls, "postgresql"),
+    "speechprocessing (rules, default set)": Bench(links.speech),
     "translateText (warm cache)": Bench(
         links.translations, "sqlite", links.translations, google_delay=0.0
     ),

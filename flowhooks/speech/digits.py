@@ -28,6 +28,7 @@ OH = frozenset({"oh", "o"})
 MAGNITUDES = frozenset(
     {"hundred", "thousand", "lakh", "lakhs", "lac", "crore", "crores", "million", "billion"}
 )
+COUNTED = frozenset({"digit", "digits", "numbers", "times", "days", "months", "years"})
 # words that look like digits only when they sit among other digits
 _SOFT = frozenset({"to", "too", "for", "won", "ate", "free", *OH})
 
@@ -55,7 +56,7 @@ def extract_digits(text: str) -> str:
     while i < len(ws):
         w, nxt = ws[i], ws[i + 1] if i + 1 < len(ws) else None
         prev = ws[i - 1] if i else None
-        if nxt in MAGNITUDES:  # "two thousand": an amount, not digits
+        if nxt in MAGNITUDES or nxt in COUNTED:  # "two thousand", "four digits": not digits
             i += 2
             continue
         if w in REPEAT and nxt is not None and (_digit(nxt) is not None or nxt.isdigit()):

@@ -19,10 +19,7 @@ class Match:
     confidence: float  # 0-1
 
 
-def _score(query: str, example: str, **_: object) -> float:
-    """Word order free (token sort) with a pull towards shared words (token set, damped so a
-    one-word text does not match every example containing that word)."""
-    return max(fuzz.token_sort_ratio(query, example), 0.9 * fuzz.token_set_ratio(query, example))
+SET_WEIGHT = 0.9  # token-set similarity, damped: one shared word is not a match
 
 
 class IntentSet:
@@ -30,20 +27,34 @@ class IntentSet:
 
     def __init__(self, intents: Mapping[str, Sequence[str]]) -> None:
         self.examples: list[str] = []
+        self.sorted_examples: list[str] = []  # words sorted once: token sort = plain ratio
         self.labels: list[str] = []
         for intent, phrases in intents.items():
             for phrase in phrases:
-                self.examples.append(normalize(phrase))
+                example = normalize(phrase)
+                self.examples.append(example)
+                self.sorted_examples.append(" ".join(sorted(example.split())))
                 self.labels.append(intent)
 
     def match(self, text: str, threshold: float) -> Match:
         query = normalize(text)
         if not query or not self.examples:
             return Match(NONE, 0.0)
-        best = process.extractOne(query, self.examples, scorer=_score, processor=None)
-        if best is None:
+        # the best of word-order-free similarity (token sort) and a damped pull towards
+        # shared words (token set); max over examples of max(a, 0.9 b) is the larger of
+        # the two bests, so each scorer runs natively over all examples once
+        by_sort = process.extractOne(
+            query, self.examples, scorer=fuzz.token_sort_ratio, processor=None
+        )
+        by_set = process.extractOne(
+            query, self.examples, scorer=fuzz.token_set_ratio, processor=None
+        )
+        if by_sort is None or by_set is None:
             return Match(NONE, 0.0)
-        _, score, index = best
+        if by_sort[1] >= SET_WEIGHT * by_set[1]:
+            score, index = by_sort[1], by_sort[2]
+        else:
+            score, index = SET_WEIGHT * by_set[1], by_set[2]
         confidence = round(score / 100, 2)
         if confidence < threshold:
             return Match(NONE, confidence)

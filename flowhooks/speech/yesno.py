@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flowhooks.speech.normalize import words
 
 YES_PHRASES = (
@@ -22,23 +24,29 @@ NO_PHRASES = (
 NEGATORS = frozenset({"not", "dont", "never", "no", "nahin", "nahi", "isnt", "wasnt", "aint"})
 
 
-def _find(ws: list[str], phrases: tuple[str, ...]) -> tuple[int, int] | None:
-    """(index, words) of the earliest phrase in ``ws`` (the longest where two start)."""
-    best = None
-    for phrase in phrases:
-        parts = phrase.split()
-        for i in range(len(ws) - len(parts) + 1):
-            if ws[i : i + len(parts)] == parts:
-                if best is None or (i, -len(parts)) < (best[0], -best[1]):
-                    best = (i, len(parts))
-                break
-    return best
+def _pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """One alternation, longest phrase first: the earliest match, the longest where two
+    start at the same word."""
+    ordered = sorted(phrases, key=len, reverse=True)
+    return re.compile(r"(?<!\S)(?:" + "|".join(map(re.escape, ordered)) + r")(?!\S)")
+
+
+_YES, _NO = _pattern(YES_PHRASES), _pattern(NO_PHRASES)
+
+
+def _find(text: str, pattern: re.Pattern[str]) -> tuple[int, int] | None:
+    """(word index, words) of the earliest phrase in ``text`` (words joined by spaces)."""
+    m = pattern.search(text)
+    if m is None:
+        return None
+    return text.count(" ", 0, m.start()), m.group().count(" ") + 1
 
 
 def extract_yes_no(text: str) -> str:
     """``yes``, ``no`` or empty; a negated yes ("not correct", "not sure") is no."""
     ws = words(text)
-    yes, no = _find(ws, YES_PHRASES), _find(ws, NO_PHRASES)
+    joined = " ".join(ws)
+    yes, no = _find(joined, _YES), _find(joined, _NO)
     if yes is None:
         return "no" if no is not None else ""
     if yes[0] > 0 and ws[yes[0] - 1] in NEGATORS and yes[1] == 1:
