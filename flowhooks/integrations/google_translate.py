@@ -14,6 +14,7 @@ import aiohttp
 import orjson
 from pydantic import SecretStr
 
+from flowhooks.integrations.http import NoAnswer, post_json
 from flowhooks.integrations.translate import (
     NoApiKey,
     TranslateFailed,
@@ -66,7 +67,6 @@ class GoogleTranslator:
         self.endpoint = conf.endpoint
         self.default_key = conf.api_key.get_secret_value() if conf.api_key else None
         self.timeout_s = timeout
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
         self.http = http
 
     async def translate(
@@ -78,21 +78,17 @@ class GoogleTranslator:
         body: dict[str, object] = {"q": [text], "target": target, "format": "text"}
         if source is not None:
             body["source"] = source
-        headers = {"X-Goog-Api-Key": key, "Content-Type": "application/json"}
         try:
-            async with self.http.post(
-                self.endpoint, data=orjson.dumps(body), headers=headers, timeout=self.timeout
-            ) as resp:
-                answer = await resp.content.read(MAX_ANSWER_BYTES)
-                status = resp.status
-        except TimeoutError:
-            raise TranslateFailed(
-                f"the translation backend did not answer within {self.timeout_s:g} s"
-            ) from None
-        except aiohttp.ClientError as exc:
-            raise TranslateFailed(
-                f"the translation backend could not be reached ({type(exc).__name__})"
-            ) from None
+            status, answer = await post_json(
+                self.http,
+                self.endpoint,
+                orjson.dumps(body),
+                self.timeout_s,
+                MAX_ANSWER_BYTES,
+                {"X-Goog-Api-Key": key},
+            )
+        except NoAnswer as exc:
+            raise TranslateFailed(f"the translation backend {exc}") from None
         if status != 200:
             message = _redacted(_error_message(answer), key)
             raise TranslateFailed(f"the translation backend answered {status}: {message}")

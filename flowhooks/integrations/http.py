@@ -15,7 +15,7 @@ never have to connect to a private address to prove a refusal.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -63,3 +63,27 @@ def client_session(resolver: AbstractResolver | None = None) -> aiohttp.ClientSe
     """The process's session (aiohttp's pool: at most 100 connections at once)."""
     connector = GuardedConnector(resolver=resolver)
     return aiohttp.ClientSession(connector=connector)
+
+
+class NoAnswer(Exception):
+    """A backend did not answer: a timeout or a failed connection (the message says which)."""
+
+
+async def post_json(
+    session: aiohttp.ClientSession,
+    url: str,
+    body: bytes,
+    timeout_s: float,
+    limit: int,
+    headers: Mapping[str, str] | None = None,
+) -> tuple[int, bytes]:
+    """POST a JSON body to an operator's backend; its status and at most ``limit`` bytes."""
+    headers = {**(headers or {}), "Content-Type": "application/json"}
+    timeout = aiohttp.ClientTimeout(total=timeout_s)
+    try:
+        async with session.post(url, data=body, headers=headers, timeout=timeout) as resp:
+            return resp.status, await resp.content.read(limit)
+    except TimeoutError:
+        raise NoAnswer(f"did not answer within {timeout_s:g} s") from None
+    except aiohttp.ClientError as exc:
+        raise NoAnswer(f"could not be reached ({type(exc).__name__})") from None

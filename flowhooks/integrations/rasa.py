@@ -15,6 +15,7 @@ import aiohttp
 import orjson
 from pydantic import Field
 
+from flowhooks.integrations.http import NoAnswer, post_json
 from flowhooks.integrations.nlu import NluBackend, NluFailed, Understood
 from flowhooks.plugins import BackendSettings
 
@@ -59,26 +60,18 @@ class RasaNlu:
     ) -> None:
         self.url = conf.url
         self.timeout_s = conf.timeout_seconds
-        self.timeout = aiohttp.ClientTimeout(total=conf.timeout_seconds)
         self.intent_sets = frozenset({"default", *sets})
         self.threshold = threshold
         self.http = http
 
     async def parse(self, text: str, intent_set: str, message_id: str) -> Understood:
         body = orjson.dumps({"text": text, "message_id": message_id})
-        headers = {"Content-Type": "application/json"}
         try:
-            async with self.http.post(
-                self.url, data=body, headers=headers, timeout=self.timeout
-            ) as resp:
-                raw = await resp.content.read(MAX_ANSWER_BYTES)
-                status = resp.status
-        except TimeoutError:
-            raise NluFailed(f"the NLU backend did not answer within {self.timeout_s:g} s") from None
-        except aiohttp.ClientError as exc:
-            raise NluFailed(
-                f"the NLU backend could not be reached ({type(exc).__name__})"
-            ) from None
+            status, raw = await post_json(
+                self.http, self.url, body, self.timeout_s, MAX_ANSWER_BYTES
+            )
+        except NoAnswer as exc:
+            raise NluFailed(f"the NLU backend {exc}") from None
         if status != 200:
             raise NluFailed(f"the NLU backend answered {status}")
         try:
