@@ -1,9 +1,10 @@
-"""The keys that name a caller, and reading them: the client, the caller's number."""
+"""Keys handlers share, and reading them: the client, the caller's number, a calendar."""
 
 from __future__ import annotations
 
 from pydantic import Field
 
+from flowhooks.calendar import BusinessCalendar
 from flowhooks.errors import InvalidKeys, KeyProblem
 from flowhooks.method import Context, Keys
 from flowhooks.phones import NumberRefused
@@ -15,6 +16,15 @@ def client_name(ctx: Context, client_id: str | None) -> str:
     if name not in ctx.clients:
         raise InvalidKeys([KeyProblem("clientID", f"unknown client {name!r}")])
     return name
+
+
+def calendar_named(ctx: Context, name: str) -> BusinessCalendar:
+    """The ``[calendars.NAME]`` a ``calendar`` key names; 422 listing the known ones."""
+    found = ctx.calendars.find(name)
+    if found is None:
+        known = ", ".join(sorted(ctx.calendars))
+        raise InvalidKeys([KeyProblem("calendar", f"unknown calendar; known: {known}")])
+    return found
 
 
 def number(ctx: Context, client: str, text: str, key: str) -> str:

@@ -5,23 +5,10 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from flowhooks.errors import HandlerFailed
-from flowhooks.links.urls import check_long_url
+from flowhooks.links.urls import check_long_url, expire_days
 from flowhooks.method import Context, Keys
 
 METHOD = "shortURL"
-MAX_EXPIRE_DAYS = 3650
-
-
-def expire_days(text: str | None) -> int | None:
-    """``expireDays`` as sent: a whole number of days, 1 to 3650 (ValueError if not)."""
-    if text is None:
-        return None
-    stripped = text.strip()
-    if not (stripped.isascii() and stripped.isdigit()) or not (
-        1 <= int(stripped) <= MAX_EXPIRE_DAYS
-    ):
-        raise ValueError(f"must be a whole number of days from 1 to {MAX_EXPIRE_DAYS}")
-    return int(stripped)
 
 
 class Input(Keys):

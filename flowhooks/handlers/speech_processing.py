@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from flowhooks.errors import HandlerFailed, InvalidKeys, KeyProblem
+from flowhooks.handlers.caller import calendar_named
 from flowhooks.integrations.nlu import NluFailed
 from flowhooks.method import Context, Keys
 from flowhooks.speech.amounts import extract_amount
@@ -51,10 +52,7 @@ class Output(Keys):
 
 async def handle(ctx: Context, keys: Input) -> dict[str, object]:
     want = EXPECTS if keys.expect is None else (keys.expect,)
-    calendar = ctx.calendars.find(keys.calendar)
-    if calendar is None:
-        known = ", ".join(sorted(ctx.calendars))
-        raise InvalidKeys([KeyProblem("calendar", f"unknown calendar; known: {known}")])
+    calendar = calendar_named(ctx, keys.calendar)
     nlu = ctx.nlu
     if "intent" in want and nlu is not None and keys.intentSet not in nlu.intent_sets:
         known = ", ".join(sorted(nlu.intent_sets))

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from flowhooks import calendar as cal
 from flowhooks.errors import HandlerFailed, InvalidKeys, KeyProblem
+from flowhooks.handlers.caller import calendar_named
 from flowhooks.method import Context, Keys
 
 METHOD = "validateDateTime"
@@ -61,10 +62,7 @@ def answer(verdict: cal.Verdict) -> dict[str, object]:
 
 
 async def handle(ctx: Context, keys: Input) -> Mapping[str, object]:
-    calendar = ctx.calendars.find(keys.calendar)
-    if calendar is None:
-        known = ", ".join(sorted(ctx.calendars))
-        raise InvalidKeys([KeyProblem("calendar", f"unknown calendar; known: {known}")])
+    calendar = calendar_named(ctx, keys.calendar)
     type_name = None
     if keys.type is not None:
         type_name = calendar.find_type(keys.type)

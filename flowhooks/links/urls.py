@@ -8,6 +8,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from flowhooks.redact import is_secret
 
 MAX_URL_CHARS = 2048
+MAX_EXPIRE_DAYS = 3650
 
 
 def check_long_url(text: str) -> str:
@@ -29,6 +30,18 @@ def check_long_url(text: str) -> str:
     if "@" in parts.netloc:
         raise ValueError("must not carry a user name or password (user@host)")
     return url
+
+
+def expire_days(text: str | None) -> int | None:
+    """``expireDays`` as sent: a whole number of days, 1 to 3650 (ValueError if not)."""
+    if text is None:
+        return None
+    stripped = text.strip()
+    if not (stripped.isascii() and stripped.isdigit()) or not (
+        1 <= int(stripped) <= MAX_EXPIRE_DAYS
+    ):
+        raise ValueError(f"must be a whole number of days from 1 to {MAX_EXPIRE_DAYS}")
+    return int(stripped)
 
 
 def _pair(name: str, value: str) -> str:

@@ -7,9 +7,8 @@ from datetime import datetime
 
 from aiohttp import web
 
-from flowhooks.handlers.short_url import expire_days
 from flowhooks.links.codes import is_well_formed
-from flowhooks.links.urls import check_long_url
+from flowhooks.links.urls import check_long_url, expire_days
 from flowhooks.links.useragents import is_bot
 from flowhooks.storage.links import StoredLink
 from flowhooks.web import keys as appkeys
