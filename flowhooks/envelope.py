@@ -202,7 +202,7 @@ def _keys_json(outputs: Mapping[str, object]) -> orjson.Fragment:
 
 def _success_keys(outputs: Mapping[str, object]) -> list[dict[str, str]] | orjson.Fragment:
     if type(outputs) is not MappingProxyType:
-        return [{"name": "$flow.key.status", "value": SUCCESS}, *render(outputs)]
+        return [dict(_STATUS_OK), *render(outputs)]  # a fresh dict: answers share nothing
     by_value = tuple(outputs.items())
     try:
         found = _RENDERED.get(by_value)
