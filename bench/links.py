@@ -122,6 +122,32 @@ SPOKEN = [
 ]
 
 
+_DIGIT_WORDS = "zero one two three four five six seven eight nine".split()
+_FRAMES = [
+    "my number is {d}",
+    "I want to pay {a} rupees",
+    "can you call me back on {day} at {d}",
+    "yes the pin is {d}",
+    "I need to talk to someone about {a}",
+    "no it was {a} not {d}",
+    "book it for the {n}th of december",
+    "check my balance for account {d}",
+]
+_DAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
+
+
+def speech_distinct(count: int = 20_000) -> list[bytes]:
+    """20,000 different things callers say (no memo answers within a run)."""
+    out = []
+    for i in range(count):
+        digits = " ".join(_DIGIT_WORDS[int(c)] for c in f"{i:05d}")
+        text = _FRAMES[i % len(_FRAMES)].format(
+            d=digits, a=f"{i} thousand", day=_DAYS[i % 7], n=1 + i % 28
+        )
+        out.append(_envelope("speechprocessing", {"cli": "9876543210", "speechText": text}))
+    return out
+
+
 def speech() -> list[bytes]:
     """speechprocessing of eight things callers say, every output asked for (default set:
     20 intents x 10 examples)."""

@@ -244,6 +244,7 @@ BENCHES: dict[str, Bench] = {
     "shortURL (SQLite)": Bench(links.short_urls, "sqlite"),
     "shortURL (PostgreSQL)": Bench(links.short_urls, "postgresql"),
     "speechprocessing (rules, default set)": Bench(links.speech),
+    "speechprocessing (rules, distinct texts)": Bench(links.speech_distinct),
     "translateText (warm cache)": Bench(
         links.translations, "sqlite", links.translations, google_delay=0.0
     ),

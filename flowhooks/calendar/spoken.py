@@ -25,6 +25,8 @@ _MONTH_WORD = r"([a-z]+)\.?"
 _YEAR = r"(?:,?\s+(\d{4}))?"
 _DAY_MONTH = re.compile(rf"{_DAY}\s*(?:of\s+)?{_MONTH_WORD}{_YEAR}")
 _MONTH_DAY = re.compile(rf"{_MONTH_WORD}\s+{_DAY}{_YEAR}")
+# a phrase parse_date can read holds a digit or one of these words
+ANCHOR_WORDS = frozenset({*_MONTHS, *WEEKDAY_NUMBERS, "today", "tomorrow"})
 _RELATIVE = {"today": 0, "tomorrow": 1, "day after tomorrow": 2, "the day after tomorrow": 2}
 
 

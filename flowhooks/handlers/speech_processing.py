@@ -8,14 +8,11 @@ from flowhooks.errors import HandlerFailed, InvalidKeys, KeyProblem
 from flowhooks.handlers.caller import calendar_named
 from flowhooks.integrations.nlu import NluFailed
 from flowhooks.method import Context, Keys
-from flowhooks.speech.amounts import extract_amount
-from flowhooks.speech.dates import extract_date
-from flowhooks.speech.digits import extract_digits
-from flowhooks.speech.normalize import normalize
-from flowhooks.speech.yesno import extract_yes_no
+from flowhooks.speech.extract import extract
 
 METHOD = "speechprocessing"
 EXPECTS = ("intent", "yes_no", "digits", "date", "amount")
+WANT = {name: frozenset({name}) for name in EXPECTS} | {None: frozenset(EXPECTS)}
 MAX_TEXT_CHARS = 2000
 
 
@@ -51,23 +48,16 @@ class Output(Keys):
 
 
 async def handle(ctx: Context, keys: Input) -> dict[str, object]:
-    want = EXPECTS if keys.expect is None else (keys.expect,)
+    want = WANT[keys.expect]
     calendar = calendar_named(ctx, keys.calendar)
     nlu = ctx.nlu
     if "intent" in want and nlu is not None and keys.intentSet not in nlu.intent_sets:
         known = ", ".join(sorted(nlu.intent_sets))
         raise InvalidKeys([KeyProblem("intentSet", f"unknown intent set; known: {known}")])
     text = keys.speechText
-    out: dict[str, object] = {
-        "normalizedText": normalize(text),
-        "intent": "",
-        "intentConfidence": "",
-        "yesNo": "",
-        "digits": "",
-        "amount": "",
-        "date": "",
-    }
-    entities: dict[str, str] = {}
+    today = ctx.now.astimezone(calendar.timezone).date()
+    normalized, yes_no, digits, amount, spoken_date = extract(text, want, today, calendar.timezone)
+    intent = confidence = ""
     if "intent" in want:
         if nlu is None:
             raise HandlerFailed("NLU_FAILED", "no [nlu] backend is configured")
@@ -75,16 +65,19 @@ async def handle(ctx: Context, keys: Input) -> dict[str, object]:
             understood = await nlu.parse(text, keys.intentSet, ctx.request_id)
         except NluFailed as exc:
             raise HandlerFailed("NLU_FAILED", str(exc)) from None
-        out["intent"] = understood.intent
-        out["intentConfidence"] = f"{understood.confidence:.2f}"
-        entities = dict(understood.entities)
-    if "yes_no" in want:
-        out["yesNo"] = entities.get("yes_no") or extract_yes_no(text)
-    if "digits" in want:
-        out["digits"] = entities.get("digits") or extract_digits(text)
-    if "amount" in want:
-        out["amount"] = entities.get("amount") or extract_amount(text)
-    if "date" in want:
-        local = ctx.now.astimezone(calendar.timezone)
-        out["date"] = entities.get("date") or extract_date(text, local.date(), calendar.timezone)
-    return out
+        intent, confidence = understood.intent, f"{understood.confidence:.2f}"
+        found = understood.entities
+        if len(want) > 1:  # every output asked for: the backend's entities win
+            yes_no = found.get("yes_no") or yes_no
+            digits = found.get("digits") or digits
+            amount = found.get("amount") or amount
+            spoken_date = found.get("date") or spoken_date
+    return {
+        "normalizedText": normalized,
+        "intent": intent,
+        "intentConfidence": confidence,
+        "yesNo": yes_no,
+        "digits": digits,
+        "amount": amount,
+        "date": spoken_date,
+    }

@@ -62,7 +62,7 @@ def _text(amount: Decimal, cents: bool) -> str:
     return format(amount.normalize(), "f")
 
 
-def _split_paise(raw: list[str], at: int) -> tuple[list[str], list[str]]:
+def _split_paise(raw: tuple[str, ...], at: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(rupee words, paise words) of the words before ``paise``: split at the last "and"
     (before text2num would join "five hundred and fifty"), else after a currency word."""
     before = raw[:at]
@@ -72,7 +72,7 @@ def _split_paise(raw: list[str], at: int) -> tuple[list[str], list[str]]:
     for i in range(len(before) - 1, 0, -1):
         if before[i] in CURRENCY:
             return before[:i], before[i + 1 :]
-    return [], before
+    return (), before
 
 
 def extract_amount(text: str) -> str:
@@ -80,7 +80,7 @@ def extract_amount(text: str) -> str:
     raw = words(text)
     paise_at = next((i for i, w in enumerate(raw) if w in PAISE), None)
     if paise_at is None:
-        value = _value(_tokens(" ".join(raw)))
+        value = _value(_tokens(text))  # normalize(text): the handler's, already cached
         return "" if value is None else _checked(value, False)
     rupees, paise = _split_paise(raw, paise_at)
     whole = _value(_tokens(" ".join(rupees))) if rupees else None

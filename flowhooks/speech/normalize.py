@@ -14,11 +14,12 @@ _PUNCT = re.compile(r"[^\w\s.]|(?<!\d)\.|\.(?!\d)|_")  # keep a decimal point
 _A_MAGNITUDE = re.compile(r"\ba (hundred|thousand|lakh|lac|crore|million|billion)\b")
 
 
-def words(text: str) -> list[str]:
+@lru_cache(maxsize=4096)  # three extractors read the same text's words in one request
+def words(text: str) -> tuple[str, ...]:
     """Lower-case words without punctuation or fillers; digits grouping removed."""
     lowered = _GROUPED.sub("", text[:MAX_CHARS].lower().replace("\u2019", "'"))
     lowered = lowered.replace("'", "")  # that's -> thats, don't -> dont
-    return [w for w in _PUNCT.sub(" ", lowered).split() if w not in FILLERS]
+    return tuple(w for w in _PUNCT.sub(" ", lowered).split() if w not in FILLERS)
 
 
 @lru_cache(maxsize=4096)  # recognisers repeat the same short answers
