@@ -66,14 +66,28 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-@lru_cache(maxsize=256)
+# "now" stays far from datetime's limits, so a date some days or years ahead never overflows
+EARLIEST_YEAR, LATEST_YEAR = 1971, 8999
+MAX_HEADER_CHARS = 64
+
+
 def parse_now_header(value: str) -> datetime:
-    """``X-Flowhooks-Now``: ISO 8601 with an offset; raises ValueError otherwise.
+    """``X-Flowhooks-Now``: ISO 8601 with an offset, years 1971-8999; raises ValueError
+    otherwise.
 
     The moment comes back in UTC, like ``SystemClock.now()``: handlers see the same
     kind of "now" under test as in production.
     """
-    moment = datetime.fromisoformat(value.strip())
+    if len(value) > MAX_HEADER_CHARS:
+        raise ValueError(f"longer than {MAX_HEADER_CHARS} characters")
+    return _parse_now(value.strip())
+
+
+@lru_cache(maxsize=256)  # replays send the same few moments; bounded: 256 x 64 chars
+def _parse_now(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
     if moment.tzinfo is None:
         raise ValueError("needs an offset, e.g. 2019-12-07T10:00:00+05:30")
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise ValueError(f"the year must be {EARLIEST_YEAR}-{LATEST_YEAR}")
     return moment.astimezone(UTC)

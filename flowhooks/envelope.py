@@ -7,6 +7,7 @@ then matched case-insensitively; ``$user.key.*`` names keep their namespace.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -16,6 +17,7 @@ from typing import Any
 import orjson
 
 from flowhooks.errors import BadEnvelope, EnvelopeError, HandlerFailed, InvalidKeys, KeyProblem
+from flowhooks.texts import CONTROL
 
 MAX_KEYS = 200
 MAX_NAME_CHARS = 128
@@ -24,6 +26,10 @@ _SURELY_SHORT = MAX_VALUE_BYTES // 4  # a str of n chars is at most 4n bytes in 
 USER_PREFIX = "$user.key."
 FLOW_PREFIX = "$flow.key."
 _STRIP_PREFIXES = ("$flow.key.", "$flow.syskey.", "$flow.")
+
+# performance: one scan of the body says whether any string could hold one (JSON escapes
+# them as \u00XX, \b or \f; DEL and C1 may come raw), so clean bodies skip per-value checks
+_MAYBE_CONTROL = re.compile(rb"\\u00[0189]|\\u007[fF]|\\[bf]|\x7f|\xc2[\x80-\x9f]")
 
 SUCCESS = "SUCCESS"
 FAILED = "FAILED"
@@ -52,6 +58,7 @@ class Envelope:
     keys: Mapping[str, str]
     user_keys: Mapping[str, str] = field(default_factory=dict)
     raw: Sequence[Any] = ()  # the keys as sent (checked by parse), for their names' case
+    problems: Sequence[KeyProblem] = ()  # values no handler may take: a 422 once it is known
 
     def get(self, name: str) -> str | None:
         return self.keys.get(name.lower())
@@ -117,8 +124,11 @@ def _value_of(name: str, value: Any) -> str | None:
 
 
 def parse(body: bytes) -> Envelope:
-    """Parse and normalise an envelope; raise BadEnvelope / InvalidKeys on bad input."""
+    """Parse and normalise an envelope; BadEnvelope on a bad shape. Values that cannot be
+    used are left out and listed in ``problems`` (the engine answers them with the
+    method's own error keys)."""
     method, raw_keys = _parse_doc(body)
+    check_control = _MAYBE_CONTROL.search(body) is not None
     keys: dict[str, str] = {}
     user: dict[str, str] = {}
     problems: list[KeyProblem] = []
@@ -128,6 +138,8 @@ def parse(body: bytes) -> Envelope:
             raise BadEnvelope(f"keys[{i}] must be an object with a string 'name'")
         if not name or len(name) > MAX_NAME_CHARS:
             raise BadEnvelope(f"keys[{i}].name must be 1 to {MAX_NAME_CHARS} characters")
+        if check_control and CONTROL.search(name):
+            raise BadEnvelope(f"keys[{i}].name holds a control character")
         value = item.get("value")
         if type(value) is not str or len(value) > _SURELY_SHORT:  # else it is fine as it is
             try:
@@ -135,18 +147,21 @@ def parse(body: bytes) -> Envelope:
             except InvalidKeys as exc:
                 problems.extend(exc.details)
                 continue
+        if check_control and value is not None and (bad := CONTROL.search(value)):
+            problems.append(KeyProblem(name, f"holds a control character (U+{ord(bad[0]):04X})"))
+            continue
         bare = bare_name(name)
-        if bare[0] == "$" and bare.startswith(USER_PREFIX):
+        if bare.startswith(USER_PREFIX):
             target, bare = user, bare[len(USER_PREFIX) :]
         else:
             target = keys
+        if not bare:
+            raise BadEnvelope(f"keys[{i}].name {name!r} has nothing after its prefix")
         if value is None:
             target.pop(bare, None)  # null means absent, and the last one wins
         else:
             target[bare] = value
-    if problems:
-        raise InvalidKeys(problems)
-    return Envelope(method, keys, user, raw_keys)
+    return Envelope(method, keys, user, raw_keys, problems)
 
 
 # -- answers ------------------------------------------------------------------

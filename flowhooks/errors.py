@@ -102,6 +102,16 @@ class RateLimited(EnvelopeError):
     code = "RATE_LIMITED"
 
 
+class InvalidBody(FlowhooksError):
+    """A REST body value no field takes (a control character, too long): 422 INVALID_BODY."""
+
+    code = "INVALID_BODY"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class HandlerFailed(FlowhooksError):
     """The handler ran but could not do its job; the flow takes its failure branch.
 

@@ -18,6 +18,8 @@ from phonenumbers import timezone as pn_timezone
 
 _SEPARATORS = re.compile(r"[,;|\n\r]+")
 _IGNORED = re.compile(r"[\s\-.()\[\]]")
+_NUMBER = re.compile(r"\+?[0-9]{3,17}")  # ASCII digits only
+MAX_SHOWN = 40  # characters of a refused number quoted back
 
 
 class NumberRefused(ValueError):
@@ -33,16 +35,26 @@ def split_numbers(text: str) -> list[str]:
     return [part.strip() for part in _SEPARATORS.split(text) if part.strip()]
 
 
-def parse(text: str, region: str) -> phonenumbers.PhoneNumber:
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "…")
+
+
+def _cleaned(text: str) -> str:
+    """The number without its separators; NumberRefused unless it is + and 3-17 digits."""
     cleaned = _IGNORED.sub("", text)
-    if not cleaned or not re.fullmatch(r"\+?\d{3,17}", cleaned):
-        raise NumberRefused("not_a_number", f"{text!r} is not a phone number")
+    if not _NUMBER.fullmatch(cleaned):
+        raise NumberRefused("not_a_number", f"{_shown(text)} is not a phone number")
+    return cleaned
+
+
+def parse(text: str, region: str) -> phonenumbers.PhoneNumber:
+    cleaned = _cleaned(text)
     try:
         number = phonenumbers.parse(cleaned, region)
     except phonenumbers.NumberParseException:
-        raise NumberRefused("not_a_number", f"{text!r} is not a phone number") from None
+        raise NumberRefused("not_a_number", f"{_shown(text)} is not a phone number") from None
     if not phonenumbers.is_valid_number(number):
-        raise NumberRefused("invalid", f"{text!r} is not a valid number in {region}")
+        raise NumberRefused("invalid", f"{_shown(text)} is not a valid number in {region}")
     return number
 
 
@@ -50,13 +62,18 @@ def e164(number: phonenumbers.PhoneNumber) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-@lru_cache(maxsize=65536)
 def normalize(text: str, region: str) -> str:
     """The E.164 form of ``text`` read in ``region``; NumberRefused if it is not a number.
 
-    Memoised: parsing costs ~30 µs and callers repeat (an exception is not cached).
+    Memoised on the cleaned number (at most 18 characters), never on the raw text: padding
+    cannot grow the cache (65,536 entries x ~100 bytes at most).
     """
-    return e164(parse(text, region))
+    return _normalized(_cleaned(text), region)
+
+
+@lru_cache(maxsize=65536)  # parsing costs ~30 µs and callers repeat; errors are not cached
+def _normalized(cleaned: str, region: str) -> str:
+    return e164(parse(cleaned, region))
 
 
 @dataclass(frozen=True)

@@ -30,18 +30,26 @@ _NOT_A_SECRET = b"\0" * 64  # compared against when the client is unknown: same 
 
 class Input(Keys):
     apiVersion: str = Field(description="the API version, 1.0", examples=["1.0"])
-    securityID: str = Field(description="the client's secret (64 characters); never logged")
-    flowID: str = Field(
-        description="the outbound flow (one of the client's flows)", examples=["ab12cd34"]
+    securityID: str = Field(
+        max_length=256, description="the client's secret (64 characters); never logged"
     )
-    clientID: str = Field(description="the client", examples=["acme"])
+    flowID: str = Field(
+        max_length=64,
+        description="the outbound flow (one of the client's flows)",
+        examples=["ab12cd34"],
+    )
+    clientID: str = Field(max_length=64, description="the client", examples=["acme"])
     contactNumbers: str = Field(
         description="numbers separated by , ; | or new lines", examples=["91997974 6666"]
     )
-    delayMinutes: str = Field("0", description="minutes from now, 0-10080", examples=["0"])
-    idempotencyKey: str | None = Field(None, description="the same key never schedules twice")
-    email: str = Field("", description="passed to the dialer")
-    referenceId: str = Field("", description="passed to the dialer")
+    delayMinutes: str = Field(
+        "0", max_length=16, description="minutes from now, 0-10080 (ASCII digits)", examples=["0"]
+    )
+    idempotencyKey: str | None = Field(
+        None, max_length=200, description="the same key never schedules twice; 1-200 chars"
+    )
+    email: str = Field("", max_length=254, description="passed to the dialer; ≤ 254 chars")
+    referenceId: str = Field("", max_length=200, description="passed to the dialer; ≤ 200 chars")
 
 
 class Output(Keys):
@@ -69,10 +77,8 @@ def _authenticate(ctx: Context, client_id: str, secret: str) -> ClientSettings:
 
 
 def _delay(text: str) -> int:
-    try:
-        delay = int(text.strip())
-    except ValueError:
-        delay = -1
+    digits = text.strip()  # ASCII digits only: int() would take "1_000", "+5", "\u0665"
+    delay = int(digits) if digits.isascii() and digits.isdigit() else -1
     if not 0 <= delay <= MAX_DELAY_MINUTES:
         raise InvalidKeys(
             [KeyProblem("delayMinutes", f"must be a whole number 0-{MAX_DELAY_MINUTES}")]
@@ -141,7 +147,7 @@ async def handle(ctx: Context, keys: Input) -> dict[str, object]:
 
     numbers = [c.number for c in calls]
     if keys.idempotencyKey:
-        key = keys.idempotencyKey.strip()[:200]
+        key = keys.idempotencyKey.strip()
         fingerprint = _fingerprint(keys.flowID, numbers, delay, keys.email, keys.referenceId)
         expires: datetime = ctx.now + KEY_TTL
     else:  # the same request within dedupe_seconds is the same request

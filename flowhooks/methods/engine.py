@@ -138,6 +138,8 @@ class Engine:
                 raise UnknownMethod(f"unknown method {env.method!r}; known methods: {known}")
             method_name = handler.method
             try:
+                if env.problems:
+                    raise InvalidKeys(env.problems)
                 inp = build_input(handler, env)
                 assert self.resources is not None, "the app's resources are not started"
                 ctx = Context(request_id, now, env, method_name, self.resources)

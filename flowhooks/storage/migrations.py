@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Table, inspect, select
+from sqlalchemy import Index, Table, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from flowhooks.clock import SystemClock
@@ -46,6 +46,19 @@ def indexes(*found: Index) -> Callable[[AsyncConnection], Awaitable[None]]:
     return apply
 
 
+def drops_columns(table: str, *columns: str) -> Callable[[AsyncConnection], Awaitable[None]]:
+    async def apply(conn: AsyncConnection) -> None:
+        def present(sync: Any) -> set[str]:
+            return {c["name"] for c in inspect(sync).get_columns(table)}
+
+        have = await conn.run_sync(present)
+        for column in columns:
+            if column in have:  # a fresh database never had it
+                await conn.execute(text(f'ALTER TABLE {table} DROP COLUMN "{column}"'))
+
+    return apply
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -70,6 +83,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         indexes(t.ix_call_events_at, t.ix_outbound_keys_expires),
     ),
     Migration(5, "short links", creates(t.links)),
+    Migration(
+        6,
+        "email and referenceId once per request, not per call",
+        drops_columns("outbound_calls", "email", "reference_id"),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -35,8 +35,32 @@ _EVENT_DEFAULTS = {
 }
 
 
-def _call(row: Any) -> OutboundCall:
-    return OutboundCall(**row._mapping)
+_r = t.outbound_requests
+_PER_REQUEST = (_r.c.email, _r.c.reference_id)  # stored once per request, read with its calls
+
+
+def _call(row: Any, email: str = "", reference_id: str = "") -> OutboundCall:
+    """A call from a calls row (plus its request's email and referenceId when the row
+    came from a join that holds them)."""
+    m = row._mapping
+    if "email" in m:
+        return OutboundCall(**m)
+    return OutboundCall(**m, email=email, reference_id=reference_id)
+
+
+async def _calls(conn: Any, rows: Iterable[Any]) -> list[OutboundCall]:
+    """Calls rows with their requests' email and referenceId (one query for them all)."""
+    found = list(rows)
+    if not found:
+        return []
+    ids = {row.request_id for row in found}
+    per_request = {
+        rid: (email, ref)
+        for rid, email, ref in await conn.execute(
+            select(_r.c.id, *_PER_REQUEST).where(_r.c.id.in_(ids))
+        )
+    }
+    return [_call(row, *per_request.get(row.request_id, ("", ""))) for row in found]
 
 
 # -- createOutbound -------------------------------------------------------------
@@ -109,8 +133,6 @@ async def create(storage: Storage, req: NewRequest, now: datetime) -> Stored:
                         "position": c.position,
                         "number": c.number,
                         "zone": c.zone,
-                        "email": req.email,
-                        "reference_id": req.reference_id,
                         "state": "queued",
                         "attempts": 0,
                         "max_attempts": req.max_attempts,
@@ -197,7 +219,7 @@ async def claim(
             .values(state="dialing", lease_owner=owner, lease_until=lease_until, updated_at=now)
             .returning(*_c.c)
         )
-        claimed = [_call(r) for r in rows]
+        claimed = await _calls(conn, rows)
         if claimed:
             await conn.execute(
                 t.call_events.insert(),
@@ -251,9 +273,9 @@ async def change(
     When the change ends an attempt, ``notify`` says which webhook deliveries carry
     that outcome; they are written in the same transaction.
     """
-    query = select(_c).where(_c.c.id == call_id)
+    query = select(_c, *_PER_REQUEST).join(_r, _r.c.id == _c.c.request_id).where(_c.c.id == call_id)
     if storage.is_postgres:
-        query = query.with_for_update()
+        query = query.with_for_update(of=_c)
     async with storage.write() as conn:
         row = (await conn.execute(query)).first()
         if row is None:
@@ -282,7 +304,7 @@ async def change(
         if plan.events:
             rows = [{**_EVENT_DEFAULTS, **e, "call_id": call_id} for e in plan.events]
             await conn.execute(t.call_events.insert(), rows)
-        changed = _call(row)
+        changed = _call(row, call.email, call.reference_id)
         if plan.outcome is not None and notify is not None:
             a = t.call_attempts
             attempt = (
@@ -335,12 +357,10 @@ async def request_view(storage: Storage, client: str, req_id: str) -> dict[str, 
         req = (await conn.execute(select(r).where(r.c.id == req_id, r.c.client == client))).first()
         if req is None:
             return None
-        calls = [
-            _call(row)
-            for row in await conn.execute(
-                select(_c).where(_c.c.request_id == req_id).order_by(_c.c.position)
-            )
-        ]
+        rows = await conn.execute(
+            select(_c).where(_c.c.request_id == req_id).order_by(_c.c.position)
+        )
+        calls = [_call(row, req.email, req.reference_id) for row in rows]
         ids = [c.id for c in calls]
         attempts = (
             await conn.execute(select(a).where(a.c.call_id.in_(ids)).order_by(a.c.attempt))
@@ -409,7 +429,7 @@ async def cancel(
             .values(state="cancelled", updated_at=now, lease_owner=None, lease_until=None)
             .returning(*_c.c)
         )
-        calls = [_call(row) for row in rows]
+        calls = await _calls(conn, rows)
         done = [(c.id, c.attempts) for c in calls]
         if notify is not None:
             for c in calls:

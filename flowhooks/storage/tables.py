@@ -139,8 +139,6 @@ outbound_calls = Table(
     Column("position", Integer, nullable=False),
     Column("number", String(20), nullable=False),
     Column("zone", String(64), nullable=False),  # the zone its calling calendar is read in
-    Column("email", Text, nullable=False, default=""),
-    Column("reference_id", Text, nullable=False, default=""),
     Column("state", String(24), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),  # attempts that reached the provider
     Column("max_attempts", Integer, nullable=False),

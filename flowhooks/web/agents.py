@@ -6,8 +6,10 @@ from aiohttp import web
 
 from flowhooks.storage import agents
 from flowhooks.web import keys as appkeys
-from flowhooks.web.client_api import CLIENT, client_api, json_body, problem
+from flowhooks.web.client_api import CLIENT, client_api, json_body, problem, text_field
 from flowhooks.web.edge import REQUEST_ID
+
+MAX_NAME_CHARS = 200  # agents.name
 
 
 def _cli(request: web.Request) -> str:
@@ -19,15 +21,12 @@ async def put_agent(request: web.Request) -> web.Response:
     db = request.app[appkeys.DB]
     client = request[CLIENT]
     body = await json_body(request)
-    missing = [
-        k for k in ("name", "did") if not isinstance(body.get(k), str) or not body[k].strip()
-    ]
-    if missing:
-        return problem(422, "INVALID_BODY", f"missing or empty: {', '.join(missing)}")
+    name = text_field(body, "name", MAX_NAME_CHARS)
+    did_text = text_field(body, "did", 64)
     cli = _cli(request)
-    did = request.app[appkeys.CLIENTS].number(client, body["did"])
+    did = request.app[appkeys.CLIENTS].number(client, did_text)
     now = request.app[appkeys.CLOCK].now()
-    entry = (client, cli, body["name"].strip(), did)
+    entry = (client, cli, name, did)
     await agents.upsert(db, [entry], "api", now, request[REQUEST_ID])
     agent = await agents.get(db, client, cli)
     assert agent is not None

@@ -16,6 +16,8 @@ from flowhooks.storage import outbound as store
 from flowhooks.web import keys as appkeys
 from flowhooks.web.client_api import problem
 
+MAX_REASON_CHARS = 64  # calls.end_call_reason: a longer reason is cut, the status kept
+
 
 def _authorized(conf: ProviderSettings, header: str) -> bool:
     if conf.username is None:
@@ -60,7 +62,7 @@ async def provider_callback(request: web.Request) -> web.Response:
         word=parsed.status,
         source=f"provider:{name}",
         attempt=attempt,
-        end_call_reason=parsed.end_call_reason,
+        end_call_reason=(parsed.end_call_reason or "")[:MAX_REASON_CHARS] or None,
         duration=parsed.duration,
         recording_url=parsed.recording_url,
         raw=doc,

@@ -8,6 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
+from flowhooks.errors import InvalidBody
+from flowhooks.texts import has_control
 from flowhooks.web import keys as appkeys
 
 CLIENT = web.RequestKey("api_client", str)
@@ -51,7 +53,20 @@ async def json_body(request: web.Request) -> dict[str, Any]:
         raise web.HTTPBadRequest(reason="body is not valid JSON") from None
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(reason="body must be a JSON object")
+    for key, value in body.items():
+        if isinstance(value, str) and has_control(value):
+            raise InvalidBody(f"{key}: holds a control character")
     return body
+
+
+def text_field(body: dict[str, Any], key: str, max_chars: int) -> str:
+    """A required text of a REST body: stripped, 1 to ``max_chars`` characters."""
+    value = body.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidBody(f"{key}: missing or empty")
+    if len(value.strip()) > max_chars:
+        raise InvalidBody(f"{key}: longer than {max_chars} characters")
+    return value.strip()
 
 
 # -- query parameters of the listing routes -------------------------------------

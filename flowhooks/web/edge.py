@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from flowhooks.envelope import error
-from flowhooks.errors import StorageUnavailable
+from flowhooks.errors import InvalidBody, StorageUnavailable
 from flowhooks.logs import AccessLog
 from flowhooks.metrics import Metrics
 from flowhooks.phones import NumberRefused
@@ -26,6 +26,7 @@ log = logging.getLogger("flowhooks.app")
 _DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     StorageUnavailable: (503, "STORAGE_UNAVAILABLE"),
     NumberRefused: (422, "INVALID_NUMBER"),
+    InvalidBody: (422, "INVALID_BODY"),
 }
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID = web.RequestKey("request_id", str)

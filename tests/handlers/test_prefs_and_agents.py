@@ -188,6 +188,14 @@ async def test_agents_api(make_client: ClientFactory, db_url: str) -> None:
     )
     resp = await client.put("/api/v1/agents/9800000003", json={"name": ""}, headers=acme)
     assert resp.status == 422
+    for name, problem in (("x" * 201, "longer than 200"), ("A\u0000sha", "control character")):
+        body = {"name": name, "did": "08068000000"}
+        resp = await client.put("/api/v1/agents/9800000004", json=body, headers=acme)
+        error = (await resp.json())["error"]
+        assert (resp.status, error["code"]) == (422, "INVALID_BODY")
+        assert error["message"].startswith("name: ") and problem in error["message"]
+    resp = await client.get("/api/v1/agents/9800000004", headers=acme)
+    assert resp.status == 404  # nothing of either was stored, on either database
     resp = await client.put(
         "/api/v1/agents/abc", json={"name": "X", "did": "08068000000"}, headers=acme
     )

@@ -346,3 +346,25 @@ poll_seconds = 0.05
     again = await client.post("/callbacks/unifonic", data=body, headers={"Authorization": BASIC})
     assert (await again.json())["duplicate"] is True
     assert len(receiver.received) == 1  # a repeated callback sends nothing more
+
+
+@pytest.mark.parametrize("duration", ["inf", "1e400", "9223372036854775808", -5, "nan"])
+async def test_a_hostile_callback_still_records_the_final_status(
+    make_client: ClientFactory, db_url: str, provider: Any, duration: Any
+) -> None:
+    """A duration no column holds, a 500-character reason and control characters cost
+    the payload its odd fields, never the call's final status (issue 13)."""
+    _, base = provider
+    client = await make_client(outbound_conf(db_url, workers=True, dialer=startcall_dialer(base)))
+    _, keys, _ = await post(client, create("9979746666"))
+    req = keys["$flow.key.obdReqID"]
+    await wait_states(client, req, ["initiated"])
+    call_id = (await view(client, req))["calls"][0]["id"]
+    c2c = json.loads(payload("click2call.json", call_id=call_id))
+    hostile = {**c2c, "status": "answer\u0000", "duration": duration, "recording_url": "x\u0000y"}
+    resp = await client.post("/callbacks/c2c", json=hostile)
+    assert (resp.status, (await resp.json())["state"]) == (200, "completed")
+    call = (await view(client, req))["calls"][0]
+    assert call["state"] == "completed"
+    assert call["attempts"][0]["duration"] is None
+    assert call["attempts"][0]["recording_url"] == "xy"

@@ -243,3 +243,37 @@ async def test_sqlite_waits_for_another_writer_without_blocking_the_loop(tmp_pat
     finally:
         other.close()
         await s.close()
+
+
+async def test_migration_6_keeps_email_and_reference_once_per_request(db_url: str) -> None:
+    """A database from before migration 6 (email/reference_id on every call row) loses
+    those columns; the calls read their request's values, and a call row stays small."""
+    from sqlalchemy import text
+
+    from flowhooks.outbound.model import NewCall, NewRequest
+    from flowhooks.storage import outbound
+
+    s = Storage.open(db_url)
+    try:
+        await migrations.upgrade(s)
+        async with s.write() as conn:  # back to the shape migration 5 left
+            for column in ("email", "reference_id"):
+                await conn.execute(
+                    text(f"ALTER TABLE outbound_calls ADD COLUMN {column} TEXT DEFAULT ''")
+                )
+            await conn.execute(t.schema_version.delete().where(t.schema_version.c.version == 6))
+        assert await migrations.upgrade(s) == [6]
+        calls = [NewCall(f"c{i}", i, f"+9199797466{i:02d}", "Asia/Kolkata", NOW) for i in range(3)]
+        request = NewRequest(
+            id="r1", client="acme", flow_id="f", delay_minutes=0, email="a@b.co" * 100,
+            reference_id="ref-1", key="k", fingerprint="f", key_expires_at=NOW,
+            max_attempts=3, calls=calls, answer={}, request_id="q",
+        )  # fmt: skip
+        await outbound.create(s, request, NOW)
+        claimed = await outbound.claim(s, "acme", 10, "w", NOW, NOW + timedelta(minutes=1))
+        assert [(c.email, c.reference_id) for c in claimed] == [("a@b.co" * 100, "ref-1")] * 3
+        async with s.read() as conn:
+            columns = (await conn.execute(select(t.outbound_calls).limit(1))).keys()
+        assert "email" not in columns and "reference_id" not in columns
+    finally:
+        await s.close()

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
+
+from flowhooks.texts import without_control
+
+MAX_TEXT = 2048  # a longer field is cut here (an id this long is no id of ours)
+MAX_INTEGER = 2**31 - 1  # the column's range: a duration beyond it is dropped, the status kept
 
 
 class MalformedCallback(ValueError):
@@ -21,20 +27,25 @@ class ProviderStatus:
     recording_url: str | None = None
 
 
-def text(value: Any) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return value.strip()
+def text(value: Any, max_chars: int = MAX_TEXT) -> str | None:
+    """A field as text without control characters, at most ``max_chars``; None if empty."""
+    if isinstance(value, str):
+        found = without_control(value).strip()[:max_chars]
+        return found or None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
+        return str(value)[:max_chars]
     return None
 
 
 def integer(value: Any) -> int | None:
+    """A whole number 0..2^31-1 (a float is cut to its whole part); None otherwise:
+    "inf", "1e400", -5 and 9223372036854775808 are no duration."""
     found = text(value)
     try:
-        return int(float(found)) if found is not None else None
+        number = float(found) if found is not None else math.nan
     except ValueError:
         return None
+    return int(number) if 0 <= number <= MAX_INTEGER else None
 
 
 def status_word(value: Any) -> str:
