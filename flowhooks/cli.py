@@ -23,6 +23,7 @@ from flowhooks.process import settle_heap, start_storage
 from flowhooks.storage import Storage, migrations
 from flowhooks.web.app import create_app
 from flowhooks.web.meta import describe
+from flowhooks.web.serving import serve_until_signalled
 from flowhooks.workers.runtime import delivery_runtime, outbound_runtime
 
 
@@ -54,7 +55,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(conf)
     app.on_startup.append(_settle_heap)  # runs after the app's own start-up
     print(f"flowhooks {__version__} serving on http://{host}:{port} ({conf.source})", flush=True)
-    web.run_app(app, host=host, port=port, access_log=None, print=None, loop=loop)
+    try:
+        loop.run_until_complete(serve_until_signalled(app, conf.server, host, port))
+    finally:
+        loop.close()
     return 0
 
 

@@ -112,6 +112,16 @@ class InvalidBody(FlowhooksError):
         self.message = message
 
 
+class BodyTimeout(FlowhooksError):
+    """The body did not arrive within ``[server] body_timeout_seconds``: 408 TIMEOUT."""
+
+    code = "TIMEOUT"
+
+    def __init__(self, seconds: float) -> None:
+        self.message = f"the body did not arrive within {seconds:g} seconds"
+        super().__init__(self.message)
+
+
 class HandlerFailed(FlowhooksError):
     """The handler ran but could not do its job; the flow takes its failure branch.
 

@@ -80,6 +80,12 @@ class ServerSettings(Section):
     public_base_url: str = "http://127.0.0.1:8080"
     workers: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # slow and idle clients: a request head, a body, an idle kept-alive connection
+    header_timeout_seconds: float = Field(10, gt=0, le=600)
+    body_timeout_seconds: float = Field(10, gt=0, le=600)
+    keepalive_timeout_seconds: float = Field(75, gt=0, le=3600)
+    max_connections: int = Field(10_000, ge=1, le=1_000_000)
+    require_flow_token: bool = False  # every envelope needs a [clients.NAME] flow_token
 
     @field_validator("paths")
     @classmethod

@@ -7,29 +7,31 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from aiohttp import web
+import uvloop
 
 from flowhooks.clock import Clock
 from flowhooks.settings import Settings
 from flowhooks.web.app import create_app
+from flowhooks.web.serving import Serving
 from tests.pg import free_port
 
 
 @contextmanager
-def served(settings: Settings, clock: Clock) -> Iterator[str]:
-    """Yield the base URL of the app serving ``settings`` on 127.0.0.1."""
+def served(settings: Settings, clock: Clock, **app_kw: Any) -> Iterator[str]:
+    """Yield the base URL of the app serving ``settings`` on 127.0.0.1, as ``flowhooks
+    serve`` serves it (the connection guard and its limits included)."""
     port = free_port()
-    loop = asyncio.new_event_loop()
+    loop = uvloop.new_event_loop()  # the loop `flowhooks serve` runs
     started = threading.Event()
     stop = asyncio.Event()
     failure: list[BaseException] = []
 
     async def main() -> None:
-        runner = web.AppRunner(create_app(settings, clock=clock), access_log=None)
+        serving = Serving(create_app(settings, clock=clock, **app_kw), settings.server)
         try:
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", port).start()
+            await serving.start("127.0.0.1", port)
         except BaseException as exc:
             failure.append(exc)
             started.set()
@@ -38,7 +40,7 @@ def served(settings: Settings, clock: Clock) -> Iterator[str]:
         try:
             await stop.wait()
         finally:
-            await runner.cleanup()
+            await serving.close()
 
     thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
     thread.start()

@@ -14,7 +14,7 @@ from flowhooks.outbound.model import Status
 from flowhooks.settings import ProviderSettings
 from flowhooks.storage import outbound as store
 from flowhooks.web import keys as appkeys
-from flowhooks.web.client_api import problem
+from flowhooks.web.client_api import body_bytes, problem
 
 MAX_REASON_CHARS = 64  # calls.end_call_reason: a longer reason is cut, the status kept
 
@@ -42,7 +42,7 @@ async def provider_callback(request: web.Request) -> web.Response:
         resp = problem(401, "UNAUTHORIZED", "wrong or missing basic auth")
         resp.headers["WWW-Authenticate"] = 'Basic realm="flowhooks callbacks"'
         return resp
-    raw = await request.read()
+    raw = await body_bytes(request)
     try:
         doc = orjson.loads(raw)
         provider = PROVIDERS.get(conf.format)

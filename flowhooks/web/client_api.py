@@ -6,11 +6,13 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from flowhooks.errors import InvalidBody
 from flowhooks.texts import has_control
 from flowhooks.web import keys as appkeys
+from flowhooks.web.edge import read_body
 
 CLIENT = web.RequestKey("api_client", str)
 
@@ -46,9 +48,15 @@ def client_api(view: View) -> View:
     return guarded
 
 
+async def body_bytes(request: web.Request) -> bytes:
+    """The body within ``[server]`` max_body_bytes and body_timeout_seconds."""
+    server = request.app[appkeys.SETTINGS].server
+    return await read_body(request, server.max_body_bytes, server.body_timeout_seconds)
+
+
 async def json_body(request: web.Request) -> dict[str, Any]:
     try:
-        body = await request.json()
+        body = orjson.loads(await body_bytes(request))
     except ValueError:
         raise web.HTTPBadRequest(reason="body is not valid JSON") from None
     if not isinstance(body, dict):

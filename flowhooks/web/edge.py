@@ -9,6 +9,7 @@ cost ~9 % of a bare endpoint's throughput (bench/README.md).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -16,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from flowhooks.envelope import error
-from flowhooks.errors import InvalidBody, StorageUnavailable
+from flowhooks.errors import BodyTimeout, InvalidBody, StorageUnavailable
 from flowhooks.logs import AccessLog
 from flowhooks.metrics import Metrics
 from flowhooks.phones import NumberRefused
@@ -27,9 +28,27 @@ _DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     StorageUnavailable: (503, "STORAGE_UNAVAILABLE"),
     NumberRefused: (422, "INVALID_NUMBER"),
     InvalidBody: (422, "INVALID_BODY"),
+    BodyTimeout: (408, "TIMEOUT"),
 }
+CLIENT_GONE = 499  # nginx's code for a client that closed the connection mid-request
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID = web.RequestKey("request_id", str)
+
+
+async def read_body(request: web.BaseRequest, limit: int, timeout: float) -> bytes:
+    """The whole body, at most ``limit`` bytes, within ``timeout`` seconds (BodyTimeout);
+    when it has all arrived (the usual case), without a wait."""
+    length = request.content_length
+    if length is not None and length > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=length)
+    content = request.content
+    if length is not None and content.is_eof():
+        return content.read_nowait()
+    try:
+        async with asyncio.timeout(timeout):
+            return await request.read()
+    except TimeoutError:
+        raise BodyTimeout(timeout) from None
 
 
 class Observer:
@@ -83,6 +102,15 @@ class Observer:
             response = web.json_response(body, status=status, headers={"X-Request-Id": request_id})
             self.record(request, status, request_id, started)
             return response
+        if isinstance(exc, ConnectionResetError):  # the client left mid-body: no one to answer
+            log.warning(
+                "client closed the connection mid-request",
+                extra={
+                    "fields": {"requestId": request_id, "http": f"{request.method} {request.path}"}
+                },
+            )
+            self.record(request, CLIENT_GONE, request_id, started)
+            return web.Response(status=CLIENT_GONE)
         if isinstance(exc, web.HTTPException):
             code = exc.reason.upper().replace(" ", "_")
             answer = error("", request_id, exc.status, code, exc.reason)

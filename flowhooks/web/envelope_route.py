@@ -7,26 +7,17 @@ import time
 from aiohttp import web
 
 from flowhooks.envelope import error
+from flowhooks.errors import BodyTimeout
 from flowhooks.methods.engine import Engine, Outcome, RawRequest
 from flowhooks.request_ids import new_request_id
-from flowhooks.web.edge import Observer, Route
+from flowhooks.web.edge import Observer, Route, read_body
 
 JSON = "application/json"
 
 
-async def read_body(request: web.Request, limit: int) -> bytes:
-    """The whole body; when it has all arrived (the usual case), without a wait."""
-    length = request.content_length
-    if length is not None and length > limit:
-        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=length)
-    content = request.content
-    if length is not None and content.is_eof():
-        return content.read_nowait()
-    return await request.read()
-
-
 def envelope_route(engine: Engine, observer: Observer) -> Route:
     limit = engine.settings.server.max_body_bytes
+    timeout = engine.settings.server.body_timeout_seconds
 
     async def envelope(request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
@@ -34,11 +25,14 @@ def envelope_route(engine: Engine, observer: Observer) -> Route:
         request_id = new_request_id(headers.get("X-Request-Id"))
         try:
             try:
-                body = await read_body(request, limit)
+                body = await read_body(request, limit, timeout)
             except web.HTTPRequestEntityTooLarge:
                 message = f"body is larger than {limit} bytes"
                 answer = error("", request_id, 413, "TOO_LARGE", message)
                 outcome = Outcome(answer, "unknown", "TOO_LARGE")
+            except BodyTimeout as exc:
+                answer = error("", request_id, 408, exc.code, exc.message)
+                outcome = Outcome(answer, "unknown", exc.code)
             else:
                 raw = RawRequest(
                     body,
@@ -48,7 +42,7 @@ def envelope_route(engine: Engine, observer: Observer) -> Route:
                     request_id,
                 )
                 outcome = await engine.answer(raw)
-        except Exception as exc:  # a client gone mid-body; the engine itself never raises
+        except Exception as exc:  # a client gone mid-body (499); the engine never raises
             return observer.failed(request, request_id, started, exc)
         answer = outcome.answer
         status = answer.body["status"]

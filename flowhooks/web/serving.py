@@ -1,0 +1,216 @@
+"""Serving the app on a socket, bounded against slow and idle clients ([server] limits).
+
+aiohttp's own server bounds an idle connection (``keepalive_timeout``, also armed when
+a connection opens) but not a connection that trickles its request head, nor how many
+connections are open. ``ConnectionGuard`` wraps aiohttp's protocol factory and adds:
+
+* a header deadline: a connection's first request head must be complete within
+  ``header_timeout_seconds`` of the connection opening, else it is answered 408 in the
+  JSON shape and closed (later heads on a kept-alive connection are bounded by
+  ``keepalive_timeout_seconds``, which aiohttp enforces);
+* a cap on open connections: one over ``max_connections`` is answered 503 and closed at
+  once, so idle sockets never exhaust the process's file descriptors.
+
+The body deadline is the routes' (``edge.read_body``): it answers 408 TIMEOUT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+import signal
+import socket
+from collections.abc import Callable
+from typing import Any, cast
+
+import orjson
+from aiohttp import web
+
+from flowhooks.envelope import error
+from flowhooks.request_ids import new_request_id
+from flowhooks.settings import ServerSettings
+
+log = logging.getLogger("flowhooks.server")
+HEAD_END = b"\r\n\r\n"
+FD_RESERVE = 256  # descriptors kept for the database, outbound HTTP and logs
+# after an answer sent before its body arrived (413, 408), the rest is read and dropped
+# this long so the client sees the answer, then the connection closes (aiohttp: 10 s)
+LINGER_SECONDS = 1.0
+
+
+def _canned(status: int, reason: str, code: str, message: str) -> bytes:
+    answer = error("", new_request_id(), status, code, message)
+    body = orjson.dumps(answer.body)
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+class _Guarded(asyncio.Protocol):
+    """One connection: aiohttp's handler inside, the header deadline around it."""
+
+    __slots__ = ("_counted", "_guard", "_inner", "_tail", "_timer", "_transport")
+
+    def __init__(self, guard: ConnectionGuard) -> None:
+        self._guard = guard
+        self._inner: Any = None
+        self._transport: asyncio.Transport | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._tail = b""  # the last bytes seen, for a head end split across reads
+        self._counted = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        guard = self._guard
+        self._transport = transport = cast(asyncio.Transport, transport)  # uvloop's is not one
+        if guard.open >= guard.max_connections:
+            guard.refused += 1
+            transport.write(guard.busy)
+            transport.close()
+            return
+        guard.open += 1
+        self._counted = True
+        self._inner = guard.factory()
+        self._inner.connection_made(transport)
+        if guard.header_timeout > 0:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(guard.header_timeout, self._head_too_slow)
+
+    def _head_too_slow(self) -> None:
+        self._timer = None
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            self._guard.timed_out += 1
+            transport.write(self._guard.slow)
+            transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        if self._timer is not None:
+            if HEAD_END in self._tail + data:
+                self._timer.cancel()
+                self._timer = None
+            else:
+                self._tail = (self._tail + data)[-3:]
+        if self._inner is not None:
+            self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received() if self._inner is not None else None
+
+    def pause_writing(self) -> None:
+        if self._inner is not None:
+            self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self._inner is not None:
+            self._inner.resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._counted:
+            self._guard.open -= 1
+            self._counted = False
+        if self._inner is not None:
+            self._inner.connection_lost(exc)
+
+
+class ConnectionGuard:
+    """The protocol factory the socket serves: aiohttp's, guarded (see the module)."""
+
+    def __init__(
+        self, factory: Callable[[], asyncio.Protocol], header_timeout: float, max_connections: int
+    ) -> None:
+        self.factory = factory
+        self.header_timeout = header_timeout
+        self.max_connections = max_connections
+        self.open = 0
+        self.refused = 0
+        self.timed_out = 0
+        self.slow = _canned(
+            408, "Request Timeout", "TIMEOUT", "the request head did not arrive in time"
+        )
+        self.busy = _canned(
+            503, "Service Unavailable", "BUSY", "too many open connections; try again"
+        )
+
+    def __call__(self) -> asyncio.Protocol:
+        return _Guarded(self)
+
+
+def descriptor_budget(max_connections: int) -> int:
+    """Raise the soft descriptor limit toward the hard one; the connections it allows."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = max_connections + FD_RESERVE
+    if soft != resource.RLIM_INFINITY and soft < want:
+        target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):  # pragma: no cover - a container may forbid it
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return max_connections
+    return max(1, min(max_connections, soft - FD_RESERVE))
+
+
+class Serving:
+    """The app listening on (host, port) until ``close``."""
+
+    def __init__(self, app: web.Application, conf: ServerSettings) -> None:
+        self.app = app
+        self.conf = conf
+        self.runner = web.AppRunner(
+            app,
+            access_log=None,
+            keepalive_timeout=conf.keepalive_timeout_seconds,
+            lingering_time=LINGER_SECONDS,
+        )
+        self.guard: ConnectionGuard | None = None
+        self._server: asyncio.base_events.Server | None = None
+
+    async def start(self, host: str, port: int, sock: socket.socket | None = None) -> int:
+        """Listen; returns the port (useful when ``port`` is 0)."""
+        await self.runner.setup()
+        assert self.runner.server is not None
+        limit = descriptor_budget(self.conf.max_connections)
+        if limit < self.conf.max_connections:
+            log.warning(
+                "max_connections lowered to the descriptors this process may open",
+                extra={"fields": {"maxConnections": limit}},
+            )
+        self.guard = ConnectionGuard(self.runner.server, self.conf.header_timeout_seconds, limit)
+        loop = asyncio.get_running_loop()
+        if sock is not None:
+            self._server = await loop.create_server(self.guard, sock=sock)
+        else:
+            self._server = await loop.create_server(
+                self.guard, host, port, reuse_address=True, backlog=1024
+            )
+        bound: int = self._server.sockets[0].getsockname()[1]
+        return bound
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        await self.runner.shutdown()
+        await self.runner.cleanup()
+
+
+async def serve_until_signalled(
+    app: web.Application, conf: ServerSettings, host: str, port: int
+) -> None:
+    """``flowhooks serve``: listen until SIGINT or SIGTERM, then stop gracefully."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    serving = Serving(app, conf)
+    await serving.start(host, port)
+    try:
+        await stop.wait()
+    finally:
+        await serving.close()
