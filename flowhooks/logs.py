@@ -9,12 +9,54 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import traceback
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 import orjson
 
 from flowhooks.clock import wall_clock_ms
+
+# errors whose text may quote a stored value (PostgreSQL: 'invalid input syntax for type
+# integer: "1234"', 'Key (client, key)=(acme, k) already exists')
+_DATABASE_MODULES = ("sqlalchemy.", "asyncpg.", "sqlite3", "aiosqlite")
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    return type(exc).__module__.startswith(_DATABASE_MODULES)
+
+
+def safe_traceback(exc: BaseException) -> str:
+    """The traceback, each database error's text replaced by its class name."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        kind = f"{type(current).__module__}.{type(current).__qualname__}"
+        if _is_database_error(current):
+            text = f"{kind}: (database error text withheld: it may hold stored values)"
+        else:
+            text = "".join(traceback.format_exception_only(current)).rstrip()
+        frames = "".join(traceback.format_tb(current.__traceback__))
+        parts.append(f"Traceback (most recent call last):\n{frames}{text}")
+        current = current.__cause__ or current.__context__
+    return "\n\nwhich came from:\n".join(parts)
+
+
+class AiohttpFilter(logging.Filter):
+    """aiohttp's own records (a request it could not parse, a handler error) keep their
+    message and the error's class; the error's text, which may quote a raw header line
+    such as ``Authorization: Bearer ...``, is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("aiohttp") and record.exc_info:
+            exc = record.exc_info[1]
+            fields = getattr(record, "fields", None) or {}
+            record.fields = {**fields, "error": type(exc).__name__}
+            record.exc_info = None
+            record.exc_text = None
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -28,8 +70,8 @@ class JsonFormatter(logging.Formatter):
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             doc.update(fields)
-        if record.exc_info:
-            doc["exc"] = self.formatException(record.exc_info)
+        if record.exc_info and record.exc_info[1] is not None:
+            doc["exc"] = safe_traceback(record.exc_info[1])
         return orjson.dumps(doc, default=str).decode()
 
 
@@ -37,6 +79,7 @@ def configure(level: str = "INFO", stream: Any = None) -> None:
     """Route every logger through one JSON handler on stderr."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(AiohttpFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -61,7 +61,12 @@ def _is_locked(error: exc.OperationalError) -> bool:
 
 def _sqlite_engine(url: str, memory: bool, synchronous: str) -> Engine:
     """One kept-open connection (no pool checkout per query); used from the loop thread."""
-    engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    engine = create_engine(
+        url,
+        poolclass=StaticPool,
+        connect_args={"check_same_thread": False},
+        hide_parameters=True,  # a failed statement's error never carries a caller's values
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -114,7 +119,12 @@ class Storage:
         storage = cls(url, "postgresql")
         async_url = u.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
         # a fixed pool: overflow connections would be opened and closed per request
-        storage._pg = create_async_engine(async_url, pool_size=pool_size, max_overflow=0)
+        storage._pg = create_async_engine(
+            async_url,
+            pool_size=pool_size,
+            max_overflow=0,
+            hide_parameters=True,  # a failed statement's error never carries a caller's values
+        )
         storage._pg_reads = storage._pg.execution_options(isolation_level="AUTOCOMMIT")
         return storage
 

@@ -36,16 +36,23 @@ from flowhooks.web.envelope_route import envelope_route
 from flowhooks.workers.runtime import delivery_runtime, outbound_runtime
 
 log = logging.getLogger("flowhooks.app")
-STATIC_GETS = ("/methods", "/openapi.json", "/healthz", "/readyz", "/metrics")
+
+
+CATCH_ALL = "/{tail:.*}"
 
 
 async def no_route(request: web.Request) -> web.Response:
-    """Anything no route takes: 405 on a known path, else 404, both as JSON."""
-    known = [*request.app[appkeys.SETTINGS].server.paths, "/webhook", *STATIC_GETS]
-    if request.path in known:
-        raise web.HTTPMethodNotAllowed(
-            request.method, ["POST" if request.path not in STATIC_GETS else "GET"]
-        )
+    """Anything no route takes: 405 with ``Allow`` on a path some route serves with
+    other methods, else 404; both as JSON."""
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        if resource.canonical == CATCH_ALL:
+            continue
+        match, methods = await resource.resolve(request)
+        if match is None:
+            allowed |= methods
+    if allowed:
+        raise web.HTTPMethodNotAllowed(request.method, sorted(allowed - {"*"}))
     raise web.HTTPNotFound()
 
 
@@ -201,7 +208,7 @@ def create_app(
     ]
     for method, path, handler in dict.fromkeys(routes):
         app.router.add_route(method, path, observer.wrap(handler))
-    app.router.add_route("*", "/{tail:.*}", observer.wrap(no_route))  # last: JSON 404/405
+    app.router.add_route("*", CATCH_ALL, observer.wrap(no_route))  # last: JSON 404/405
     for ctx in (
         _http_ctx,
         _calendars_ctx,

@@ -118,9 +118,10 @@ class Observer:
             log.exception("unhandled error", extra={"fields": {"requestId": request_id}})
             message = f"internal error; requestId {request_id}"
             answer = error("", request_id, 500, "INTERNAL", message)
-        response = web.json_response(
-            answer.body, status=answer.http_status, headers={"X-Request-Id": request_id}
-        )
+        headers = {"X-Request-Id": request_id}
+        if isinstance(exc, web.HTTPMethodNotAllowed):
+            headers["Allow"] = ",".join(sorted(exc.allowed_methods))
+        response = web.json_response(answer.body, status=answer.http_status, headers=headers)
         self.record(request, response.status, request_id, started)
         return response
 

@@ -11,6 +11,12 @@ connections are open. ``ConnectionGuard`` wraps aiohttp's protocol factory and a
 * a cap on open connections: one over ``max_connections`` is answered 503 and closed at
   once, so idle sockets never exhaust the process's file descriptors.
 
+Requests aiohttp cannot parse (a control byte in a header, a bad request line) are
+answered in the JSON shape by ``JsonErrorHandler`` instead of aiohttp's text/plain, and
+without echoing what was sent. It is built with the arguments the runner gave aiohttp's
+server (``Server._kwargs``, private: aiohttp is pinned in the lock, and the serving tests
+fail if that changes).
+
 The body deadline is the routes' (``edge.read_body``): it answers 408 TIMEOUT.
 """
 
@@ -21,11 +27,13 @@ import logging
 import resource
 import signal
 import socket
-from collections.abc import Callable
 from typing import Any, cast
 
 import orjson
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
+from aiohttp.web_server import Server
 
 from flowhooks.envelope import error
 from flowhooks.request_ids import new_request_id
@@ -47,6 +55,27 @@ def _canned(status: int, reason: str, code: str, message: str) -> bytes:
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     )
     return head.encode() + body
+
+
+class JsonErrorHandler(RequestHandler):
+    """aiohttp's connection handler, answering what it cannot parse in the JSON shape."""
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        super().handle_error(request, status, exc, message)  # logs it (filtered), or raises
+        if status >= 500:
+            code, text = "INTERNAL", "internal error"
+        else:
+            code, text = "BAD_REQUEST", "the request line or a header is malformed"
+        answer = error("", new_request_id(), status, code, text)
+        response = web.json_response(answer.body, status=status)
+        response.force_close()
+        return response
 
 
 class _Guarded(asyncio.Protocol):
@@ -72,7 +101,7 @@ class _Guarded(asyncio.Protocol):
             return
         guard.open += 1
         self._counted = True
-        self._inner = guard.factory()
+        self._inner = guard.handler()
         self._inner.connection_made(transport)
         if guard.header_timeout > 0:
             loop = asyncio.get_running_loop()
@@ -121,10 +150,8 @@ class _Guarded(asyncio.Protocol):
 class ConnectionGuard:
     """The protocol factory the socket serves: aiohttp's, guarded (see the module)."""
 
-    def __init__(
-        self, factory: Callable[[], asyncio.Protocol], header_timeout: float, max_connections: int
-    ) -> None:
-        self.factory = factory
+    def __init__(self, server: Server, header_timeout: float, max_connections: int) -> None:
+        self.server = server
         self.header_timeout = header_timeout
         self.max_connections = max_connections
         self.open = 0
@@ -136,6 +163,10 @@ class ConnectionGuard:
         self.busy = _canned(
             503, "Service Unavailable", "BUSY", "too many open connections; try again"
         )
+
+    def handler(self) -> RequestHandler:
+        loop = asyncio.get_running_loop()
+        return JsonErrorHandler(self.server, loop=loop, **self.server._kwargs)
 
     def __call__(self) -> asyncio.Protocol:
         return _Guarded(self)

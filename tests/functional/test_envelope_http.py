@@ -261,6 +261,11 @@ async def test_unknown_route_and_wrong_verb_answer_json(
     assert resp.status == 404 and (await resp.json())["status"] == "FAILED"
     resp = await client.get("/webhook")
     assert resp.status == 405 and (await resp.json())["status"] == "FAILED"
+    assert resp.headers["Allow"] == "POST"
+    resp = await client.delete("/api/v1/agents/9800000001")
+    assert (resp.status, resp.headers["Allow"]) == (405, "GET,PUT")
+    resp = await client.post("/healthz")
+    assert (resp.status, resp.headers["Allow"]) == (405, "GET")
 
 
 async def test_an_answer_key_the_output_does_not_declare_is_a_500_not_an_answer(
