@@ -25,7 +25,7 @@ import orjson
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench import deliveries, dispatch, links, loadgen
+from bench import deliveries, dispatch, links, loadgen, mixed
 from tests.pg import Cluster
 
 HERE = Path(__file__).resolve().parent
@@ -317,6 +317,10 @@ def main() -> None:
             latency = translate_latency(out, urls["sqlite"], args.seconds)
             (out / "translate_latency.json").write_text(json.dumps(latency, indent=2))
             print("translateText, 100 req/s, backend 50 ms:", json.dumps(latency))
+        if not args.only or args.only == "mixed":
+            mixed_load = run_mixed(out, urls["sqlite"], args.seconds)
+            (out / "mixed.json").write_text(json.dumps(mixed_load, indent=2))
+            print(json.dumps(mixed_load, indent=2))
         if not args.only or args.only == "deliveries":
             webhooks = run_deliveries(out)
             (out / "deliveries.json").write_text(json.dumps(webhooks, indent=2))
@@ -342,6 +346,15 @@ def translate_latency(out: Path, storage_url: str, seconds: float) -> dict[str, 
                 loadgen.run(ours_port, requests, connections=32, seconds=seconds * 2, rate=100)
             )
     return done.summary()
+
+
+def run_mixed(out: Path, storage_url: str, seconds: float) -> dict[str, object]:
+    """validateDateTime at 500 req/s, alone and beside four maximum-size createOutbound."""
+    say("mixed load: validateDateTime beside big createOutbound requests ...")
+    config = write_config(out, storage_url)
+    port = free_port()
+    with server(flowhooks_server(port, config), port):
+        return uvloop.run(mixed.run(port, seconds * 2))
 
 
 def run_deliveries(out: Path) -> dict[str, object]:

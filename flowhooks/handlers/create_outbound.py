@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field
 
 from flowhooks import phones
+from flowhooks.cooperative import turns
 from flowhooks.errors import HandlerFailed, InvalidKeys, KeyProblem
 from flowhooks.method import Context, Keys
 from flowhooks.outbound.model import NewCall, NewRequest
@@ -86,7 +87,7 @@ def _delay(text: str) -> int:
     return delay
 
 
-def _numbers(client: ClientSettings, text: str) -> tuple[list[str], list[str]]:
+async def _numbers(client: ClientSettings, text: str) -> tuple[list[str], list[str]]:
     """(accepted E.164 numbers, ``number:reason`` refusals), in input order, no repeats."""
     given = phones.split_numbers(text)
     if not given:
@@ -98,7 +99,7 @@ def _numbers(client: ClientSettings, text: str) -> tuple[list[str], list[str]]:
     )
     accepted: list[str] = []
     rejected: list[str] = []
-    for raw in given:
+    async for raw in turns(given):  # 744 numbers are ~30 ms of parsing: others get turns
         shown = "".join(raw.split())
         try:
             number = policy.check(raw)
@@ -127,7 +128,7 @@ async def handle(ctx: Context, keys: Input) -> dict[str, object]:
     if not ctx.outbound.allow_request(keys.clientID, client.max_requests_per_second):
         raise _refuse(429, "RATE_LIMITED", "too many createOutbound requests for this client")
     delay = _delay(keys.delayMinutes)
-    accepted, rejected = _numbers(client, keys.contactNumbers)
+    accepted, rejected = await _numbers(client, keys.contactNumbers)
 
     name = client.calling_calendar
     calendar = ctx.calendars.find(name) if name else None
@@ -135,7 +136,7 @@ async def handle(ctx: Context, keys: Input) -> dict[str, object]:
     home = ZoneInfo(client.timezone) if callee or calendar is None else calendar.timezone
     base = ctx.now + timedelta(minutes=delay)
     calls: list[NewCall] = []
-    for number in accepted:
+    async for number in turns(accepted):
         zone = phones.time_zone(number, home) if callee else home
         due = due_in_calendar(base, calendar, zone)
         if due is None:

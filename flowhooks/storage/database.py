@@ -41,8 +41,11 @@ class SyncConnection:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self.dialect = conn.dialect
+        self.rows_written = 0  # by executemany: a big transaction commits off the loop
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        if isinstance(parameters, list):
+            self.rows_written += len(parameters)
         return self._conn.execute(statement, parameters)
 
     async def scalar(self, statement: Any, parameters: Any = None) -> Any:
@@ -53,6 +56,9 @@ class SyncConnection:
 
     async def run_sync(self, fn: Callable[[Connection], Any]) -> Any:
         return fn(self._conn)
+
+
+BIG_TRANSACTION_ROWS = 256
 
 
 def _is_locked(error: exc.OperationalError) -> bool:
@@ -157,8 +163,14 @@ class Storage:
             await asyncio.sleep(delay)  # another process writes: wait without blocking
             delay = min(delay * 2, 0.05)
         try:
-            yield SyncConnection(conn)
-            conn.commit()
+            wrapped = SyncConnection(conn)
+            yield wrapped
+            if wrapped.rows_written > BIG_TRANSACTION_ROWS:
+                # a commit of ~1,500 rows takes ~10 ms; sqlite3 releases the GIL while it
+                # writes, so the loop serves others meanwhile (the write lock is held)
+                await asyncio.to_thread(conn.commit)
+            else:
+                conn.commit()
         except exc.OperationalError as e:  # disk full, I/O error: nothing was stored
             conn.rollback()
             raise StorageUnavailable(f"database unavailable: {e.orig}") from e

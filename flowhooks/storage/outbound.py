@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, select, update
 
+from flowhooks.cooperative import pieces
 from flowhooks.outbound.model import CallChange, NewRequest, OutboundCall, Stored
 from flowhooks.storage import outbox
 from flowhooks.storage import tables as t
@@ -121,7 +122,7 @@ async def create(storage: Storage, req: NewRequest, now: datetime) -> Stored:
                 created_at=now,
             )
         )
-        if req.calls:
+        async for calls in pieces(req.calls):  # a big request's rows, a loop turn apart
             await conn.execute(
                 _c.insert(),
                 [
@@ -141,7 +142,7 @@ async def create(storage: Storage, req: NewRequest, now: datetime) -> Stored:
                         "created_at": now,
                         "updated_at": now,
                     }
-                    for c in req.calls
+                    for c in calls
                 ],
             )
             await conn.execute(
@@ -157,7 +158,7 @@ async def create(storage: Storage, req: NewRequest, now: datetime) -> Stored:
                         "detail": f"due {c.due_at.isoformat()}",
                         "at": now,
                     }
-                    for c in req.calls
+                    for c in calls
                 ],
             )
     return Stored(req.answer, created=True)

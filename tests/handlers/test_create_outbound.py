@@ -182,3 +182,28 @@ async def test_secrets_are_not_stored_or_logged(make_client: ClientFactory, db_u
         for table in ("outbound_requests", "outbound_calls", "call_events", "outbound_keys"):
             rows = (await conn.execute(text(f"SELECT * FROM {table}"))).all()
             assert "a" * 64 not in repr(rows), table
+
+
+async def test_a_big_request_gives_the_loop_turns_while_it_works(
+    make_client: ClientFactory, db_url: str
+) -> None:
+    """744 numbers (as many as an 8 KiB value holds) are parsed, planned and written in
+    pieces with loop turns between them: other requests are served meanwhile (issue 13;
+    bench/README.md has the latency this buys)."""
+    client = await make_client(outbound_conf(db_url), now=NOON_DT)
+    numbers = ",".join(f"99797{i:05d}" for i in range(744))
+    turns = 0
+    done = False
+
+    async def ticker() -> None:
+        nonlocal turns
+        while not done:
+            await asyncio.sleep(0)
+            turns += 1
+
+    ticking = asyncio.create_task(ticker())
+    status, keys, _ = await post(client, create(numbers))
+    done = True
+    await ticking
+    assert status == 200 and len(keys["$flow.key.obdPhononUUID"].split(",")) == 744
+    assert turns >= 744 // 8  # at least a turn every 8 numbers

@@ -12,7 +12,18 @@ PURE_OUTBOUND = ("outbound.model", "outbound.retry", "outbound.transitions", "ou
 PURE_LINKS = ("links.codes", "links.urls", "links.useragents")
 # bottom to top; a module's layer is that of its longest matching prefix
 LAYERS: list[tuple[str, ...]] = [
-    ("", "errors", "clock", "logs", "metrics", "request_ids", "plugins", "redact", "texts"),
+    (
+        "",
+        "errors",
+        "clock",
+        "logs",
+        "metrics",
+        "request_ids",
+        "plugins",
+        "redact",
+        "texts",
+        "cooperative",
+    ),
     (
         "calendar",
         "phones",
