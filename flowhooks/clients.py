@@ -34,6 +34,11 @@ class Clients:
         self._clients = dict(clients)
         self._api_tokens = _tokens({n: c.api_token for n, c in self._clients.items()})
         self._cust_tokens = _tokens({n: c.cust_token for n, c in self._clients.items()})
+        self._flow_tokens = _tokens({n: c.flow_token for n, c in self._clients.items()})
+
+    @property
+    def has_flow_tokens(self) -> bool:
+        return bool(self._flow_tokens)
 
     def get(self, name: str) -> ClientSettings | None:
         return self._clients.get(name)
@@ -44,6 +49,10 @@ class Clients:
     def for_token(self, token: str) -> str | None:
         """The client whose api_token this is (bearer token of /api/v1)."""
         return _match(self._api_tokens, token)
+
+    def for_flow_token(self, token: str) -> str | None:
+        """The client whose flow_token this is (bearer token of an envelope)."""
+        return _match(self._flow_tokens, token)
 
     def for_cust_token(self, token: str) -> str | None:
         """The client whose cust_token this is (shortURL)."""

@@ -73,6 +73,11 @@ class Unauthorized(EnvelopeError):
     code = "UNAUTHORIZED"
 
 
+class Forbidden(EnvelopeError):
+    http_status = 403
+    code = "FORBIDDEN"
+
+
 class UnknownMethod(EnvelopeError):
     http_status = 404
     code = "UNKNOWN_METHOD"

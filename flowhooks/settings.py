@@ -250,6 +250,7 @@ class ClientSettings(Section):
     security_id: SecretStr | None = None
     api_token: SecretStr | None = None
     cust_token: SecretStr | None = None
+    flow_token: SecretStr | None = None  # an envelope bearing it acts as this client
     default_region: str = "IN"
     allowed_regions: list[str] = Field(default_factory=list)
     blocked_number_types: list[str] = Field(
@@ -525,6 +526,26 @@ def _webhook_problems(s: Settings) -> list[str]:
     ]
 
 
+def _flow_token_problems(s: Settings) -> list[str]:
+    problems = []
+    owners: dict[str, str] = {}
+    shared = s.server.token.get_secret_value() if s.server.token else None
+    for name, client in s.clients.items():
+        if client.flow_token is None:
+            continue
+        token = client.flow_token.get_secret_value()
+        if len(token) < 16:
+            problems.append(f"clients.{name}.flow_token: must be at least 16 characters")
+        if token == shared:
+            problems.append(f"clients.{name}.flow_token: must differ from [server] token")
+        if token in owners:
+            problems.append(f"clients.{name}.flow_token: the same as clients.{owners[token]}'s")
+        owners.setdefault(token, name)
+    if s.server.require_flow_token and not owners:
+        problems.append("server.require_flow_token: no [clients.NAME] has a flow_token")
+    return problems
+
+
 def _cross_check(s: Settings) -> list[str]:
     problems = []
     for name, client in s.clients.items():
@@ -541,6 +562,7 @@ def _cross_check(s: Settings) -> list[str]:
             except ValueError as exc:
                 problems.append(f"calendars.{name}.subdivision: {exc}")
     problems.extend(_webhook_problems(s))
+    problems.extend(_flow_token_problems(s))
     problems.extend(
         f"bots.{name}.client: no [clients.{bot.client}]"
         for name, bot in s.bots.items()

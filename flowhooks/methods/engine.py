@@ -15,10 +15,12 @@ from functools import lru_cache
 from pydantic import BaseModel, ValidationError
 
 from flowhooks import envelope
+from flowhooks.clients import Clients
 from flowhooks.clock import Clock, parse_now_header
 from flowhooks.errors import (
     BadEnvelope,
     EnvelopeError,
+    Forbidden,
     HandlerFailed,
     InvalidKeys,
     KeyProblem,
@@ -34,6 +36,7 @@ from flowhooks.settings import Settings
 
 log = logging.getLogger("flowhooks.engine")
 JSON_TYPES = ("application/json",)
+CLIENT_KEY = "clientid"  # the bare name every method reads its client from
 
 
 @dataclass(slots=True)  # not frozen: a frozen __init__ costs 4x on the hot path
@@ -83,6 +86,15 @@ def build_input(handler: Method, env: envelope.Envelope) -> Keys:
         raise InvalidKeys(problems) from None
 
 
+def _act_as(env: envelope.Envelope, client: str) -> None:
+    """A flow token's client fills ``clientID`` when absent; naming another is a 403."""
+    sent = env.keys.get(CLIENT_KEY)
+    if sent is None or not sent.strip():
+        env.keys = {**env.keys, CLIENT_KEY: client}
+    elif sent.strip() != client:
+        raise Forbidden("this flow token belongs to another client than clientID names")
+
+
 class Engine:
     """Runs envelopes against the registry with the app's settings, clock and resources."""
 
@@ -93,16 +105,33 @@ class Engine:
         self.resources: Resources | None = None  # bound once the app's resources started
         token = settings.server.token
         self._token = token.get_secret_value().encode() if token else None
+        self._clients = Clients(settings.clients)
+        self._require_flow_token = settings.server.require_flow_token
+        self._open = self._token is None and not self._clients.has_flow_tokens
         self._override = settings.testing.allow_clock_override
         self._limit = settings.server.max_body_bytes
 
-    def _check_auth(self, authorization: str | None) -> None:
-        assert self._token is not None
+    def _acting_client(self, authorization: str | None) -> str | None:
+        """The client a flow token names; None for the shared token or an open service.
+
+        A client's ``flow_token`` acts as that client; ``[server] token`` is shared by
+        all; with ``require_flow_token`` only a flow token will do. A bearer token that
+        matches none is a 401 whenever any token is configured.
+        """
         scheme, _, offered = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            offered.strip().encode(), self._token
-        ):
+        offered = offered.strip() if scheme.lower() == "bearer" else ""
+        client = self._clients.for_flow_token(offered) if offered else None
+        if client is not None:
+            return client
+        if self._require_flow_token:
+            raise Unauthorized("a client's flow_token is required as Bearer token")
+        if self._token is None:
+            if offered:
+                raise Unauthorized("unknown bearer token")
+            return None
+        if not hmac.compare_digest(offered.encode(), self._token):
             raise Unauthorized("missing or wrong bearer token")
+        return None
 
     def _now(self, header: str | None) -> datetime:
         if header is None or not self._override:
@@ -114,21 +143,21 @@ class Engine:
                 f"header X-Flowhooks-Now is not ISO 8601 with offset: {exc}"
             ) from None
 
-    def check(self, req: RawRequest) -> None:
-        """Checks that need no parsing: token, media type, size."""
-        if self._token is not None:
-            self._check_auth(req.authorization)
+    def check(self, req: RawRequest) -> str | None:
+        """Checks that need no parsing: token, media type, size; the acting client."""
+        acting = None if self._open else self._acting_client(req.authorization)
         if not _is_json(req.content_type):
             raise UnsupportedMediaType("Content-Type must be application/json")
         if len(req.body) > self._limit:
             raise TooLarge(f"body is larger than {self._limit} bytes")
+        return acting
 
     async def answer(self, req: RawRequest) -> Outcome:
         request_id = req.request_id or new_request_id()
         method_name = "unknown"
         sent_method = ""
         try:
-            self.check(req)
+            acting = self.check(req)
             env = envelope.parse(req.body)
             sent_method = env.method
             now = self._now(req.now_header)
@@ -137,6 +166,8 @@ class Engine:
                 known = ", ".join(self.registry.names())
                 raise UnknownMethod(f"unknown method {env.method!r}; known methods: {known}")
             method_name = handler.method
+            if acting is not None:
+                _act_as(env, acting)
             try:
                 if env.problems:
                     raise InvalidKeys(env.problems)
