@@ -222,6 +222,8 @@ def _link_paths() -> dict[str, Any]:
                     "200": _json(shorten_ok, "the short URL"),
                     "400": _json(problem, "BAD_REQUEST: longUrl or expireDays, named"),
                     "401": _json(problem, "UNAUTHORIZED: custToken is no client's"),
+                    "408": _json(problem, "TIMEOUT: the body did not arrive in time"),
+                    "422": _json(problem, "INVALID_BODY: a value holds a control character"),
                 },
             }
         },
