@@ -4,13 +4,30 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= config/flowhooks.toml
 
-.PHONY: run test test-anyhour lint typecheck pytest bench clean
+LOCK   := requirements.lock
 
-$(BIN)/flowhooks: pyproject.toml
+.PHONY: run test test-anyhour lint typecheck pytest bench clean lock audit
+
+# Installs exactly the versions in requirements.lock (`make lock` refreshes it).
+$(BIN)/flowhooks: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c $(LOCK) -e '.[dev]'
 	touch $@
+
+# Resolve pyproject.toml's dependencies afresh in a throwaway venv and pin every one.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet '.[dev]'
+	echo "# pinned by \`make lock\` from pyproject.toml; installed with pip -c" > $(LOCK)
+	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^flowhooks' >> $(LOCK)
+	rm -rf .lock-venv build flowhooks.egg-info
+
+# Known vulnerabilities in the locked versions (PyPI's advisory data).
+audit: $(BIN)/flowhooks
+	$(BIN)/pip-audit --requirement $(LOCK) --no-deps --disable-pip --progress-spinner off
 
 run: $(BIN)/flowhooks
 	$(BIN)/flowhooks serve --config $(CONFIG)
