@@ -47,9 +47,7 @@ def conf(url: str) -> settings_mod.Settings:
     return settings_mod.validate(raw, "<schemathesis>", {})
 
 
-schema = schemathesis.openapi.from_dict(
-    openapi.build(conf("sqlite:///:memory:"), load_registry())
-)
+schema = schemathesis.openapi.from_dict(openapi.build(conf("sqlite:///:memory:"), load_registry()))
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +67,4 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 )
 def test_every_documented_route_answers_below_500(case: schemathesis.Case, base_url: str) -> None:
     headers = {"Authorization": f"Bearer {API_TOKEN}"} if case.path.startswith("/api/") else {}
-    case.call_and_validate(
-        base_url=base_url, headers=headers, checks=CHECKS, timeout=10
-    )
+    case.call_and_validate(base_url=base_url, headers=headers, checks=CHECKS, timeout=10)
