@@ -11,6 +11,7 @@ import aiohttp
 from flowhooks.integrations.nlu import NluBackend, Understood
 from flowhooks.plugins import BackendSettings
 from flowhooks.speech.intents import IntentSet
+from flowhooks.speech.normalize import MEMO_CHARS
 
 
 class RulesSettings(BackendSettings):
@@ -32,6 +33,8 @@ class RulesNlu:
         return Understood(found.intent, found.confidence)
 
     async def parse(self, text: str, intent_set: str, message_id: str) -> Understood:
+        if len(text) > MEMO_CHARS:  # long texts are not memoised: the cache stays small
+            return self._match(text, intent_set)
         return self._understand(text, intent_set)
 
     async def close(self) -> None:

@@ -13,7 +13,6 @@ identical requests make one backend call).
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -21,6 +20,7 @@ from typing import Any, Protocol
 import aiohttp
 from pydantic import BaseModel
 
+from flowhooks.memo import BoundedCache
 from flowhooks.plugins import Backends
 
 
@@ -68,23 +68,27 @@ TRANSLATORS: Backends[TranslatorBackend] = Backends(
 CacheKey = tuple[str | None, str, str]
 
 
+CACHE_BYTES = 32 * 1024 * 1024  # texts kept, whatever cache_size says
+
+
+def _entry_bytes(key: CacheKey, value: Translation) -> int:
+    return 200 + 2 * (len(key[2]) + len(value.text))  # ~2 bytes a character, plus objects
+
+
 class Translations:
     """A backend behind an LRU cache and single-flight; what handlers call."""
 
     def __init__(self, backend: Translator, cache_size: int) -> None:
         self.backend = backend
         self.name = backend.name
-        self._size = cache_size
-        self._cache: OrderedDict[CacheKey, Translation] = OrderedDict()
+        self._cache: BoundedCache[CacheKey, Translation] = BoundedCache(
+            cache_size, CACHE_BYTES, _entry_bytes
+        )
         self._flights: dict[CacheKey, asyncio.Task[Translation]] = {}
         self.backend_calls = 0  # for /metrics and tests
 
     def cached(self, text: str, target: str, source: str | None) -> Translation | None:
-        key = (source, target, text)
-        found = self._cache.get(key)
-        if found is not None:
-            self._cache.move_to_end(key)
-        return found
+        return self._cache.get((source, target, text))
 
     async def translate(
         self, text: str, target: str, source: str | None, api_key: str | None
@@ -107,10 +111,7 @@ class Translations:
         source, target, text = key
         self.backend_calls += 1
         result = await self.backend.translate(text, target, source, api_key)
-        if self._size > 0:
-            self._cache[key] = result
-            if len(self._cache) > self._size:
-                self._cache.popitem(last=False)
+        self._cache.put(key, result)
         return result
 
     async def close(self) -> None:

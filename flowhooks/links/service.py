@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from flowhooks.links.codes import new_code
+from flowhooks.memo import BoundedCache
 from flowhooks.settings import LinksSettings
 from flowhooks.storage import Storage
 from flowhooks.storage import links as store
@@ -23,6 +23,9 @@ from flowhooks.storage.links import Clicks, CodeTaken, StoredLink
 
 log = logging.getLogger("flowhooks.links")
 DRAWS = 8  # a collision at 62^7+ codes is rare; eight in a row means something is wrong
+
+
+CACHE_BYTES = 64 * 1024 * 1024  # links kept, whatever cache_size says
 
 
 class NoFreeCode(Exception):
@@ -41,7 +44,9 @@ class Links:
         self.conf = conf
         self.base = public_base_url.rstrip("/")
         self.db = db
-        self._cache: OrderedDict[str, StoredLink] = OrderedDict()
+        self._cache: BoundedCache[str, StoredLink] = BoundedCache(
+            conf.cache_size, CACHE_BYTES, lambda code, link: 300 + len(link.long_url)
+        )
         self._pending: dict[str, _Pending] = {}
         self.lookups = 0  # reads of the database by the redirector (for /metrics and tests)
         self._task: asyncio.Task[None] | None = None
@@ -71,10 +76,8 @@ class Links:
             return found
         self.lookups += 1
         found = await store.find(self.db, code)
-        if found is not None and self.conf.cache_size > 0:
-            self._cache[code] = found
-            if len(self._cache) > self.conf.cache_size:
-                self._cache.popitem(last=False)
+        if found is not None:
+            self._cache.put(code, found)
         return found
 
     def click(self, code: str, bot: bool, now: datetime) -> None:

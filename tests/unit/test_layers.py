@@ -23,6 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
         "redact",
         "texts",
         "cooperative",
+        "memo",
     ),
     (
         "calendar",
