@@ -98,14 +98,16 @@ def _act_as(env: envelope.Envelope, client: str) -> None:
 class Engine:
     """Runs envelopes against the registry with the app's settings, clock and resources."""
 
-    def __init__(self, registry: MethodRegistry, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self, registry: MethodRegistry, settings: Settings, clock: Clock, clients: Clients
+    ) -> None:
         self.registry = registry
         self.settings = settings
         self.clock = clock
         self.resources: Resources | None = None  # bound once the app's resources started
         token = settings.server.token
         self._token = token.get_secret_value().encode() if token else None
-        self._clients = Clients(settings.clients)
+        self._clients = clients
         self._require_flow_token = settings.server.require_flow_token
         self._open = self._token is None and not self._clients.has_flow_tokens
         self._override = settings.testing.allow_clock_override

@@ -186,12 +186,12 @@ def create_app(
     app[appkeys.CLOCK] = clock
     if resolver is not None:
         app[appkeys.RESOLVER] = resolver  # tests: DNS answers of their choosing
-    app[appkeys.CLIENTS] = Clients(settings.clients)
+    app[appkeys.CLIENTS] = clients = Clients(settings.clients)
     app[appkeys.CALENDARS] = build_calendars(settings)
     app[appkeys.METRICS] = metrics = Metrics()
     enabled = logging.getLogger("flowhooks.access").isEnabledFor(logging.INFO)
     app[appkeys.ACCESS_LOG] = access_log = access_log or AccessLog(enabled=enabled)
-    app[appkeys.ENGINE] = engine = Engine(registry, settings, clock)
+    app[appkeys.ENGINE] = engine = Engine(registry, settings, clock, clients)
     app[appkeys.OPENAPI] = openapi.build(settings, registry)
     observer = Observer(access_log, metrics)
     envelope = envelope_route(engine, observer)  # observes itself: the hot path

@@ -227,8 +227,7 @@ class Serving:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
-        await self.runner.shutdown()
-        await self.runner.cleanup()
+        await self.runner.cleanup()  # the app's shutdown, then its connections, then cleanup
 
 
 async def serve_until_signalled(
