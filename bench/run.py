@@ -3,6 +3,9 @@
 Usage: python bench/run.py [--seconds S] [--only PREFIX]   (``make bench`` runs them all)
 Servers run as separate processes on 127.0.0.1; the load generator is bounded in
 count and time. Results go to stdout as a Markdown table and to bench/out/*.json.
+Besides throughput, each server's CPU time over a fixed count of requests gives its CPU
+microseconds a request: on a noisy machine the stable figure. PostgreSQL runs durable
+(fsync and synchronous_commit on), as in production.
 """
 
 from __future__ import annotations
@@ -43,11 +46,12 @@ def free_port() -> int:
 
 @contextmanager
 def server(argv: list[str], port: int) -> Iterator[int]:
+    """A server process on ``port``; yields its pid."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         asyncio.run(loadgen.wait_ready(port))
-        yield port
+        yield proc.pid
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -60,8 +64,38 @@ def bare_server(port: int) -> list[str]:
     return [sys.executable, str(HERE / "bare_server.py"), "--port", str(port)]
 
 
-def flowhooks_server(port: int, config: Path) -> list[str]:
-    return [str(BIN / "flowhooks"), "serve", "--config", str(config), "--port", str(port)]
+def flowhooks_server(port: int, config: Path, processes: int = 1) -> list[str]:
+    argv = [str(BIN / "flowhooks"), "serve", "--config", str(config), "--port", str(port)]
+    return argv + (["--processes", str(processes)] if processes > 1 else [])
+
+
+CPU_REQUESTS = 10_000  # a fixed count, so the CPU figure does not depend on throughput
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and all its descendants (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def cpu_per_request(pid: int, port: int, requests: list[bytes]) -> float:
+    """The server's CPU microseconds a request over CPU_REQUESTS closed-loop requests."""
+    before = cpu_seconds(pid)
+    done = uvloop.run(
+        loadgen.run(port, requests, connections=32, seconds=120, max_requests=CPU_REQUESTS)
+    )
+    return round((cpu_seconds(pid) - before) / max(1, done.requests) * 1e6, 1)
 
 
 def closed_loop(port: int, requests: list[bytes], seconds: float) -> loadgen.Result:
@@ -101,8 +135,10 @@ def bench_method(name: str, bench: Bench, seconds: float, config: Path) -> dict[
             google = links.google_server(google_port, bench.google_delay)
             stack.enter_context(server(google, google_port))
             links.point_translate_at(config, google_port)
-        stack.enter_context(server(bare_server(bare_port), bare_port))
-        stack.enter_context(server(flowhooks_server(ours_port, config), ours_port))
+        bare_pid = stack.enter_context(server(bare_server(bare_port), bare_port))
+        ours_pid = stack.enter_context(
+            server(flowhooks_server(ours_port, config, bench.processes), ours_port)
+        )
         if bench.prepare is not None:
             say("  flowhooks: preparing ...")
             bench.prepare(links.storage_url(config))
@@ -118,6 +154,11 @@ def bench_method(name: str, bench: Bench, seconds: float, config: Path) -> dict[
             say(f"  round {round_ + 1}/{ROUNDS}: bare, then flowhooks, {seconds}s each ...")
             bare_runs.append(closed_loop(bare_port, requests, seconds))
             our_runs.append(closed_loop(ours_port, requests, seconds))
+        say(f"  CPU time over {CPU_REQUESTS} requests each ...")
+        cpu = {
+            "bare": cpu_per_request(bare_pid, bare_port, requests),
+            "flowhooks": cpu_per_request(ours_pid, ours_port, requests),
+        }
         say(f"  open loop at {OPEN_RATE:.0f} req/s ...")
         bare = {
             "closed": median_run(bare_runs).summary(),
@@ -134,6 +175,7 @@ def bench_method(name: str, bench: Bench, seconds: float, config: Path) -> dict[
         "bare": bare,
         "flowhooks": ours,
         "ratio": round(ratio, 3),
+        "cpu_us_per_request": cpu,
         "errors": errors,
     }
 
@@ -188,6 +230,35 @@ def prefs_seed() -> list[bytes]:
     return envelopes("updateUserPreferences", keys)
 
 
+def prefs_update() -> list[bytes]:
+    """updateUserPreferences of 200 callers, two keys each, new values every time."""
+    numbers = _numbers()
+    keys = [
+        {"contactNumber": numbers[i % 200], "$user.key.lang": "hi en ta".split()[i % 3]}
+        | {"$user.key.n": str(i)}
+        for i in range(2000)
+    ]
+    return envelopes("updateUserPreferences", keys)
+
+
+AGENT_DIDS = 50  # 50 DIDs of four agents each ([[agents]] of the bench config)
+
+
+def bench_agents() -> str:
+    return "".join(
+        f'\n[[agents]]\nclient = "bench"\ncli = "+9198{d:04d}{a:04d}"\nname = "Agent {a}"'
+        f'\ndid = "+91806800{d:04d}"\n'
+        for d in range(AGENT_DIDS)
+        for a in range(4)
+    )
+
+
+def allocate_agent() -> list[bytes]:
+    """allocateAgent over 50 DIDs: every request hands out an agent (a checked update)."""
+    keys = [{"did": f"+91806800{d:04d}", "clientID": "bench"} for d in range(AGENT_DIDS)]
+    return envelopes("allocateAgent", keys)
+
+
 def create_outbound() -> list[bytes]:
     """createOutbound for 40,000 different numbers: every request schedules a call."""
     keys = [
@@ -227,6 +298,7 @@ class Bench:
     seed: Callable[[], list[bytes]] | None = None
     prepare: Callable[[str], None] | None = None  # (storage url) once the server migrated it
     google_delay: float | None = None  # a fake Cloud Translation answering after this long
+    processes: int = 1  # flowhooks serve --processes
 
 
 BENCHES: dict[str, Bench] = {
@@ -234,8 +306,16 @@ BENCHES: dict[str, Bench] = {
     "validateDateTime (distinct inputs)": Bench(validate_distinct),
     "fetchUserPreferences (SQLite)": Bench(prefs_fetch, "sqlite", prefs_seed),
     "fetchUserPreferences (PostgreSQL)": Bench(prefs_fetch, "postgresql", prefs_seed),
+    "fetchUserPreferences (PostgreSQL, 2 processes)": Bench(
+        prefs_fetch, "postgresql", prefs_seed, processes=2
+    ),
+    "updateUserPreferences (SQLite)": Bench(prefs_update, "sqlite"),
+    "updateUserPreferences (PostgreSQL)": Bench(prefs_update, "postgresql"),
+    "allocateAgent (SQLite)": Bench(allocate_agent, "sqlite"),
+    "allocateAgent (PostgreSQL)": Bench(allocate_agent, "postgresql"),
     "createOutbound (SQLite)": Bench(create_outbound, "sqlite"),
     "createOutbound (PostgreSQL)": Bench(create_outbound, "postgresql"),
+    "createOutbound (PostgreSQL, 2 processes)": Bench(create_outbound, "postgresql", processes=2),
     "pullreport (SQLite)": Bench(pullreport, "sqlite"),
     "redirect GET /s/{code} (SQLite)": Bench(links.redirects, "sqlite", None, links.seed_links),
     "redirect GET /s/{code} (PostgreSQL)": Bench(
@@ -254,15 +334,18 @@ BENCHES: dict[str, Bench] = {
 def table(results: list[dict[str, object]]) -> str:
     rows = [
         "| benchmark | bare req/s | flowhooks req/s | ratio | p50 ms (closed) | p99 ms (closed)"
-        " | max ms (closed) | p50 ms @1000/s | p99 ms @1000/s | errors |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        " | max ms (closed) | p50 ms @1000/s | p99 ms @1000/s | CPU µs/req bare | CPU µs/req ours"
+        " | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         b, f = r["bare"], r["flowhooks"]
         rows.append(
             f"| {r['name']} | {b['closed']['rps']} | {f['closed']['rps']} | {r['ratio']}"  # type: ignore[index]
             f" | {f['closed']['p50_ms']} | {f['closed']['p99_ms']} | {f['closed']['max_ms']}"  # type: ignore[index]
-            f" | {f['open']['p50_ms']} | {f['open']['p99_ms']} | {r['errors']} |"  # type: ignore[index]
+            f" | {f['open']['p50_ms']} | {f['open']['p99_ms']}"  # type: ignore[index]
+            f" | {r['cpu_us_per_request']['bare']} | {r['cpu_us_per_request']['flowhooks']}"  # type: ignore[index]
+            f" | {r['errors']} |"
         )
     return "\n".join(rows)
 
@@ -384,7 +467,7 @@ def databases(kinds: set[str]) -> Iterator[dict[str, str]]:
         yield urls
         return
     say("starting a throwaway PostgreSQL cluster ...")
-    cluster = Cluster.start()
+    cluster = Cluster.start(durable=True)
     try:
         urls["postgresql"] = cluster.url + "/postgres"
         yield urls
@@ -394,6 +477,7 @@ def databases(kinds: set[str]) -> Iterator[dict[str, str]]:
 
 def write_config(out: Path, storage_url: str) -> Path:
     text = (HERE / "bench.toml").read_text().replace("sqlite:///var/bench.db", storage_url)
+    text += bench_agents()
     path = out / "bench-run.toml"
     path.write_text(text)
     return path

@@ -39,7 +39,13 @@ def settle_heap() -> None:
 
 async def start_storage(settings: Settings, now: datetime) -> Storage:
     conf = settings.storage
-    storage = Storage.open(conf.url, conf.sqlite_synchronous, conf.pool_size)
+    storage = Storage.open(
+        conf.url,
+        conf.sqlite_synchronous,
+        conf.pool_size,
+        conf.driver_pool_size,
+        conf.statement_cache,
+    )
     try:
         applied = await migrations.upgrade(
             storage, lambda line: log.info(line, extra={"fields": {"phase": "migrate"}}), now

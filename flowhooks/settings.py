@@ -99,7 +99,9 @@ class ServerSettings(Section):
 class StorageSettings(Section):
     url: str = "sqlite:///var/flowhooks.db"
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
-    pool_size: int = Field(20, ge=1, le=500)
+    pool_size: int = Field(10, ge=1, le=500)  # SQLAlchemy's (dispatcher, deliveries, API)
+    driver_pool_size: int = Field(20, ge=1, le=500)  # asyncpg's, the envelope hot paths
+    statement_cache: bool = True  # false behind PgBouncer in transaction mode
 
     @field_validator("url")
     @classmethod

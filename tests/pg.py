@@ -1,7 +1,9 @@
 """A throwaway PostgreSQL 15 cluster for the test session.
 
 initdb in a temp dir, run as a non-root user (``postgres`` when the suite runs as
-root), a free port on 127.0.0.1, fsync off; stopped and removed at the end.
+root), a free port on 127.0.0.1; stopped and removed at the end. Tests run it with
+fsync off (fast, and a test never survives a power cut); benchmarks with
+``durable=True``: fsync, synchronous_commit and full-page writes on, as production runs.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class Cluster:
             raise RuntimeError(f"{args[0]} failed: {result.stdout}\n{result.stderr}")
 
     @classmethod
-    def start(cls) -> Cluster:
+    def start(cls, durable: bool = False) -> Cluster:
         root = Path(tempfile.mkdtemp(prefix="flowhooks-pg-"))
         run_as: dict[str, Any] = {}
         if os.geteuid() == 0:  # PostgreSQL refuses to run as root
@@ -71,10 +73,10 @@ class Cluster:
             "--no-sync",
             "--locale=C",
         )
-        options = (
-            f"-p {cluster.port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-            " -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
-        )
+        options = f"-p {cluster.port} -k {root} -c listen_addresses=127.0.0.1"
+        options += " -c max_connections=300"
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         cluster._run(
             PG_BIN / "pg_ctl", "-D", data, "-o", options, "-l", root / "log", "-w", "start"
         )

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import false, not_, select, true, update
+from sqlalchemy import bindparam, false, not_, select, true, update
 
 from flowhooks.errors import StorageUnavailable
 from flowhooks.storage import tables as t
@@ -103,37 +103,59 @@ async def get(storage: Storage, client: str, cli: str) -> Agent | None:
     return _agent(row) if row else None
 
 
+_a = t.agents
+# (an UPDATE's own column names cannot name its WHERE parameters)
+_THE_AGENT = (_a.c.client == bindparam("of_client"), _a.c.cli == bindparam("of_cli"))
+_AGENT_COLUMNS = (  # Agent's fields, in order
+    _a.c.client,
+    _a.c.cli,
+    _a.c.name,
+    _a.c.did,
+    _a.c.paused,
+    _a.c.last_allotted_at,
+    _a.c.source,
+    _a.c.updated_at,
+)
+_PAUSE = {
+    action: update(_a)
+    .where(*_THE_AGENT)
+    .values(paused=state, updated_at=bindparam("now"))
+    .returning(*_AGENT_COLUMNS)
+    for action, state in (
+        (PauseAction.PAUSE, true()),
+        (PauseAction.UNPAUSE, false()),
+        (PauseAction.TOGGLE, not_(_a.c.paused)),
+    )
+}
+_PAUSE_EVENT = t.agent_events.insert().values(
+    client=bindparam("client"),
+    cli=bindparam("cli"),
+    action=bindparam("action"),
+    paused=bindparam("paused"),
+    at=bindparam("now"),
+    request_id=bindparam("request_id"),
+)
+
+
 async def set_pause(
     storage: Storage, client: str, cli: str, action: PauseAction, now: datetime, request_id: str
 ) -> Agent | None:
     """Pause, unpause or toggle in one statement; the change is kept for audit."""
-    a = t.agents
-    new_state: Any = {
-        PauseAction.PAUSE: true(),
-        PauseAction.UNPAUSE: false(),
-        PauseAction.TOGGLE: not_(a.c.paused),
-    }[action]
-    async with storage.write() as conn:
-        row = (
-            await conn.execute(
-                update(a)
-                .where(a.c.client == client, a.c.cli == cli)
-                .values(paused=new_state, updated_at=now)
-                .returning(*a.c)
-            )
-        ).first()
-        if row is None:
+    async with storage.hot_write() as tx:
+        found = await tx.rows(_PAUSE[action], {"of_client": client, "of_cli": cli, "now": now})
+        if not found:
             return None
-        agent = _agent(row)
-        await conn.execute(
-            t.agent_events.insert().values(
-                client=client,
-                cli=cli,
-                action=action.value,
-                paused=agent.paused,
-                at=now,
-                request_id=request_id,
-            )
+        agent = Agent(*found[0])
+        await tx.rows(
+            _PAUSE_EVENT,
+            {
+                "client": client,
+                "cli": cli,
+                "action": action.value,
+                "paused": agent.paused,
+                "now": now,
+                "request_id": request_id,
+            },
         )
     return agent
 
@@ -162,6 +184,26 @@ async def history(
 
 
 ALLOCATE_TRIES = 20
+_BEST = (
+    select(_a.c.cli, _a.c.allotments)
+    .where(
+        _a.c.client == bindparam("client"),
+        _a.c.did == bindparam("did"),
+        _a.c.paused == False,  # noqa: E712
+    )
+    .order_by(_a.c.last_allotted_at.asc().nulls_first(), _a.c.allotments, _a.c.cli)
+    .limit(1)
+)
+_ALLOT = (
+    update(_a)
+    .where(
+        *_THE_AGENT,
+        _a.c.paused == False,  # noqa: E712
+        _a.c.allotments == bindparam("seen"),
+    )
+    .values(last_allotted_at=bindparam("now"), allotments=_a.c.allotments + 1)
+    .returning(*_AGENT_COLUMNS)
+)
 
 
 async def allocate(storage: Storage, client: str, did: str, now: datetime) -> Agent | None:
@@ -173,31 +215,15 @@ async def allocate(storage: Storage, client: str, did: str, now: datetime) -> Ag
     waiting transaction re-checks only the WHERE clause of a row another one just
     updated, and could hand out the same agent twice.)
     """
-    a = t.agents
-    best = (
-        select(a.c.cli, a.c.allotments)
-        .where(a.c.client == client, a.c.did == did, a.c.paused == False)  # noqa: E712
-        .order_by(a.c.last_allotted_at.asc().nulls_first(), a.c.allotments, a.c.cli)
-        .limit(1)
-    )
     for _ in range(ALLOCATE_TRIES):
-        async with storage.write() as conn:
-            seen = (await conn.execute(best)).first()
-            if seen is None:
+        async with storage.hot_write() as tx:
+            seen = await tx.rows(_BEST, {"client": client, "did": did})
+            if not seen:
                 return None
-            row = (
-                await conn.execute(
-                    update(a)
-                    .where(
-                        a.c.client == client,
-                        a.c.cli == seen.cli,
-                        a.c.paused == False,  # noqa: E712
-                        a.c.allotments == seen.allotments,
-                    )
-                    .values(last_allotted_at=now, allotments=a.c.allotments + 1)
-                    .returning(*a.c)
-                )
-            ).first()
-        if row is not None:
-            return _agent(row)
+            cli, allotments = seen[0]
+            row = await tx.rows(
+                _ALLOT, {"of_client": client, "of_cli": cli, "seen": allotments, "now": now}
+            )
+        if row:
+            return Agent(*row[0])
     raise StorageUnavailable("could not allot an agent: too much contention")

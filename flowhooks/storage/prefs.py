@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, select
 
 from flowhooks.storage import tables as t
 from flowhooks.storage.database import Storage
-from flowhooks.storage.dialect import insert
+from flowhooks.storage.dialect import insert_for
 
 
 class TooManyPreferences(Exception):
@@ -22,11 +24,41 @@ class TooManyPreferences(Exception):
 
 
 _p = t.user_prefs
-_ALL_OF_NUMBER = (
-    select(_p.c.name, _p.c.value)
-    .where(_p.c.client == bindparam("client"), _p.c.number == bindparam("number"))
-    .order_by(_p.c.name)
-)  # built once: statement construction cost more than the query itself
+_owners = t.pref_owners
+_OF_NUMBER = (_p.c.client == bindparam("client"), _p.c.number == bindparam("number"))
+# built once (statement construction cost more than the query itself); hot paths run them
+# as prepared statements on PostgreSQL (Storage.rows / hot_write)
+_ALL_OF_NUMBER = select(_p.c.name, _p.c.value).where(*_OF_NUMBER).order_by(_p.c.name)
+_LOCK_OWNER = (
+    select(_owners.c.client)
+    .where(_owners.c.client == bindparam("client"), _owners.c.number == bindparam("number"))
+    .with_for_update()
+)
+_DELETE_ONE = delete(_p).where(*_OF_NUMBER, _p.c.name == bindparam("name"))
+
+
+@cache
+def _add_owner(dialect: str) -> Any:
+    return (
+        insert_for(dialect, _owners)
+        .values(client=bindparam("client"), number=bindparam("number"), created_at=bindparam("now"))
+        .on_conflict_do_nothing()
+    )
+
+
+@cache
+def _upsert(dialect: str) -> Any:
+    stmt = insert_for(dialect, _p).values(
+        client=bindparam("client"),
+        number=bindparam("number"),
+        name=bindparam("name"),
+        value=bindparam("value"),
+        updated_at=bindparam("now"),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=[_p.c.client, _p.c.number, _p.c.name],
+        set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
+    )
 
 
 async def fetch(storage: Storage, client: str, number: str) -> dict[str, str]:
@@ -47,37 +79,23 @@ async def update(
     The number's owner row is locked first, so concurrent updates of one number run
     one after another and the key limit holds; updates of other numbers don't wait.
     """
-    p, owners = t.user_prefs, t.pref_owners
-    where = (p.c.client == client, p.c.number == number)
-    async with storage.write() as conn:
-        await conn.execute(
-            insert(conn, owners)
-            .values(client=client, number=number, created_at=now)
-            .on_conflict_do_nothing()
-        )
+    of_number = {"client": client, "number": number}
+    async with storage.hot_write() as tx:
+        await tx.rows(_add_owner(storage.dialect), {**of_number, "now": now})
         if storage.is_postgres:
-            await conn.execute(
-                select(owners.c.client)
-                .where(owners.c.client == client, owners.c.number == number)
-                .with_for_update()
-            )
-        gone = [name for name, value in changes.items() if value == ""]
-        if gone:
-            await conn.execute(delete(p).where(*where, p.c.name.in_(gone)))
-        kept = [
-            {"client": client, "number": number, "name": n, "value": v, "updated_at": now}
-            for n, v in changes.items()
-            if v != ""
-        ]
-        if kept:
-            stmt = insert(conn, p).values(kept)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[p.c.client, p.c.number, p.c.name],
-                set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
-            )
-            await conn.execute(stmt)
-        count = await conn.scalar(select(func.count()).select_from(p).where(*where))
-        if count is not None and count > limit:
-            raise TooManyPreferences(count, limit)  # leaving the block rolls back
-        rows = await conn.execute(_ALL_OF_NUMBER, {"client": client, "number": number})
+            await tx.rows(_LOCK_OWNER, of_number)
+        await tx.many(
+            _DELETE_ONE, [{**of_number, "name": n} for n, v in changes.items() if v == ""]
+        )
+        await tx.many(
+            _upsert(storage.dialect),
+            [
+                {**of_number, "name": n, "value": v, "now": now}
+                for n, v in changes.items()
+                if v != ""
+            ],
+        )
+        rows = await tx.rows(_ALL_OF_NUMBER, of_number)
+        if len(rows) > limit:
+            raise TooManyPreferences(len(rows), limit)  # leaving the block rolls back
         return {name: value for name, value in rows}
