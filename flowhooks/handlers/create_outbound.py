@@ -18,7 +18,6 @@ from flowhooks.method import Context, Keys
 from flowhooks.outbound.model import NewCall, NewRequest
 from flowhooks.outbound.retry import due_in_calendar
 from flowhooks.settings import ClientSettings
-from flowhooks.storage import outbound as store
 
 METHOD = "createOutbound"
 ERROR_KEYS = {"obdResponseCode": "400"}  # a 422 also tells legacy flows "bad input"
@@ -165,8 +164,7 @@ async def handle(ctx: Context, keys: Input) -> dict[str, object]:
         .isoformat(timespec="seconds"),
         "obdRejectedNumbers": ",".join(rejected),
     }
-    stored = await store.create(
-        ctx.db,
+    stored = await ctx.outbound.create(
         NewRequest(
             id=req_id,
             client=keys.clientID,
@@ -186,6 +184,4 @@ async def handle(ctx: Context, keys: Input) -> dict[str, object]:
     )
     if stored.conflict:
         raise _refuse(409, "IDEMPOTENCY_CONFLICT", "idempotencyKey was used with other contents")
-    if stored.created:
-        ctx.outbound.wake_dispatcher()
     return dict(stored.answer)

@@ -13,10 +13,18 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flowhooks.batching import GroupCommit
 from flowhooks.calendar import BusinessCalendar, Calendars
 from flowhooks.clock import Clock, SystemClock
 from flowhooks.outbound import retry
-from flowhooks.outbound.model import CallChange, CallState, OutboundCall, Status
+from flowhooks.outbound.model import (
+    CallChange,
+    CallState,
+    NewRequest,
+    OutboundCall,
+    Status,
+    Stored,
+)
 from flowhooks.outbound.pacing import Buckets
 from flowhooks.outbound.transitions import Policy, after_status
 from flowhooks.settings import Settings
@@ -59,6 +67,17 @@ class Outbound:
         self._delivery_wake: Callable[[], None] | None = None
         self._requests = Buckets()
         self._wake: Callable[[], None] | None = None
+        self._creates: GroupCommit[tuple[NewRequest, datetime], Stored] = GroupCommit(
+            lambda batch: store.create_many(self.db, batch)
+        )
+
+    async def create(self, req: NewRequest, now: datetime) -> Stored:
+        """Store a createOutbound request (with others arriving meanwhile, in one
+        transaction); answered once committed. The dispatcher is woken for new calls."""
+        stored = await self._creates.submit((req, now))
+        if stored.created:
+            self.wake_dispatcher()
+        return stored
 
     def allow_request(self, client: str, per_second: float) -> bool:
         """One more request of this client within its rate (a token bucket per process)."""

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
 from sqlalchemy.engine import make_url
@@ -144,6 +145,24 @@ class _SqlTransaction(HotTransaction):
 BIG_TRANSACTION_ROWS = 256
 
 
+async def _json_as_python(conn: Any) -> None:
+    """JSON columns take and give Python values on the driver, as through SQLAlchemy."""
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(
+            name, schema="pg_catalog", encoder=_json_text, decoder=orjson.loads
+        )
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+async def _keep_session(conn: Any) -> None:
+    """Performance: asyncpg's default reset sends ``RESET ALL; UNLISTEN *; ...`` at every
+    release, a round trip a request; the hot paths set no session state, and an open
+    transaction is still rolled back before this runs."""
+
+
 def _is_locked(error: exc.OperationalError) -> bool:
     return "locked" in str(error.orig).lower() or "busy" in str(error.orig).lower()
 
@@ -242,6 +261,8 @@ class Storage:
             "min_size": 0,
             "max_size": driver_pool_size,
             "statement_cache_size": 100 if statement_cache else 0,
+            "init": _json_as_python,
+            "reset": _keep_session,
         }
         storage._compiled = Compiled(pg_asyncpg.dialect())  # type: ignore[no-untyped-call]
         storage._pg_reads = storage._pg.execution_options(isolation_level="AUTOCOMMIT")

@@ -7,18 +7,19 @@ Every change of a call is read-modify-write in one transaction (the row locked w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 
 from flowhooks.cooperative import pieces
 from flowhooks.outbound.model import CallChange, NewRequest, OutboundCall, Stored
 from flowhooks.storage import outbox
 from flowhooks.storage import tables as t
 from flowhooks.storage.database import Storage
-from flowhooks.storage.dialect import insert
+from flowhooks.storage.dialect import insert_for
 from flowhooks.webhooks.events import NewDelivery
 
 # an attempt ended: (the call as changed, its outcome, its attempt row) -> deliveries
@@ -66,102 +67,183 @@ async def _calls(conn: Any, rows: Iterable[Any]) -> list[OutboundCall]:
 
 # -- createOutbound -------------------------------------------------------------
 
+_k = t.outbound_keys
+
+
+def _insert_of(table: Any, columns: Sequence[str]) -> Any:
+    """An INSERT of ``columns``, each from the parameter of the same name (built once)."""
+    return table.insert().values({name: bindparam(name) for name in columns})
+
+
+@cache
+def _take_key(dialect: str) -> Any:
+    """Insert the key, or take over an expired one; returns a row only when it did."""
+    stmt = insert_for(dialect, _k).values(
+        client=bindparam("client"),
+        key=bindparam("key"),
+        fingerprint=bindparam("fingerprint"),
+        request_id=bindparam("request_id"),
+        expires_at=bindparam("expires_at"),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=[_k.c.client, _k.c.key],
+        set_={
+            "fingerprint": stmt.excluded.fingerprint,
+            "request_id": stmt.excluded.request_id,
+            "expires_at": stmt.excluded.expires_at,
+        },
+        where=_k.c.expires_at <= bindparam("now"),  # an expired key is taken over
+    ).returning(_k.c.request_id)
+
+
+_KEY_HOLDER = select(_k.c.fingerprint, _k.c.request_id).where(
+    _k.c.client == bindparam("of_client"), _k.c.key == bindparam("of_key")
+)
+_ANSWER = select(_r.c.answer).where(_r.c.id == bindparam("of_id"))
+_REQUEST_COLUMNS = (
+    "id",
+    "client",
+    "flow_id",
+    "delay_minutes",
+    "email",
+    "reference_id",
+    "answer",
+    "request_id",
+    "created_at",
+)
+_INSERT_REQUEST = _insert_of(_r, _REQUEST_COLUMNS)
+_CALL_COLUMNS = (
+    "id",
+    "request_id",
+    "client",
+    "flow_id",
+    "position",
+    "number",
+    "zone",
+    "state",
+    "attempts",
+    "max_attempts",
+    "dial_errors",
+    "due_at",
+    "created_at",
+    "updated_at",
+)
+_INSERT_CALL = _insert_of(_c, _CALL_COLUMNS)
+_EVENT_COLUMNS = ("call_id", "attempt", "kind", "from_state", "to_state", "source", "detail", "at")
+_INSERT_EVENT = _insert_of(t.call_events, _EVENT_COLUMNS)
+
 
 async def create(storage: Storage, req: NewRequest, now: datetime) -> Stored:
-    """Store the request, its calls and its key in one transaction — or answer the holder.
+    """One request stored alone (``create_many`` of one)."""
+    return (await create_many(storage, [(req, now)]))[0]
 
-    The key row is inserted first; when (client, key) is already held and not
+
+async def create_many(
+    storage: Storage, batch: Sequence[tuple[NewRequest, datetime]]
+) -> list[Stored]:
+    """Store requests, their calls and their keys in one transaction; for each, its own
+    new answer or the one its key already holds.
+
+    Each key row is inserted first; when (client, key) is already held and not
     expired, the holder's stored answer is returned (or a conflict when the
-    fingerprint differs) and nothing new is written.
+    fingerprint differs) and nothing new is written for that request. A key taken by an
+    earlier request of the same batch answers that request's answer.
     """
-    k = t.outbound_keys
-    async with storage.write() as conn:
-        stmt = insert(conn, k).values(
-            client=req.client,
-            key=req.key,
-            fingerprint=req.fingerprint,
-            request_id=req.id,
-            expires_at=req.key_expires_at,
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[k.c.client, k.c.key],
-            set_={
-                "fingerprint": req.fingerprint,
-                "request_id": req.id,
-                "expires_at": req.key_expires_at,
-            },
-            where=k.c.expires_at <= now,  # an expired key is taken over
-        ).returning(k.c.request_id)
-        took = await conn.scalar(stmt)
-        if took is None:
-            held = (
-                await conn.execute(
-                    select(k.c.fingerprint, k.c.request_id).where(
-                        k.c.client == req.client, k.c.key == req.key
-                    )
-                )
-            ).one()
-            if held.fingerprint != req.fingerprint:
-                return Stored({}, created=False, conflict=True)
-            answer = await conn.scalar(
-                select(t.outbound_requests.c.answer).where(
-                    t.outbound_requests.c.id == held.request_id
-                )
+    results: list[Stored] = []
+    requests: list[dict[str, Any]] = []
+    calls: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    taken: dict[str, dict[str, str]] = {}  # request id -> answer, of this batch
+    async with storage.hot_write() as tx:
+        for req, now in batch:
+            took = await tx.rows(
+                _take_key(storage.dialect),
+                {
+                    "client": req.client,
+                    "key": req.key,
+                    "fingerprint": req.fingerprint,
+                    "request_id": req.id,
+                    "expires_at": req.key_expires_at,
+                    "now": now,
+                },
             )
-            return Stored(dict(answer or {}), created=False)
-        await conn.execute(
-            t.outbound_requests.insert().values(
-                id=req.id,
-                client=req.client,
-                flow_id=req.flow_id,
-                delay_minutes=req.delay_minutes,
-                email=req.email,
-                reference_id=req.reference_id,
-                answer=req.answer,
-                request_id=req.request_id,
-                created_at=now,
+            if not took:
+                results.append(await _held(tx, req, taken))
+                continue
+            taken[req.id] = req.answer
+            results.append(Stored(req.answer, created=True))
+            requests.append(
+                {
+                    "id": req.id,
+                    "client": req.client,
+                    "flow_id": req.flow_id,
+                    "delay_minutes": req.delay_minutes,
+                    "email": req.email,
+                    "reference_id": req.reference_id,
+                    "answer": req.answer,
+                    "request_id": req.request_id,
+                    "created_at": now,
+                }
             )
-        )
-        async for calls in pieces(req.calls):  # a big request's rows, a loop turn apart
-            await conn.execute(
-                _c.insert(),
-                [
-                    {
-                        "id": c.id,
-                        "request_id": req.id,
-                        "client": req.client,
-                        "flow_id": req.flow_id,
-                        "position": c.position,
-                        "number": c.number,
-                        "zone": c.zone,
-                        "state": "queued",
-                        "attempts": 0,
-                        "max_attempts": req.max_attempts,
-                        "dial_errors": 0,
-                        "due_at": c.due_at,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for c in calls
-                ],
-            )
-            await conn.execute(
-                t.call_events.insert(),
-                [
-                    {
-                        "call_id": c.id,
-                        "attempt": 1,
-                        "kind": "state",
-                        "from_state": None,
-                        "to_state": "queued",
-                        "source": "createOutbound",
-                        "detail": f"due {c.due_at.isoformat()}",
-                        "at": now,
-                    }
-                    for c in calls
-                ],
-            )
-    return Stored(req.answer, created=True)
+            calls += _call_rows(req, now)
+            events += _queued_events(req, now)
+        await tx.many(_INSERT_REQUEST, requests)
+        async for piece in pieces(calls):  # a big request's rows, a loop turn apart
+            await tx.many(_INSERT_CALL, list(piece))
+        async for piece in pieces(events):
+            await tx.many(_INSERT_EVENT, list(piece))
+    return results
+
+
+async def _held(tx: Any, req: NewRequest, taken: Mapping[str, dict[str, str]]) -> Stored:
+    """The answer of the request that holds ``req``'s key (or a conflict)."""
+    fingerprint, holder = (
+        await tx.rows(_KEY_HOLDER, {"of_client": req.client, "of_key": req.key})
+    )[0]
+    if fingerprint != req.fingerprint:
+        return Stored({}, created=False, conflict=True)
+    if holder in taken:
+        return Stored(dict(taken[holder]), created=False)
+    answer = await tx.rows(_ANSWER, {"of_id": holder})
+    return Stored(dict(answer[0][0] or {}) if answer else {}, created=False)
+
+
+def _call_rows(req: NewRequest, now: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": c.id,
+            "request_id": req.id,
+            "client": req.client,
+            "flow_id": req.flow_id,
+            "position": c.position,
+            "number": c.number,
+            "zone": c.zone,
+            "state": "queued",
+            "attempts": 0,
+            "max_attempts": req.max_attempts,
+            "dial_errors": 0,
+            "due_at": c.due_at,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for c in req.calls
+    ]
+
+
+def _queued_events(req: NewRequest, now: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "call_id": c.id,
+            "attempt": 1,
+            "kind": "state",
+            "from_state": None,
+            "to_state": "queued",
+            "source": "createOutbound",
+            "detail": f"due {c.due_at.isoformat()}",
+            "at": now,
+        }
+        for c in req.calls
+    ]
 
 
 # -- the dispatcher ---------------------------------------------------------------

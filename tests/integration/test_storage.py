@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from flowhooks.errors import StorageUnavailable
-from flowhooks.storage import Storage, agents, migrations, prefs
+from flowhooks.outbound.model import NewCall, NewRequest
+from flowhooks.storage import Storage, agents, migrations, outbound, prefs
 from flowhooks.storage import tables as t
 from flowhooks.storage.agents import PauseAction
 
@@ -250,9 +251,6 @@ async def test_migration_6_keeps_email_and_reference_once_per_request(db_url: st
     those columns; the calls read their request's values, and a call row stays small."""
     from sqlalchemy import text
 
-    from flowhooks.outbound.model import NewCall, NewRequest
-    from flowhooks.storage import outbound
-
     s = Storage.open(db_url)
     try:
         await migrations.upgrade(s)
@@ -275,5 +273,64 @@ async def test_migration_6_keeps_email_and_reference_once_per_request(db_url: st
         async with s.read() as conn:
             columns = (await conn.execute(select(t.outbound_calls).limit(1))).keys()
         assert "email" not in columns and "reference_id" not in columns
+    finally:
+        await s.close()
+
+
+def _request(rid: str, key: str, fingerprint: str, number: str) -> NewRequest:
+    return NewRequest(
+        id=rid, client="acme", flow_id="f", delay_minutes=0, email="", reference_id="",
+        key=key, fingerprint=fingerprint, key_expires_at=NOW + timedelta(hours=1),
+        max_attempts=3, calls=[NewCall(f"call-{rid}", 0, number, "Asia/Kolkata", NOW)],
+        answer={"obdReqID": rid}, request_id="q",
+    )  # fmt: skip
+
+
+async def test_a_batch_of_creates_is_one_transaction_and_keys_hold_within_it(
+    db_url: str,
+) -> None:
+    s = Storage.open(db_url)
+    try:
+        await migrations.upgrade(s)
+        batch = [
+            (_request("r1", "k1", "a", "+919979746601"), NOW),
+            (_request("r2", "k1", "a", "+919979746601"), NOW),  # the retry of r1, same batch
+            (_request("r3", "k1", "b", "+919979746609"), NOW),  # k1 reused, other contents
+            (_request("r4", "k4", "a", "+919979746604"), NOW),
+        ]
+        stored = await outbound.create_many(s, batch)
+        assert [(x.created, x.conflict, x.answer) for x in stored] == [
+            (True, False, {"obdReqID": "r1"}),
+            (False, False, {"obdReqID": "r1"}),
+            (False, True, {}),
+            (True, False, {"obdReqID": "r4"}),
+        ]
+        again = await outbound.create(s, _request("r5", "k1", "a", "+919979746601"), NOW)
+        assert (again.created, again.answer) == (False, {"obdReqID": "r1"})  # read back
+        claimed = await outbound.claim(s, "acme", 10, "w", NOW, NOW + timedelta(minutes=1))
+        assert sorted(c.id for c in claimed) == ["call-r1", "call-r4"]
+    finally:
+        await s.close()
+
+
+async def test_concurrent_creates_through_the_outbound_side_each_get_their_own_answer(
+    db_url: str,
+) -> None:
+    from flowhooks.calendar import Calendars
+    from flowhooks.outbound.service import Outbound
+    from tests.conftest import settings_from
+
+    s = Storage.open(db_url)
+    try:
+        await migrations.upgrade(s)
+        side = Outbound(settings_from(""), s, Calendars({}))
+        reqs = [_request(f"r{i}", f"k{i % 40}", "a", f"+9199797466{i % 40:02d}") for i in range(80)]
+        stored = await asyncio.gather(*(side.create(r, NOW) for r in reqs))
+        assert sum(x.created for x in stored) == 40  # one per key: retries answer the first
+        for i, x in enumerate(stored):
+            assert x.answer == stored[i % 40].answer
+        async with s.read() as conn:
+            count = await conn.scalar(select(func.count()).select_from(t.outbound_calls))
+        assert count == 40
     finally:
         await s.close()

@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
         "texts",
         "cooperative",
         "memo",
+        "batching",
     ),
     (
         "calendar",
