@@ -44,6 +44,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logs.configure(conf.server.log_level)
     host = args.host or conf.server.host
     port = args.port if args.port is not None else conf.server.port
+    processes = args.processes if args.processes is not None else conf.server.processes
+    problems = settings.processes_problems(conf, processes)
+    if processes < 1:
+        problems = ["server.processes: must be at least 1"]
+    if problems:
+        raise ConfigError([f"{conf.source}: {p} (--processes {processes})" for p in problems])
+    if processes > 1:
+        from flowhooks.web.processes import Master  # gunicorn: only for several processes
+
+        print(
+            f"flowhooks {__version__} serving on http://{host}:{port} with {processes}"
+            f" processes ({conf.source})",
+            flush=True,
+        )
+        Master(args.config, args.host, args.port, args.processes).run()
+        return 0
     loop: asyncio.AbstractEventLoop
     try:
         import uvloop
@@ -194,6 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
     _config_arg(p)
     p.add_argument("--host", help="override [server] host")
     p.add_argument("--port", type=int, help="override [server] port")
+    p.add_argument(
+        "--processes",
+        type=int,
+        metavar="N",
+        help="override [server] processes: N serving processes on one port (PostgreSQL only);"
+        " SIGHUP reloads the config and replaces them gracefully",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser(

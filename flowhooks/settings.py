@@ -86,6 +86,9 @@ class ServerSettings(Section):
     keepalive_timeout_seconds: float = Field(75, gt=0, le=3600)
     max_connections: int = Field(10_000, ge=1, le=1_000_000)
     require_flow_token: bool = False  # every envelope needs a [clients.NAME] flow_token
+    # several processes on one port, through gunicorn (PostgreSQL only)
+    processes: int = Field(1, ge=1, le=256)
+    graceful_timeout_seconds: float = Field(30, gt=0, le=3600)  # a stopping process's grace
 
     @field_validator("paths")
     @classmethod
@@ -565,6 +568,7 @@ def _cross_check(s: Settings) -> list[str]:
                 problems.append(f"calendars.{name}.subdivision: {exc}")
     problems.extend(_webhook_problems(s))
     problems.extend(_flow_token_problems(s))
+    problems.extend(processes_problems(s, s.server.processes))
     problems.extend(
         f"bots.{name}.client: no [clients.{bot.client}]"
         for name, bot in s.bots.items()
@@ -581,6 +585,17 @@ def _cross_check(s: Settings) -> list[str]:
             except phones.NumberRefused as exc:
                 problems.append(f"agents[{i}].{key}: {exc}")
     return problems
+
+
+def processes_problems(s: Settings, processes: int) -> list[str]:
+    """Several processes share only a PostgreSQL database: SQLite serves one process."""
+    if processes > 1 and not s.storage.url.startswith("postgresql"):
+        return [
+            f"storage.url: {processes} processes need a postgresql:// database; SQLite"
+            " serves one process (set [server] processes = 1, or move [storage] url to"
+            " PostgreSQL)"
+        ]
+    return []
 
 
 def validate(raw: Mapping[str, Any], source: str, env: Mapping[str, str]) -> Settings:
