@@ -137,6 +137,15 @@ class NewRequest:
 
 
 @dataclass(frozen=True)
+class Pace:
+    """How fast a client's calls may be dialed, across every dispatcher."""
+
+    per_second: float  # max_calls_per_second
+    max_concurrent: int  # calls dialing or initiated at once
+    max_batch: int = 500  # calls one dispatcher turn claims at most
+
+
+@dataclass(frozen=True)
 class Stored:
     """What createOutbound answers: its own new request, or the one a key already holds."""
 

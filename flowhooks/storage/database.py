@@ -127,10 +127,11 @@ class _DriverTransaction(HotTransaction):
             await self._conn.executemany(sql, [ordered(p) for p in params])
 
 
-class _SqlTransaction(HotTransaction):
-    """SQLite: the write transaction's SQLAlchemy connection (types processed by it)."""
+class SqlTransaction(HotTransaction):
+    """A SQLAlchemy connection's transaction (types processed by SQLAlchemy): SQLite's
+    hot paths, and the hot-path queries that run inside a ``write()``."""
 
-    def __init__(self, conn: SyncConnection) -> None:
+    def __init__(self, conn: Any) -> None:
         self._conn = conn
 
     async def rows(self, statement: Any, params: dict[str, Any]) -> list[Any]:
@@ -371,7 +372,7 @@ class Storage:
         prepared statements, on SQLite ``write()`` (the single writer)."""
         if self._pg is None:
             async with self.write() as conn:
-                yield _SqlTransaction(conn)
+                yield SqlTransaction(conn)
             return
         pool = await self._driver_pool()
         try:

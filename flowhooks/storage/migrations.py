@@ -88,6 +88,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "email and referenceId once per request, not per call",
         drops_columns("outbound_calls", "email", "reference_id"),
     ),
+    Migration(7, "rate buckets shared by every process", creates(t.rate_buckets)),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, select, update
 
 from flowhooks.cooperative import pieces
-from flowhooks.outbound.model import CallChange, NewRequest, OutboundCall, Stored
-from flowhooks.storage import outbox
+from flowhooks.outbound.model import CallChange, NewRequest, OutboundCall, Pace, Stored
+from flowhooks.storage import outbox, pacing
 from flowhooks.storage import tables as t
-from flowhooks.storage.database import Storage
+from flowhooks.storage.database import SqlTransaction, Storage
 from flowhooks.storage.dialect import insert_for
 from flowhooks.webhooks.events import NewDelivery
 
@@ -249,39 +249,56 @@ def _queued_events(req: NewRequest, now: datetime) -> list[dict[str, Any]]:
 # -- the dispatcher ---------------------------------------------------------------
 
 
-async def clients_with_due_calls(storage: Storage, now: datetime) -> dict[str, int]:
-    """Client -> number of calls it has dialing or initiated, for clients with due work."""
+async def clients_with_due_calls(storage: Storage, now: datetime) -> list[str]:
+    """The clients that have calls due."""
     async with storage.read() as conn:
-        due = (
-            (
-                await conn.execute(
-                    select(_c.c.client)
-                    .where(_c.c.state == "queued", _c.c.due_at <= now)
-                    .group_by(_c.c.client)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        if not due:
-            return {}
-        active = await conn.execute(
-            select(_c.c.client, func.count())
-            .where(_c.c.client.in_(due), _c.c.state.in_(("dialing", "initiated")))
+        due = await conn.execute(
+            select(_c.c.client)
+            .where(_c.c.state == "queued", _c.c.due_at <= now)
             .group_by(_c.c.client)
         )
-        counts = {str(client): int(n) for client, n in active.all()}
-    return {client: counts.get(client, 0) for client in due}
+        return [str(client) for client in due.scalars().all()]
 
 
 async def claim(
-    storage: Storage, client: str, limit: int, owner: str, now: datetime, lease_until: datetime
+    storage: Storage,
+    client: str,
+    pace: Pace,
+    owner: str,
+    now: datetime,
+    lease_until: datetime,
 ) -> list[OutboundCall]:
-    """Claim up to ``limit`` due calls of ``client``: state dialing under a lease.
+    """Claim the due calls of ``client`` its pace allows: state dialing under a lease.
 
+    The client's ``calls:`` bucket (shared by every dispatcher, in the database) is
+    locked first, so dispatchers claim for one client one after another: its calls a
+    second and the calls it has dialing or initiated hold across processes.
     PostgreSQL: ``FOR UPDATE SKIP LOCKED`` so workers never claim the same call;
     SQLite: one writer, and the update re-checks ``state = 'queued'``.
     """
+    async with storage.write() as conn:
+        tx = SqlTransaction(conn)
+        bucket = await pacing.open_bucket(tx, storage.dialect, f"calls:{client}", pace.per_second)
+        active = await conn.scalar(
+            select(func.count()).where(
+                _c.c.client == client, _c.c.state.in_(("dialing", "initiated"))
+            )
+        )
+        limit = min(bucket.whole, pace.max_concurrent - int(active or 0), pace.max_batch)
+        claimed = await _claim(conn, storage, client, limit, owner, now, lease_until)
+        await pacing.close_bucket(tx, bucket, len(claimed))
+    return sorted(claimed, key=lambda c: (c.due_at, c.id))
+
+
+async def _claim(
+    conn: Any,
+    storage: Storage,
+    client: str,
+    limit: int,
+    owner: str,
+    now: datetime,
+    lease_until: datetime,
+) -> list[OutboundCall]:
     if limit <= 0:
         return []
     pick = (
@@ -292,34 +309,33 @@ async def claim(
     )
     if storage.is_postgres:
         pick = pick.with_for_update(skip_locked=True)
-    async with storage.write() as conn:
-        ids = (await conn.execute(pick)).scalars().all()
-        if not ids:
-            return []
-        rows = await conn.execute(
-            update(_c)
-            .where(_c.c.id.in_(ids), _c.c.state == "queued")
-            .values(state="dialing", lease_owner=owner, lease_until=lease_until, updated_at=now)
-            .returning(*_c.c)
+    ids = (await conn.execute(pick)).scalars().all()
+    if not ids:
+        return []
+    rows = await conn.execute(
+        update(_c)
+        .where(_c.c.id.in_(ids), _c.c.state == "queued")
+        .values(state="dialing", lease_owner=owner, lease_until=lease_until, updated_at=now)
+        .returning(*_c.c)
+    )
+    claimed = await _calls(conn, rows)
+    if claimed:
+        await conn.execute(
+            t.call_events.insert(),
+            [
+                {
+                    "call_id": c.id,
+                    "attempt": c.attempts + 1,
+                    "kind": "state",
+                    "from_state": "queued",
+                    "to_state": "dialing",
+                    "source": owner,
+                    "at": now,
+                }
+                for c in claimed
+            ],
         )
-        claimed = await _calls(conn, rows)
-        if claimed:
-            await conn.execute(
-                t.call_events.insert(),
-                [
-                    {
-                        "call_id": c.id,
-                        "attempt": c.attempts + 1,
-                        "kind": "state",
-                        "from_state": "queued",
-                        "to_state": "dialing",
-                        "source": owner,
-                        "at": now,
-                    }
-                    for c in claimed
-                ],
-            )
-    return sorted(claimed, key=lambda c: (c.due_at, c.id))
+    return claimed
 
 
 async def _stuck(

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -255,6 +256,15 @@ links = Table(
     Column("bot_clicks", BigInteger, nullable=False, default=0),
     Column("last_click_at", UTCDateTime, nullable=True),
     Index("ix_links_client", "client", "created_at"),
+)
+
+# -- rates shared by every process (issue: limits across processes) -----------------
+rate_buckets = Table(
+    "rate_buckets",  # one token bucket a (kind, client): "calls:acme", "requests:acme"
+    metadata,
+    Column("name", String(80), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("stamp", Float, nullable=False),  # the database's clock, seconds since the epoch
 )
 
 # indexes added later (migration 3), for the retention job's purges

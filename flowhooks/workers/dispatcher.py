@@ -4,9 +4,9 @@ It waits on whichever comes first of new work (``wake()``), the poll interval, o
 stop. Each turn it (1) settles calls whose lease ran out — a worker died mid-dial,
 so the outcome is unknown and the call is never re-sent at once — and calls left
 ``initiated`` longer than ``max_call_minutes`` with no final status, (2) claims the
-due calls of each client within its ``max_concurrent_calls`` (counted in the
-database, across workers) and ``max_calls_per_second`` (a token bucket in this
-process), and (3) dials each one as its own task, writing what came of it.
+due calls of each client within its ``max_concurrent_calls`` and
+``max_calls_per_second`` (both held in the database, across every dispatcher:
+storage/pacing.py), and (3) dials each one as its own task, writing what came of it.
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ from datetime import timedelta
 from flowhooks.clock import Clock
 from flowhooks.errors import StorageUnavailable
 from flowhooks.integrations.dialer import Dialer
-from flowhooks.outbound.model import DialRequest, OutboundCall, Unknown
-from flowhooks.outbound.pacing import Buckets
+from flowhooks.outbound.model import DialRequest, OutboundCall, Pace, Unknown
 from flowhooks.outbound.service import Outbound
 from flowhooks.outbound.transitions import after_dial, lease_expired, no_final_status
 from flowhooks.settings import Settings
@@ -57,7 +56,6 @@ class Dispatcher:
         self.on_lag = on_lag
         self.owner = owner or worker_id()
         self._wake = asyncio.Event()
-        self._buckets = Buckets()
         self._inflight: set[asyncio.Task[None]] = set()
         self.alive_at = 0.0  # monotonic time of the last completed turn, for /readyz
 
@@ -92,14 +90,10 @@ class Dispatcher:
             )
         claimed = 0
         lease_until = now + timedelta(seconds=self.settings.dialer.lease_seconds)
-        for client, active in (await store.clients_with_due_calls(self.storage, now)).items():
+        for client in await store.clients_with_due_calls(self.storage, now):
             conf = self.settings.clients.get(client) or self.settings.clients["default"]
-            clock = time.monotonic()
-            bucket = self._buckets.of(client, conf.max_calls_per_second, clock)
-            room = max(0, conf.max_concurrent_calls - active)
-            granted = bucket.take(min(room, 500), clock)
-            calls = await store.claim(self.storage, client, granted, self.owner, now, lease_until)
-            bucket.give_back(granted - len(calls))
+            pace = Pace(conf.max_calls_per_second, conf.max_concurrent_calls)
+            calls = await store.claim(self.storage, client, pace, self.owner, now, lease_until)
             for call in calls:
                 task = asyncio.create_task(self._dial(call))
                 self._inflight.add(task)

@@ -13,6 +13,7 @@ import pytest
 
 from flowhooks.clock import FixedClock
 from flowhooks.integrations.startcall import StartcallDialer
+from flowhooks.outbound.model import Pace
 from flowhooks.storage import outbound as store
 from flowhooks.web import keys as appkeys
 from flowhooks.workers.dispatcher import Dispatcher
@@ -210,7 +211,9 @@ async def test_a_dead_workers_call_is_settled_and_never_resent(
     _, keys, _ = await post(client, create("9979746666"))
     outbound = client.app[appkeys.OUTBOUND]
     lease = NOON + timedelta(seconds=60)
-    claimed = await store.claim(outbound.db, "acme", 10, "dead-worker", NOON, lease)
+    claimed = await store.claim(
+        outbound.db, "acme", Pace(1000, 1000, 10), "dead-worker", NOON, lease
+    )
     assert len(claimed) == 1  # ... and that worker dies mid-dial
     conf = outbound_conf(db_url, dialer=startcall_dialer(base))
     async with aiohttp.ClientSession() as session:

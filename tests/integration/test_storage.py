@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from flowhooks.errors import StorageUnavailable
-from flowhooks.outbound.model import NewCall, NewRequest
+from flowhooks.outbound.model import NewCall, NewRequest, Pace
 from flowhooks.storage import Storage, agents, migrations, outbound, prefs
 from flowhooks.storage import tables as t
 from flowhooks.storage.agents import PauseAction
@@ -268,7 +268,9 @@ async def test_migration_6_keeps_email_and_reference_once_per_request(db_url: st
             max_attempts=3, calls=calls, answer={}, request_id="q",
         )  # fmt: skip
         await outbound.create(s, request, NOW)
-        claimed = await outbound.claim(s, "acme", 10, "w", NOW, NOW + timedelta(minutes=1))
+        claimed = await outbound.claim(
+            s, "acme", Pace(1000, 1000, 10), "w", NOW, NOW + timedelta(minutes=1)
+        )
         assert [(c.email, c.reference_id) for c in claimed] == [("a@b.co" * 100, "ref-1")] * 3
         async with s.read() as conn:
             columns = (await conn.execute(select(t.outbound_calls).limit(1))).keys()
@@ -307,7 +309,9 @@ async def test_a_batch_of_creates_is_one_transaction_and_keys_hold_within_it(
         ]
         again = await outbound.create(s, _request("r5", "k1", "a", "+919979746601"), NOW)
         assert (again.created, again.answer) == (False, {"obdReqID": "r1"})  # read back
-        claimed = await outbound.claim(s, "acme", 10, "w", NOW, NOW + timedelta(minutes=1))
+        claimed = await outbound.claim(
+            s, "acme", Pace(1000, 1000, 10), "w", NOW, NOW + timedelta(minutes=1)
+        )
         assert sorted(c.id for c in claimed) == ["call-r1", "call-r4"]
     finally:
         await s.close()
