@@ -186,6 +186,7 @@ class Answer:
 
     http_status: int
     body: dict[str, Any]
+    headers: dict[str, str] | None = None  # extra HTTP headers (a 429's Retry-After)
 
     def dumps(self) -> bytes:
         return orjson.dumps(self.body)

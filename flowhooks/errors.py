@@ -106,6 +106,10 @@ class RateLimited(EnvelopeError):
     http_status = 429
     code = "RATE_LIMITED"
 
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  # whole seconds, the answer's Retry-After
+
 
 class InvalidBody(FlowhooksError):
     """A REST body value no field takes (a control character, too long): 422 INVALID_BODY."""

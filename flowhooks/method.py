@@ -29,6 +29,7 @@ from flowhooks.envelope import Envelope
 from flowhooks.errors import RegistryError
 from flowhooks.integrations.nlu import Nlu
 from flowhooks.integrations.translate import Translator
+from flowhooks.limits import RequestLimits
 from flowhooks.links.service import Links
 from flowhooks.outbound.service import Outbound
 from flowhooks.settings import BotSettings
@@ -54,6 +55,7 @@ class Resources:
     bots: Mapping[str, BotSettings] = field(default_factory=dict)  # [bots.ID]
     translator: Translator | None = None  # [translate] backend; None when none is chosen
     nlu: Nlu | None = None  # [nlu] backend; None when none is chosen
+    limits: RequestLimits | None = None  # each client's max_requests_per_second
 
 
 @dataclass(slots=True)  # one per request: slotted, not frozen (4x cheaper to build)
@@ -125,6 +127,7 @@ class Method:
     source: str
     description: str = ""
     error_keys: Mapping[str, str] = field(default_factory=dict)  # also answered with a 422
+    limited_keys: Mapping[str, str] = field(default_factory=dict)  # also answered with a 429
 
     @cached_property
     def lookup_plan(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -173,6 +176,7 @@ class Method:
             raise RegistryError(f"{module.__name__}.handle must be 'async def'")
         doc = inspect.getdoc(module) or ""
         error_keys = dict(getattr(module, "ERROR_KEYS", {}))
+        limited_keys = dict(getattr(module, "RATE_LIMITED_KEYS", {}))
         return cls(
             method,
             input_,
@@ -181,4 +185,5 @@ class Method:
             source or module.__name__,
             doc.split("\n")[0],
             error_keys,
+            limited_keys,
         )

@@ -21,6 +21,7 @@ from flowhooks.settings import ClientSettings
 
 METHOD = "createOutbound"
 ERROR_KEYS = {"obdResponseCode": "400"}  # a 422 also tells legacy flows "bad input"
+RATE_LIMITED_KEYS = {"obdResponseCode": "429"}  # the envelope's 429 tells legacy flows too
 API_VERSIONS = ("1.0",)
 MAX_NUMBERS = 1000
 MAX_DELAY_MINUTES = 10080
@@ -124,8 +125,6 @@ async def handle(ctx: Context, keys: Input) -> dict[str, object]:
         )
     if keys.flowID not in client.flows:
         raise _refuse(404, "UNKNOWN_FLOW", "flowID is not one of this client's flows")
-    if not ctx.outbound.allow_request(keys.clientID, client.max_requests_per_second):
-        raise _refuse(429, "RATE_LIMITED", "too many createOutbound requests for this client")
     delay = _delay(keys.delayMinutes)
     accepted, rejected = await _numbers(client, keys.contactNumbers)
 

@@ -24,6 +24,7 @@ from flowhooks.errors import (
     HandlerFailed,
     InvalidKeys,
     KeyProblem,
+    RateLimited,
     TooLarge,
     Unauthorized,
     UnknownMethod,
@@ -145,6 +146,19 @@ class Engine:
                 f"header X-Flowhooks-Now is not ISO 8601 with offset: {exc}"
             ) from None
 
+    async def _within_rate(self, env: envelope.Envelope) -> None:
+        """A client the envelope names (clientID, or its flow token) within its
+        ``max_requests_per_second``, counted across every process."""
+        limits = self.resources.limits if self.resources is not None else None
+        named = env.keys.get(CLIENT_KEY)
+        if limits is None or not named:
+            return
+        wait = await limits.check(named.strip())
+        if wait is not None:
+            raise RateLimited(
+                f"client over its max_requests_per_second; retry in {wait} s", retry_after=wait
+            )
+
     def check(self, req: RawRequest) -> str | None:
         """Checks that need no parsing: token, media type, size; the acting client."""
         acting = None if self._open else self._acting_client(req.authorization)
@@ -171,6 +185,7 @@ class Engine:
             if acting is not None:
                 _act_as(env, acting)
             try:
+                await self._within_rate(env)
                 if env.problems:
                     raise InvalidKeys(env.problems)
                 inp = build_input(handler, env)
@@ -179,6 +194,10 @@ class Engine:
                 result = await handler.handle(ctx, inp)
             except InvalidKeys as exc:
                 answer = envelope.envelope_error(sent_method, request_id, exc, handler.error_keys)
+                return Outcome(answer, method_name, exc.code)
+            except RateLimited as exc:
+                answer = envelope.envelope_error(sent_method, request_id, exc, handler.limited_keys)
+                answer.headers = {"Retry-After": str(exc.retry_after)}
                 return Outcome(answer, method_name, exc.code)
             except HandlerFailed as exc:
                 return Outcome(envelope.handler_failed(method_name, request_id, exc), method_name)

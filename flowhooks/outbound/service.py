@@ -7,7 +7,6 @@ outbound side only through ``Outbound``; the dispatcher loop attaches itself to 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -25,7 +24,6 @@ from flowhooks.outbound.model import (
     Status,
     Stored,
 )
-from flowhooks.outbound.pacing import Buckets
 from flowhooks.outbound.transitions import Policy, after_status
 from flowhooks.settings import Settings
 from flowhooks.storage import Storage
@@ -65,7 +63,6 @@ class Outbound:
         self.planner = planner
         self._clock = clock or SystemClock()
         self._delivery_wake: Callable[[], None] | None = None
-        self._requests = Buckets()
         self._wake: Callable[[], None] | None = None
         self._creates: GroupCommit[tuple[NewRequest, datetime], Stored] = GroupCommit(
             lambda batch: store.create_many(self.db, batch)
@@ -78,11 +75,6 @@ class Outbound:
         if stored.created:
             self.wake_dispatcher()
         return stored
-
-    def allow_request(self, client: str, per_second: float) -> bool:
-        """One more request of this client within its rate (a token bucket per process)."""
-        now = time.monotonic()
-        return self._requests.of(client, per_second, now).take(1, now) == 1
 
     def attach(self, wake: Callable[[], None] | None) -> None:
         """The running dispatcher's wake-up (None when it stops)."""

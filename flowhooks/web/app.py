@@ -13,6 +13,7 @@ from flowhooks.clock import Clock, clock_from
 from flowhooks.integrations.http import client_session
 from flowhooks.integrations.nlu import NLU_BACKENDS
 from flowhooks.integrations.translate import TRANSLATORS, Translations
+from flowhooks.limits import RequestLimits
 from flowhooks.links.service import Links
 from flowhooks.logs import AccessLog
 from flowhooks.method import Resources
@@ -166,6 +167,7 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
         bots=app[appkeys.SETTINGS].bots,
         translator=app.get(appkeys.TRANSLATOR),
         nlu=app.get(appkeys.NLU),
+        limits=RequestLimits(app[appkeys.DB], app[appkeys.SETTINGS].clients),
     )
     yield
 

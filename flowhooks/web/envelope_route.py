@@ -49,7 +49,7 @@ def envelope_route(engine: Engine, observer: Observer) -> Route:
         response = web.Response(
             body=answer.dumps(),
             status=answer.http_status,
-            headers={"Content-Type": JSON, "X-Request-Id": request_id},
+            headers={"Content-Type": JSON, "X-Request-Id": request_id, **(answer.headers or {})},
         )
         logged = (outcome.method, status, outcome.error_code)
         observer.record(request, answer.http_status, request_id, started, logged)

@@ -163,15 +163,24 @@ async def test_an_ivr_retry_storm_schedules_one_call(
     assert depth["queued"] == 3  # two numbers + one keyed number: nothing doubled
 
 
-async def test_client_over_its_rate_gets_429(make_client: ClientFactory) -> None:
+async def test_client_over_its_rate_gets_the_envelope_429_with_obd_code_429(
+    make_client: ClientFactory,
+) -> None:
     client = await make_client(outbound_conf("sqlite:///:memory:"), now=NOON_DT)
-    codes = []
+    answers = []
     for i in range(4):
-        _, keys, _ = await post(
-            client, create(f"+1 212 555 010{i}", client="us", secret=US_SECRET, flow="us000001")
+        resp = await client.post(
+            "/webhook",
+            json=create(f"+1 212 555 010{i}", client="us", secret=US_SECRET, flow="us000001"),
         )
-        codes.append(keys["$flow.key.obdResponseCode"])
-    assert codes[:2] == ["200", "200"] and "429" in codes[2:]
+        answers.append((resp.status, resp.headers.get("Retry-After"), await resp.json()))
+    assert [status for status, _, _ in answers[:2]] == [200, 200]
+    status, retry_after, body = answers[2]
+    assert (status, retry_after, body["error"]["code"]) == (429, "1", "RATE_LIMITED")
+    keys = {k["name"]: k["value"] for k in body["keys"]}
+    assert keys["$flow.key.obdResponseCode"] == "429"
+    assert keys["$flow.key.status"] == "FAILED"
+    assert keys["$flow.key.errorCode"] == "RATE_LIMITED"
 
 
 async def test_secrets_are_not_stored_or_logged(make_client: ClientFactory, db_url: str) -> None:

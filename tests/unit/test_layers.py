@@ -40,7 +40,7 @@ LAYERS: list[tuple[str, ...]] = [
     ),
     ("integrations", "storage"),
     ("settings",),
-    ("clients", "outbound.service", "links.service"),
+    ("clients", "outbound.service", "links.service", "limits"),
     ("method",),
     ("handlers",),
     ("methods",),

@@ -22,7 +22,7 @@ from flowhooks.outbound.model import (
     Unknown,
     provider_state,
 )
-from flowhooks.outbound.pacing import TokenBucket
+from flowhooks.outbound.pacing import lease_size, refill_and_take, retry_after
 from flowhooks.outbound.transitions import (
     after_dial,
     after_status,
@@ -282,13 +282,19 @@ def test_simulated_outcomes_are_weighted_and_repeatable() -> None:
     assert {choose({"no-answer": 1.0}, f"c{i}", 1) for i in range(20)} == {"no-answer"}
 
 
-def test_token_bucket_paces() -> None:
-    bucket = TokenBucket(5, now=0.0)
-    assert bucket.take(10, 0.0) == 5
-    assert bucket.take(10, 0.0) == 0
-    assert bucket.take(10, 0.4) == 2
-    bucket.give_back(2)
-    assert bucket.take(10, 0.4) == 2
+def test_a_stored_bucket_refills_by_the_time_passed_and_never_over_its_capacity() -> None:
+    assert refill_and_take(5.0, 100.0, 100.0, 5, 10) == (5, 0.0)
+    assert refill_and_take(0.0, 100.0, 100.0, 5, 10) == (0, 0.0)
+    assert refill_and_take(0.0, 100.0, 100.4, 5, 10) == (2, pytest.approx(0.0))
+    assert refill_and_take(0.0, 100.0, 1000.0, 5, 10) == (5, 0.0)  # capacity: max(1, rate)
+    assert refill_and_take(0.0, 100.0, 101.0, 0.5, 3) == (0, 0.5)  # 0.5/s: one every 2 s
+    assert refill_and_take(0.5, 100.0, 101.0, 0.5, 3) == (1, 0.0)
+    assert refill_and_take(1.0, 100.0, 90.0, 5, 3) == (1, 0.0)  # a clock stepped back
+
+
+def test_leases_and_retry_after() -> None:
+    assert [lease_size(r, 0.1) for r in (0.5, 5, 50, 100_000)] == [1, 1, 5, 10_000]
+    assert [retry_after(r) for r in (0.2, 1, 5, 1000)] == [5, 1, 1, 1]
 
 
 @pytest.mark.parametrize(
