@@ -29,6 +29,7 @@ from flowhooks.web.serving import Serving
 
 log = logging.getLogger("flowhooks.processes")
 TIMEOUT_SECONDS = 30  # a worker silent this long (a stuck loop) is killed and replaced
+DRAIN_SECONDS = 2.0  # a stopping worker's kept-alive clients are moved to the others
 
 # gunicorn's own lines (worker started, exited, replaced) in the service's JSON shape
 LOGGING: dict[str, Any] = {
@@ -77,7 +78,8 @@ class Worker(GunicornUVLoopWebWorker):
                 else:
                     await self._wait_next_notify()
         finally:
-            await serving.close()  # in-flight requests finish; the app's resources close
+            # in-flight requests finish, kept-alive clients move on; the resources close
+            await serving.close(drain_seconds=DRAIN_SECONDS)
 
 
 class Master(BaseApplication):  # type: ignore[misc]

@@ -27,6 +27,7 @@ import logging
 import resource
 import signal
 import socket
+import time
 from typing import Any, cast
 
 import orjson
@@ -202,6 +203,8 @@ class Serving:
         )
         self.guard: ConnectionGuard | None = None
         self._server: asyncio.base_events.Server | None = None
+        self.draining = False
+        app.on_response_prepare.append(self._last_on_connection)
 
     async def start(self, host: str, port: int, sock: socket.socket | None = None) -> int:
         """Listen; returns the port (useful when ``port`` is 0)."""
@@ -224,9 +227,22 @@ class Serving:
         bound: int = self._server.sockets[0].getsockname()[1]
         return bound
 
-    async def close(self) -> None:
+    async def _last_on_connection(self, request: web.Request, response: web.StreamResponse) -> None:
+        if self.draining:  # the client reconnects, to another process
+            response.force_close()
+            response.headers["Connection"] = "close"  # (aiohttp set it before this hook)
+
+    async def close(self, drain_seconds: float = 0.0) -> None:
+        """Stop listening; with ``drain_seconds`` (several processes share the port), the
+        answers meanwhile close their kept-alive connections, so a client's next request
+        opens a connection to another process instead of racing this one's close."""
         if self._server is not None:
             self._server.close()
+        if drain_seconds > 0 and self.runner.server is not None:
+            self.draining = True
+            deadline = time.monotonic() + drain_seconds
+            while self.runner.server.connections and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
         await self.runner.cleanup()  # the app's shutdown, then its connections, then cleanup
 
 
