@@ -267,7 +267,7 @@ class ClientSettings(Section):
     retry_minutes: int = Field(30, ge=0, le=7 * 24 * 60)
     max_calls_per_second: float = Field(5, gt=0, le=1000)
     max_concurrent_calls: int = Field(10, ge=1, le=10000)
-    max_requests_per_second: float = Field(50, gt=0, le=100000)
+    max_requests_per_second: float = Field(1000, gt=0, le=100000)  # every method naming it
     dedupe_seconds: int = Field(120, ge=0, le=24 * 3600)
     timezone: str = "UTC"  # where a "callee" calendar is read for numbers spanning zones
     webhooks: dict[Literal["call_status", "report"], WebhookSettings] = Field(default_factory=dict)
