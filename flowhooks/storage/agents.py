@@ -184,46 +184,49 @@ async def history(
 
 
 ALLOCATE_TRIES = 20
+_CANDIDATES = (
+    _a.c.client == bindparam("of_client"),
+    _a.c.did == bindparam("of_did"),
+    _a.c.paused == False,  # noqa: E712
+)
 _BEST = (
     select(_a.c.cli, _a.c.allotments)
-    .where(
-        _a.c.client == bindparam("client"),
-        _a.c.did == bindparam("did"),
-        _a.c.paused == False,  # noqa: E712
-    )
+    .where(*_CANDIDATES)
     .order_by(_a.c.last_allotted_at.asc().nulls_first(), _a.c.allotments, _a.c.cli)
     .limit(1)
+    .cte("best")
 )
+# one statement: pick the best candidate and take it only if its allotment count is
+# still the one read (a compare-and-set); no row when another allocation took it first
 _ALLOT = (
     update(_a)
     .where(
-        *_THE_AGENT,
+        _a.c.client == bindparam("of_client"),
+        _a.c.cli == _BEST.c.cli,
+        _a.c.allotments == _BEST.c.allotments,
         _a.c.paused == False,  # noqa: E712
-        _a.c.allotments == bindparam("seen"),
     )
     .values(last_allotted_at=bindparam("now"), allotments=_a.c.allotments + 1)
     .returning(*_AGENT_COLUMNS)
 )
+_ANY_CANDIDATE = select(_a.c.cli).where(*_CANDIDATES).limit(1)
 
 
 async def allocate(storage: Storage, client: str, did: str, now: datetime) -> Agent | None:
     """The unpaused agent of ``did`` that waited longest since its last allotment.
 
-    Optimistic: read the best candidate and its allotment count, then update it only
-    if the count is unchanged; if another allocation took it first, try the next
-    best. (``FOR UPDATE SKIP LOCKED`` with ``ORDER BY … LIMIT 1`` is not enough: a
-    waiting transaction re-checks only the WHERE clause of a row another one just
-    updated, and could hand out the same agent twice.)
+    Optimistic, in one statement a try: the best candidate is taken only if its
+    allotment count is unchanged since it was read; when another allocation took it
+    first, the next try finds the next best. (``FOR UPDATE SKIP LOCKED`` with
+    ``ORDER BY … LIMIT 1`` is not enough: a transaction re-checks only the WHERE
+    clause of a row another one just updated, and could hand out the same agent
+    twice.)
     """
+    where = {"of_client": client, "of_did": did}
     for _ in range(ALLOCATE_TRIES):
-        async with storage.hot_write() as tx:
-            seen = await tx.rows(_BEST, {"client": client, "did": did})
-            if not seen:
-                return None
-            cli, allotments = seen[0]
-            row = await tx.rows(
-                _ALLOT, {"of_client": client, "of_cli": cli, "seen": allotments, "now": now}
-            )
+        row = await storage.write_one(_ALLOT, {**where, "now": now})
         if row:
             return Agent(*row[0])
+        if not await storage.rows(_ANY_CANDIDATE, where):
+            return None  # every agent of the DID is paused (or there is none)
     raise StorageUnavailable("could not allot an agent: too much contention")

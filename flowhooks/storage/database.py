@@ -366,6 +366,19 @@ class Storage:
         except sqlite3.OperationalError as e:
             raise StorageUnavailable(f"database unavailable: {e}") from e
 
+    async def write_one(self, statement: Any, params: dict[str, Any]) -> list[Any]:
+        """One write statement on its own (its rows): on PostgreSQL a prepared statement
+        in autocommit, one round trip; on SQLite the single writer's transaction."""
+        if self._pg is None:
+            async with self.hot_write() as tx:
+                return await tx.rows(statement, params)
+        sql, ordered = self._sql(statement)
+        pool = await self._driver_pool()
+        try:
+            return list(await pool.fetch(sql, *ordered(params)))
+        except _DRIVER_DOWN as e:
+            raise StorageUnavailable(f"database unavailable: {type(e).__name__}") from e
+
     @asynccontextmanager
     async def hot_write(self) -> AsyncIterator[HotTransaction]:
         """A write transaction for a hot path: on PostgreSQL an asyncpg connection with
