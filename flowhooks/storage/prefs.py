@@ -29,20 +29,21 @@ _OF_NUMBER = (_p.c.client == bindparam("client"), _p.c.number == bindparam("numb
 # built once (statement construction cost more than the query itself); hot paths run them
 # as prepared statements on PostgreSQL (Storage.rows / hot_write)
 _ALL_OF_NUMBER = select(_p.c.name, _p.c.value).where(*_OF_NUMBER).order_by(_p.c.name)
-_LOCK_OWNER = (
-    select(_owners.c.client)
-    .where(_owners.c.client == bindparam("client"), _owners.c.number == bindparam("number"))
-    .with_for_update()
-)
 _DELETE_ONE = delete(_p).where(*_OF_NUMBER, _p.c.name == bindparam("name"))
 
 
 @cache
-def _add_owner(dialect: str) -> Any:
-    return (
-        insert_for(dialect, _owners)
-        .values(client=bindparam("client"), number=bindparam("number"), created_at=bindparam("now"))
-        .on_conflict_do_nothing()
+def _own(dialect: str) -> Any:
+    """The number's owner row, made if new; on PostgreSQL also locked (an upsert that
+    updates takes the row lock), so concurrent updates of one number run in turn."""
+    stmt = insert_for(dialect, _owners).values(
+        client=bindparam("client"), number=bindparam("number"), created_at=bindparam("now")
+    )
+    if dialect != "postgresql":
+        return stmt.on_conflict_do_nothing()  # SQLite: the single writer orders them
+    return stmt.on_conflict_do_update(
+        index_elements=[_owners.c.client, _owners.c.number],
+        set_={"created_at": _owners.c.created_at},
     )
 
 
@@ -81,9 +82,7 @@ async def update(
     """
     of_number = {"client": client, "number": number}
     async with storage.hot_write() as tx:
-        await tx.rows(_add_owner(storage.dialect), {**of_number, "now": now})
-        if storage.is_postgres:
-            await tx.rows(_LOCK_OWNER, of_number)
+        await tx.rows(_own(storage.dialect), {**of_number, "now": now})
         await tx.many(
             _DELETE_ONE, [{**of_number, "name": n} for n, v in changes.items() if v == ""]
         )
