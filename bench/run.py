@@ -89,13 +89,20 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def cpu_per_request(pid: int, port: int, requests: list[bytes]) -> float:
-    """The server's CPU microseconds a request over CPU_REQUESTS closed-loop requests."""
-    before = cpu_seconds(pid)
+def cpu_per_request(pids: list[int], port: int, requests: list[bytes]) -> list[float]:
+    """Each process tree's CPU microseconds a request over CPU_REQUESTS closed-loop
+    requests to ``port`` (the server's, and the database's when given)."""
+    before = [cpu_seconds(pid) for pid in pids]
     done = uvloop.run(
         loadgen.run(port, requests, connections=32, seconds=120, max_requests=CPU_REQUESTS)
     )
-    return round((cpu_seconds(pid) - before) / max(1, done.requests) * 1e6, 1)
+    return [
+        round((cpu_seconds(pid) - b) / max(1, done.requests) * 1e6, 1)
+        for pid, b in zip(pids, before, strict=True)
+    ]
+
+
+PG_PIDS: dict[str, int] = {}  # the benchmark cluster's postmaster, for its CPU time
 
 
 def closed_loop(port: int, requests: list[bytes], seconds: float) -> loadgen.Result:
@@ -155,10 +162,10 @@ def bench_method(name: str, bench: Bench, seconds: float, config: Path) -> dict[
             bare_runs.append(closed_loop(bare_port, requests, seconds))
             our_runs.append(closed_loop(ours_port, requests, seconds))
         say(f"  CPU time over {CPU_REQUESTS} requests each ...")
-        cpu = {
-            "bare": cpu_per_request(bare_pid, bare_port, requests),
-            "flowhooks": cpu_per_request(ours_pid, ours_port, requests),
-        }
+        [bare_cpu] = cpu_per_request([bare_pid], bare_port, requests)
+        db_pids = [PG_PIDS["postgresql"]] if bench.database == "postgresql" else []
+        ours_cpu, *db_cpu = cpu_per_request([ours_pid, *db_pids], ours_port, requests)
+        cpu = {"bare": bare_cpu, "flowhooks": ours_cpu, "database": db_cpu[0] if db_cpu else None}
         say(f"  open loop at {OPEN_RATE:.0f} req/s ...")
         bare = {
             "closed": median_run(bare_runs).summary(),
@@ -335,8 +342,8 @@ def table(results: list[dict[str, object]]) -> str:
     rows = [
         "| benchmark | bare req/s | flowhooks req/s | ratio | p50 ms (closed) | p99 ms (closed)"
         " | max ms (closed) | p50 ms @1000/s | p99 ms @1000/s | CPU µs/req bare | CPU µs/req ours"
-        " | errors |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        " | CPU µs/req PostgreSQL | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         b, f = r["bare"], r["flowhooks"]
@@ -345,6 +352,7 @@ def table(results: list[dict[str, object]]) -> str:
             f" | {f['closed']['p50_ms']} | {f['closed']['p99_ms']} | {f['closed']['max_ms']}"  # type: ignore[index]
             f" | {f['open']['p50_ms']} | {f['open']['p99_ms']}"  # type: ignore[index]
             f" | {r['cpu_us_per_request']['bare']} | {r['cpu_us_per_request']['flowhooks']}"  # type: ignore[index]
+            f" | {r['cpu_us_per_request']['database'] or '—'}"  # type: ignore[index]
             f" | {r['errors']} |"
         )
     return "\n".join(rows)
@@ -470,6 +478,8 @@ def databases(kinds: set[str]) -> Iterator[dict[str, str]]:
     cluster = Cluster.start(durable=True)
     try:
         urls["postgresql"] = cluster.url + "/postgres"
+        pidfile = cluster.root / "data" / "postmaster.pid"
+        PG_PIDS["postgresql"] = int(pidfile.read_text().split()[0])
         yield urls
     finally:
         cluster.stop()
