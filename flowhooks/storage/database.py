@@ -350,12 +350,7 @@ class Storage:
         need no type conversion. An in-memory SQLite database goes through ``read()``.
         """
         if self._pg is not None:
-            sql, ordered = self._sql(statement)
-            pool = await self._driver_pool()
-            try:
-                return list(await pool.fetch(sql, *ordered(params)))
-            except _DRIVER_DOWN as e:
-                raise StorageUnavailable(f"database unavailable: {type(e).__name__}") from e
+            return await self._driver_fetch(statement, params)
         if self._memory:
             async with self.read() as conn:
                 return [tuple(r) for r in await conn.execute(statement, params)]
@@ -372,6 +367,10 @@ class Storage:
         if self._pg is None:
             async with self.hot_write() as tx:
                 return await tx.rows(statement, params)
+        return await self._driver_fetch(statement, params)
+
+    async def _driver_fetch(self, statement: Any, params: dict[str, Any]) -> list[Any]:
+        """One statement on the asyncpg pool, in autocommit."""
         sql, ordered = self._sql(statement)
         pool = await self._driver_pool()
         try:
