@@ -73,7 +73,8 @@ CPU_REQUESTS = 10_000  # a fixed count, so the CPU figure does not depend on thr
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and all its descendants (Linux /proc)."""
+    """User + system CPU time of a process and all its descendants, living or exited
+    (Linux /proc)."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0.0
     pending = [pid]
@@ -81,7 +82,9 @@ def cpu_seconds(pid: int) -> float:
         current = pending.pop()
         try:
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / ticks
+            # utime, stime, and cutime, cstime: the CPU of children that exited (a
+            # PostgreSQL backend whose connection closed) stays counted
+            total += sum(int(f) for f in fields[11:15]) / ticks
             for task in Path(f"/proc/{current}/task").iterdir():
                 pending += [int(c) for c in (task / "children").read_text().split()]
         except (FileNotFoundError, ProcessLookupError):
