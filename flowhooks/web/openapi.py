@@ -47,7 +47,10 @@ _ERRORS = {
     "404": "UNKNOWN_METHOD: the message lists the known methods",
     "413": "TOO_LARGE: body over max_body_bytes",
     "415": "UNSUPPORTED_MEDIA_TYPE: not application/json",
+    "403": "FORBIDDEN: a flow token with a clientID naming another client",
+    "408": "TIMEOUT: the body did not arrive within body_timeout_seconds",
     "422": "INVALID_KEYS: details name each missing or malformed key",
+    "429": "RATE_LIMITED: the client named is over max_requests_per_second; see Retry-After",
     "500": "INTERNAL: a bug; the requestId finds the stack in the log",
 }
 
