@@ -24,6 +24,7 @@ from flowhooks.storage import Storage, pacing
 log = logging.getLogger("flowhooks.limits")
 LEASE_TAKES = 0.1  # seconds of a client's rate taken from the shared bucket at once
 LEASE_SECONDS = 1.0  # an unspent lease lapses after this long
+ASK_SECONDS = 0.5  # the database's answer is awaited this long, then the request goes on
 
 
 @dataclass
@@ -77,12 +78,14 @@ class RequestLimits:
             return None
 
     async def _take(self, client: str, rate: float) -> int:
+        wanted = lease_size(rate, LEASE_TAKES)
         try:
-            async with self._db.hot_write() as tx:
-                return await pacing.take(
-                    tx, self._db.dialect, f"requests:{client}", rate, lease_size(rate, LEASE_TAKES)
-                )
-        except StorageUnavailable:
-            # the database is down: a method that needs none still answers (fail open)
+            async with asyncio.timeout(ASK_SECONDS):
+                async with self._db.hot_write() as tx:
+                    name = f"requests:{client}"
+                    return await pacing.take(tx, self._db.dialect, name, rate, wanted)
+        except (StorageUnavailable, TimeoutError):
+            # the database is down or slow: a method that needs none still answers (fail
+            # open, a lease at a time, so the database is asked at most once a lease)
             log.warning("request limits unavailable: database down", extra={"fields": {}})
-            return 1
+            return wanted
