@@ -156,7 +156,7 @@ async def test_serve_processes_replaces_dead_workers_and_restarts_gracefully(
 ) -> None:
     port = free_port()
     conf = serve_config(tmp_path / "g.toml", pg_url, port)
-    with process("serve", "--config", str(conf), "--processes", "2") as master:
+    with process("serve", "--processes", "2", "--config", str(conf)) as master:
         await wait_for(lambda: healthy(port), timeout=60, interval=0.1)
         await wait_for(lambda: len(children(master.pid)) == 2, timeout=30)
         first = children(master.pid)
