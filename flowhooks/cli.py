@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import aiohttp
-from aiohttp import web
 
 from flowhooks import __version__, logs, replay, settings
 from flowhooks.clock import clock_from
@@ -19,7 +18,7 @@ from flowhooks.errors import ConfigError, RegistryError, StorageUnavailable
 from flowhooks.integrations.http import client_session
 from flowhooks.methods.loader import load_registry
 from flowhooks.outbound.service import Outbound
-from flowhooks.process import settle_heap, start_storage
+from flowhooks.process import settle_heap, settle_heap_at_startup, start_storage
 from flowhooks.storage import Storage, migrations
 from flowhooks.web.app import create_app
 from flowhooks.web.meta import describe
@@ -33,10 +32,6 @@ def _config_arg(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="TOML config (default: $FLOWHOOKS_CONFIG, else config/flowhooks.toml if present)",
     )
-
-
-async def _settle_heap(app: web.Application) -> None:
-    settle_heap()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -69,7 +64,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     app = create_app(conf)
-    app.on_startup.append(_settle_heap)  # runs after the app's own start-up
+    app.on_startup.append(settle_heap_at_startup)
     print(f"flowhooks {__version__} serving on http://{host}:{port} ({conf.source})", flush=True)
     try:
         loop.run_until_complete(serve_until_signalled(app, conf.server, host, port))

@@ -37,6 +37,11 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+async def settle_heap_at_startup(_app: object) -> None:
+    """``settle_heap`` as an app's last ``on_startup`` hook (after its own start-up)."""
+    settle_heap()
+
+
 async def start_storage(settings: Settings, now: datetime) -> Storage:
     conf = settings.storage
     storage = Storage.open(

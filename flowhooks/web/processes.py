@@ -22,7 +22,7 @@ from gunicorn.app.base import BaseApplication
 
 from flowhooks import logs, settings
 from flowhooks.errors import ConfigError
-from flowhooks.process import settle_heap
+from flowhooks.process import settle_heap_at_startup
 from flowhooks.web import keys as appkeys
 from flowhooks.web.app import create_app
 from flowhooks.web.serving import Serving
@@ -56,16 +56,12 @@ LOGGING: dict[str, Any] = {
 }
 
 
-async def _settle_heap(app: web.Application) -> None:
-    settle_heap()
-
-
 class Worker(GunicornUVLoopWebWorker):
     """One serving process: the app on the master's socket, until gunicorn stops it."""
 
     async def _run(self) -> None:
         app = self.wsgi
-        serving = Serving(app, app[appkeys.SETTINGS].server)
+        serving = Serving(app, app[appkeys.SETTINGS].server, DRAIN_SECONDS)
         sock = self.sockets[0]  # one bound address
         await serving.start("", 0, sock=getattr(sock, "sock", sock))
         self.booted = True  # the arbiter now counts a later exit as a death, not a boot error
@@ -79,7 +75,7 @@ class Worker(GunicornUVLoopWebWorker):
                     await self._wait_next_notify()
         finally:
             # in-flight requests finish, kept-alive clients move on; the resources close
-            await serving.close(drain_seconds=DRAIN_SECONDS)
+            await serving.close()
 
 
 class Master(BaseApplication):  # type: ignore[misc]
@@ -128,5 +124,5 @@ class Master(BaseApplication):  # type: ignore[misc]
         assert conf is not None
         logs.configure(conf.server.log_level)
         app = create_app(conf)
-        app.on_startup.append(_settle_heap)
+        app.on_startup.append(settle_heap_at_startup)
         return app

@@ -192,7 +192,10 @@ def descriptor_budget(max_connections: int) -> int:
 class Serving:
     """The app listening on (host, port) until ``close``."""
 
-    def __init__(self, app: web.Application, conf: ServerSettings) -> None:
+    def __init__(
+        self, app: web.Application, conf: ServerSettings, drain_seconds: float = 0.0
+    ) -> None:
+        """``drain_seconds`` > 0 when several processes share the port (see ``close``)."""
         self.app = app
         self.conf = conf
         self.runner = web.AppRunner(
@@ -203,8 +206,10 @@ class Serving:
         )
         self.guard: ConnectionGuard | None = None
         self._server: asyncio.base_events.Server | None = None
+        self.drain_seconds = drain_seconds
         self.draining = False
-        app.on_response_prepare.append(self._last_on_connection)
+        if drain_seconds > 0:  # a hook on every answer only where it can matter
+            app.on_response_prepare.append(self._last_on_connection)
 
     async def start(self, host: str, port: int, sock: socket.socket | None = None) -> int:
         """Listen; returns the port (useful when ``port`` is 0)."""
@@ -232,15 +237,15 @@ class Serving:
             response.force_close()
             response.headers["Connection"] = "close"  # (aiohttp set it before this hook)
 
-    async def close(self, drain_seconds: float = 0.0) -> None:
+    async def close(self) -> None:
         """Stop listening; with ``drain_seconds`` (several processes share the port), the
         answers meanwhile close their kept-alive connections, so a client's next request
         opens a connection to another process instead of racing this one's close."""
         if self._server is not None:
             self._server.close()
-        if drain_seconds > 0 and self.runner.server is not None:
+        if self.drain_seconds > 0 and self.runner.server is not None:
             self.draining = True
-            deadline = time.monotonic() + drain_seconds
+            deadline = time.monotonic() + self.drain_seconds
             while self.runner.server.connections and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
         await self.runner.cleanup()  # the app's shutdown, then its connections, then cleanup
