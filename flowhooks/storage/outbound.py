@@ -19,7 +19,7 @@ from flowhooks.outbound.model import CallChange, NewRequest, OutboundCall, Pace,
 from flowhooks.storage import outbox, pacing
 from flowhooks.storage import tables as t
 from flowhooks.storage.database import SqlTransaction, Storage
-from flowhooks.storage.dialect import insert_for
+from flowhooks.storage.dialect import insert_of, upsert_of
 from flowhooks.webhooks.events import NewDelivery
 
 # an attempt ended: (the call as changed, its outcome, its attempt row) -> deliveries
@@ -70,28 +70,14 @@ async def _calls(conn: Any, rows: Iterable[Any]) -> list[OutboundCall]:
 _k = t.outbound_keys
 
 
-def _insert_of(table: Any, columns: Sequence[str]) -> Any:
-    """An INSERT of ``columns``, each from the parameter of the same name (built once)."""
-    return table.insert().values({name: bindparam(name) for name in columns})
-
-
 @cache
 def _take_key(dialect: str) -> Any:
     """Insert the key, or take over an expired one; returns a row only when it did."""
-    stmt = insert_for(dialect, _k).values(
-        client=bindparam("client"),
-        key=bindparam("key"),
-        fingerprint=bindparam("fingerprint"),
-        request_id=bindparam("request_id"),
-        expires_at=bindparam("expires_at"),
-    )
-    return stmt.on_conflict_do_update(
-        index_elements=[_k.c.client, _k.c.key],
-        set_={
-            "fingerprint": stmt.excluded.fingerprint,
-            "request_id": stmt.excluded.request_id,
-            "expires_at": stmt.excluded.expires_at,
-        },
+    return upsert_of(
+        dialect,
+        _k,
+        ("client", "key"),
+        ("client", "key", "fingerprint", "request_id", "expires_at"),
         where=_k.c.expires_at <= bindparam("now"),  # an expired key is taken over
     ).returning(_k.c.request_id)
 
@@ -111,7 +97,7 @@ _REQUEST_COLUMNS = (
     "request_id",
     "created_at",
 )
-_INSERT_REQUEST = _insert_of(_r, _REQUEST_COLUMNS)
+_INSERT_REQUEST = insert_of(_r, _REQUEST_COLUMNS)
 _CALL_COLUMNS = (
     "id",
     "request_id",
@@ -128,9 +114,9 @@ _CALL_COLUMNS = (
     "created_at",
     "updated_at",
 )
-_INSERT_CALL = _insert_of(_c, _CALL_COLUMNS)
+_INSERT_CALL = insert_of(_c, _CALL_COLUMNS)
 _EVENT_COLUMNS = ("call_id", "attempt", "kind", "from_state", "to_state", "source", "detail", "at")
-_INSERT_EVENT = _insert_of(t.call_events, _EVENT_COLUMNS)
+_INSERT_EVENT = insert_of(t.call_events, _EVENT_COLUMNS)
 
 
 async def create(storage: Storage, req: NewRequest, now: datetime) -> Stored:

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, delete, select
 
 from flowhooks.storage import tables as t
 from flowhooks.storage.database import Storage
-from flowhooks.storage.dialect import insert_for
+from flowhooks.storage.dialect import insert_for, upsert_of
 
 
 class TooManyPreferences(Exception):
@@ -49,17 +49,8 @@ def _own(dialect: str) -> Any:
 
 @cache
 def _upsert(dialect: str) -> Any:
-    stmt = insert_for(dialect, _p).values(
-        client=bindparam("client"),
-        number=bindparam("number"),
-        name=bindparam("name"),
-        value=bindparam("value"),
-        updated_at=bindparam("now"),
-    )
-    return stmt.on_conflict_do_update(
-        index_elements=[_p.c.client, _p.c.number, _p.c.name],
-        set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
-    )
+    keys = ("client", "number", "name")
+    return upsert_of(dialect, _p, keys, (*keys, "value", "updated_at"))
 
 
 async def fetch(storage: Storage, client: str, number: str) -> dict[str, str]:
@@ -89,7 +80,7 @@ async def update(
         await tx.many(
             _upsert(storage.dialect),
             [
-                {**of_number, "name": n, "value": v, "now": now}
+                {**of_number, "name": n, "value": v, "updated_at": now}
                 for n, v in changes.items()
                 if v != ""
             ],
