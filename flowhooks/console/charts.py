@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH = 600
-LEFT = 44  # room for the value axis' labels
+WIDTH = 420
+LEFT = 40  # room for the value axis' labels
 BOTTOM = 20  # room for the time axis' labels
 
 
@@ -29,7 +29,7 @@ def _nice_top(value: float) -> float:
     step = 1.0
     while step * 10 <= value:
         step *= 10
-    for factor in (1, 2, 2.5, 5, 10):
+    for factor in (1, 2, 4, 6, 8, 10):  # halves of these are whole numbers from 2 up
         if value <= step * factor:
             return step * factor
     return step * 10
@@ -52,19 +52,19 @@ def _svg(height: int, title: str, body: list[str]) -> Markup:
 
 def bars(title: str, items: Sequence[tuple[str, float]], css: str = "bar") -> Markup:
     """One horizontal bar a label, with its value written at the end."""
-    row = 22
+    row = 24
     height = max(row * len(items), row) + 4
     top = max((v for _, v in items), default=0) or 1
-    label_w = 150
-    room = WIDTH - label_w - 60
+    label_w = 118
+    room = WIDTH - label_w - 48
     body = []
     for i, (label, value) in enumerate(items):
         y = i * row + 2
         w = max(room * value / top, 1 if value else 0)
         body.append(
-            f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end">{escape(label)}</text>'
-            f'<rect class="{css}" x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row - 8}"/>'
-            f'<text x="{label_w + w + 4:.1f}" y="{y + 14}">{_number(value)}</text>'
+            f'<text x="{label_w - 6}" y="{y + 16}" text-anchor="end">{escape(label)}</text>'
+            f'<rect class="{css}" x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row - 8}"/>'
+            f'<text x="{label_w + w + 4:.1f}" y="{y + 16}">{_number(value)}</text>'
         )
     if not items:
         body.append(f'<text x="{WIDTH / 2}" y="16" text-anchor="middle">nothing yet</text>')

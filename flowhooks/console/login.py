@@ -20,6 +20,7 @@ from flowhooks.console.auth import (
 )
 from flowhooks.console.pages import (
     CONSOLE,
+    FORM,
     SESSION,
     error_page,
     form_of,
@@ -45,7 +46,7 @@ def _form(request: web.Request, status: int = 200, problem: str = "") -> web.Res
     sessions = request.app[CONSOLE].sessions
     context = {
         "title": "Sign in",
-        "next": _next(request.query.get("next")),
+        "next": _next(request.query.get("next") or (request.get(FORM) or {}).get("next")),
         "problem": problem,
         "refused": sessions.refuses,
     }
