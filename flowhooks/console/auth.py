@@ -79,7 +79,10 @@ class Sessions:
 
     def read(self, request: web.Request) -> Session | None:
         """The request's session, or None (none, forged, expired or malformed)."""
-        cookie = request.cookies.get(COOKIE)
+        return self.read_value(request.cookies.get(COOKIE))
+
+    def read_value(self, cookie: str | None) -> Session | None:
+        """The session a cookie's value holds, or None."""
         if not cookie:
             return None
         try:

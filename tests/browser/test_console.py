@@ -41,7 +41,9 @@ def envelope(console: Console, method: str, **keys: str) -> dict[str, str]:
 
 
 def create(console: Console, numbers: str, client: str = "acme", **keys: str) -> str:
-    secret, flow = (SECURITY_ID, "ab12cd34") if client == "acme" else (OTHER_SECURITY_ID, "ff000001")
+    secret, flow = (
+        (SECURITY_ID, "ab12cd34") if client == "acme" else (OTHER_SECURITY_ID, "ff000001")
+    )
     answer = envelope(
         console,
         "createOutbound",
@@ -79,7 +81,11 @@ def data(console: Console) -> dict[str, str]:
         {"custToken": "acme-cust-token", "longUrl": "https://acme.example/pay?invoice=42"},
     )["shortUrl"]
     made["code"] = code = short.rsplit("/", 1)[1]
-    for agent in ("Mozilla/5.0 (X11; Linux x86_64) Chrome/120", "Mozilla/5.0 Firefox/120", "Googlebot/2.1"):
+    for agent in (
+        "Mozilla/5.0 (X11; Linux x86_64) Chrome/120",
+        "Mozilla/5.0 Firefox/120",
+        "Googlebot/2.1",
+    ):
         request = urllib.request.Request(f"{console.url}/s/{code}", headers={"User-Agent": agent})
         opener = urllib.request.build_opener(NoRedirect())
         try:
@@ -188,7 +194,9 @@ def test_operator_sees_every_client(page: Page, data: dict[str, str], screenshot
     expect(page.locator("h1")).to_contain_text(data["other"])
 
 
-def test_playground_sends_validate_datetime_and_shows_output_date(page: Page, screenshots: Path) -> None:
+def test_playground_sends_validate_datetime_and_shows_output_date(
+    page: Page, screenshots: Path
+) -> None:
     sign_in(page)
     page.goto("/console/playground")
     expect(page.locator("select[name=method]")).to_have_value("validateDateTime")
