@@ -585,43 +585,41 @@ async def list_calls(
         at, rid = before
         window = window.where(or_(_r.c.created_at < at, and_(_r.c.created_at == at, _r.c.id < rid)))
     filtered = state is not None or number is not None
-    window = window.order_by(_r.c.created_at.desc(), _r.c.id.desc()).limit(
-        SCAN_REQUESTS if filtered else limit
-    )
+    size = SCAN_REQUESTS if filtered else limit
+    window = window.order_by(_r.c.created_at.desc(), _r.c.id.desc()).limit(size)
+    scanned = window.subquery()
+    query = select(
+        _c.c.id,
+        _c.c.request_id,
+        _c.c.position,
+        _c.c.number,
+        _c.c.state,
+        _c.c.attempts,
+        _c.c.max_attempts,
+        _c.c.due_at,
+        _c.c.end_call_reason,
+        _c.c.updated_at,
+    ).join(scanned, scanned.c.id == _c.c.request_id)
+    if state is not None:
+        query = query.where(_c.c.state == state)
+    if number is not None:
+        query = query.where(_c.c.number == number)
     async with storage.read() as conn:
         requests = (await conn.execute(window)).all()
         if not requests:
             return [], None
-        ids = [r.id for r in requests]
-        query = select(
-            _c.c.id,
-            _c.c.request_id,
-            _c.c.position,
-            _c.c.number,
-            _c.c.state,
-            _c.c.attempts,
-            _c.c.max_attempts,
-            _c.c.due_at,
-            _c.c.end_call_reason,
-            _c.c.updated_at,
-        ).where(_c.c.request_id.in_(ids))
-        if state is not None:
-            query = query.where(_c.c.state == state)
-        if number is not None:
-            query = query.where(_c.c.number == number)
-        calls = [dict(r._mapping) for r in await conn.execute(query)]
-    order = {r.id: (i, r.created_at) for i, r in enumerate(requests)}
-    calls.sort(key=lambda c: (order[c["request_id"]][0], c["position"]))
+        by_request: dict[str, list[dict[str, Any]]] = {}
+        for row in await conn.execute(query):
+            by_request.setdefault(row.request_id, []).append(dict(row._mapping))
     shown: list[dict[str, Any]] = []
     last: tuple[datetime, str] | None = None
     for req in requests:  # whole requests only, up to ``limit`` calls
-        mine = [c for c in calls if c["request_id"] == req.id]
+        mine = sorted(by_request.get(req.id, ()), key=lambda c: c["position"])
         if shown and len(shown) + len(mine) > limit:
             return shown, last
         shown += [{**c, "created_at": req.created_at} for c in mine]
         last = (req.created_at, req.id)
-    full = len(requests) == (SCAN_REQUESTS if filtered else limit)
-    return shown, (last if full else None)
+    return shown, (last if len(requests) == size else None)
 
 
 async def states_of(storage: Storage, client: str) -> dict[str, int]:
