@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +29,12 @@ from aiohttp.test_utils import TestClient, TestServer
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
-from flowhooks import settings as settings_mod  # noqa: E402
-from flowhooks.clock import FixedClock  # noqa: E402
-from flowhooks.storage import Storage, migrations  # noqa: E402
-from flowhooks.storage import tables as t  # noqa: E402
-from flowhooks.web.app import create_app  # noqa: E402
-from tests.pg import Cluster, missing_reason  # noqa: E402
+from flowhooks import settings as settings_mod
+from flowhooks.clock import FixedClock
+from flowhooks.storage import Storage, migrations
+from flowhooks.storage import tables as t
+from flowhooks.web.app import create_app
+from tests.pg import Cluster, missing_reason
 
 NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)
 BATCH = 5000
