@@ -54,9 +54,10 @@ def _static_files() -> dict[str, tuple[bytes, str]]:
 
 def static_route(files: dict[str, tuple[bytes, str]]) -> Route:
     async def static(request: web.Request) -> web.Response:
+        """A vendored static file of the console (htmx, its stylesheet and script)."""
         found = files.get(request.match_info["name"])
         if found is None:
-            raise web.HTTPNotFound()
+            return web.Response(status=404, text="no such file", headers=SECURITY_HEADERS)
         body, kind = found
         headers = {**SECURITY_HEADERS, "Cache-Control": "public, max-age=3600"}
         return web.Response(body=body, content_type=None, headers={"Content-Type": kind, **headers})
@@ -65,6 +66,7 @@ def static_route(files: dict[str, tuple[bytes, str]]) -> Route:
 
 
 async def to_console(request: web.Request) -> web.Response:
+    """The root: to the console."""
     return web.Response(status=302, headers={"Location": "/console"})
 
 
@@ -98,12 +100,17 @@ def install(app: web.Application, wrap: Callable[[Route], Route]) -> None:
         default_helpers=False,
         filters={"when": when},
     )
-    routes = [
+    for method, path, handler in routes(static_route(_static_files())):
+        app.router.add_route(method, path, wrap(handler))
+
+
+def routes(static: Route) -> list[tuple[str, str, Route]]:
+    """Every route of the console (the OpenAPI document lists them too)."""
+    found: list[tuple[str, str, Route]] = [
         ("GET", "/", to_console),
-        ("GET", "/console/static/{name}", static_route(_static_files())),
+        ("GET", "/console/static/{name}", static),
         *login.ROUTES,
     ]
     for module in PAGES:
-        routes += module.ROUTES
-    for method, path, handler in routes:
-        app.router.add_route(method, path, wrap(handler))
+        found += module.ROUTES
+    return found

@@ -135,6 +135,19 @@ def form_of(request: web.Request) -> MultiDictProxy[Any]:
     return request[FORM]
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def _form(request: web.Request) -> MultiDictProxy[Any] | None:
+    """The posted form, or None when it is not one (a wrong or malformed content type)."""
+    if request.content_type not in FORM_TYPES:
+        return None
+    try:
+        return await request.post()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
 def _to_sign_in(request: web.Request) -> web.Response:
     target = request.path_qs if request.method == "GET" else "/console"
     return see_other(f"{LOGIN}?next={quote(target, safe='/')}")
@@ -153,7 +166,9 @@ def page(view: View) -> View:
         if session.client is not None:
             request[CLIENT] = session.client  # the /api/v1 views it reuses read this
         if request.method == "POST":
-            form = await request.post()
+            form = await _form(request)
+            if form is None:
+                return error_page(request, 400, "Bad request", "The form could not be read.")
             request[FORM] = form
             if not csrf_ok(session, form.get("csrf")):
                 return error_page(
@@ -177,7 +192,9 @@ def open_page(view: View) -> View:
         fresh = session is None
         request[SESSION] = session if session is not None else new_session()
         if request.method == "POST":
-            form = await request.post()
+            form = await _form(request)
+            if form is None:
+                return error_page(request, 400, "Bad request", "The form could not be read.")
             request[FORM] = form
             if not csrf_ok(session, form.get("csrf")):
                 return error_page(

@@ -221,6 +221,11 @@ async def test_a_post_without_the_csrf_token_is_refused(make_client: ClientFacto
     token = await sign_in(client)
     resp = await client.post("/console/agents/+919800000001/toggle", data={})
     assert resp.status == 403
+    for kind in ("multipart/form-data", "application/json"):  # not a form: 400, never a 500
+        resp = await client.post(
+            "/console/agents/+919800000001/toggle", data=b"x", headers={"Content-Type": kind}
+        )
+        assert resp.status == 400
     resp = await client.post("/console/agents/+919800000001/toggle", data={"csrf": token + "x"})
     assert resp.status == 403
     page = await client.get("/console/agents/+919800000001")
