@@ -368,3 +368,28 @@ async def test_a_bad_filter_is_a_400_page_naming_it(make_client: ClientFactory, 
     assert resp.status == 400
     name = path.split("?")[1].split("=")[0]
     assert f"{name}:" in await resp.text()
+
+
+async def test_retry_all_dead_of_a_filter_from_the_deliveries_page(
+    make_client: ClientFactory,
+) -> None:
+    from flowhooks.storage import outbox
+    from flowhooks.web import keys as appkeys
+    from flowhooks.webhooks.retry import Decision
+
+    hook = '[clients.acme.webhooks.report]\nurl = "https://hooks.example/r?id={{id}}"'
+    client = await make_client(conf(extra=hook), now=NEUTRAL)
+    for _ in range(2):
+        resp = await client.post("/webhook", json=envelope("pullreport", clientID="acme"))
+        assert resp.status == 200
+    db, later = client.app[appkeys.DB], NEUTRAL + timedelta(minutes=1)
+    for claimed in await outbox.claim(db, "acme", "report", 10, "t", NEUTRAL, later):
+        await outbox.finish(db, claimed, "t", Decision("dead", None, "HTTP 500"), 500, NEUTRAL)
+    token = await sign_in(client)
+    page = await client.get("/console/deliveries?state=dead")
+    assert (await page.text()).count('class="delivery"') == 2
+    form = {"csrf": token, "state": "dead", "event": "report"}
+    resp = await client.post("/console/deliveries/retry-dead", data=form)
+    text = await resp.text()
+    assert resp.status == 200 and "2 deliveries queued again" in text
+    assert "No deliveries." in text  # the page went back to the dead filter: none left
