@@ -23,6 +23,7 @@ log = logging.getLogger("flowhooks.stats")
 Counts = dict[tuple[str, int, str], int]
 Latency = dict[tuple[str, int], int]
 K = TypeVar("K")
+WRITE_SECONDS = 10.0
 
 
 def snapshot(stats: RequestStats) -> tuple[Counts, Latency]:
@@ -73,7 +74,8 @@ class StatsWriter:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), every)
             try:
-                await self.write()
+                async with asyncio.timeout(WRITE_SECONDS):  # a hanging database never holds a stop
+                    await self.write()
             except Exception as exc:  # the database is down: the next write carries it
                 log.warning("console numbers not written yet: %s", type(exc).__name__)
 
