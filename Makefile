@@ -6,7 +6,7 @@ CONFIG ?= config/flowhooks.toml
 
 LOCK   := requirements.lock
 
-.PHONY: run test test-anyhour lint typecheck pytest bench clean lock audit
+.PHONY: run test test-anyhour lint typecheck pytest bench clean lock audit browser
 
 # Installs exactly the versions in requirements.lock (`make lock` refreshes it).
 $(BIN)/flowhooks: pyproject.toml $(LOCK)
@@ -39,7 +39,19 @@ lint: $(BIN)/flowhooks
 typecheck: $(BIN)/flowhooks
 	$(BIN)/mypy
 
-pytest: $(BIN)/flowhooks
+# The console's browser tests drive Debian's Chromium (never a browser Playwright downloads).
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "The browser tests need Chromium; run: sudo apt-get install -y chromium" >&2; exit 1; \
+	  fi; \
+	fi
+
+pytest: $(BIN)/flowhooks browser
 	$(BIN)/pytest
 
 test: lint typecheck pytest

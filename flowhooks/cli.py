@@ -116,7 +116,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     conf = settings.load(args.config)
-    for warning in settings.warnings(conf):
+    for warning in settings.warnings(conf) + settings.console_warnings(conf):
         print(f"warning: {warning}")
     print(
         f"{conf.source}: OK ({len(conf.calendars)} calendars, {len(conf.clients)} clients,"

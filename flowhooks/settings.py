@@ -129,6 +129,19 @@ class TestingSettings(Section):
 
 class SecuritySettings(Section):
     allow_private_targets: bool = False
+    # signs console sessions (issue 25 reuses it to encrypt secrets at rest); absent: a
+    # random key per process, so sessions end at restart and hold in one process only
+    secret_key: SecretStr | None = Field(None, min_length=32)
+
+
+class ConsoleSettings(Section):
+    """``[console]``: the web console under /console (issue 27)."""
+
+    enabled: bool = True
+    admin_token: SecretStr | None = Field(None, min_length=16)  # the operator's sign-in
+    session_hours: float = Field(8, gt=0, le=24 * 30)  # a sign-in lasts this long
+    stats_seconds: float = Field(60, gt=0, le=3600)  # request counts written this often
+    page_size: int = Field(50, ge=5, le=500)  # rows a list page shows
 
 
 class TypeHoursSettings(Section):
@@ -413,6 +426,7 @@ class Settings(Section):
     translate: TranslateSettings = TranslateSettings()
     nlu: NluSettings = NluSettings()
     agents: list[AgentSettings] = Field(default_factory=list)
+    console: ConsoleSettings = ConsoleSettings()
     source: str = Field("<defaults>", exclude=True)
 
 
@@ -638,6 +652,22 @@ def warnings(s: Settings) -> list[str]:
                         " (security.allow_private_targets)"
                     )
     return found
+
+
+def console_warnings(s: Settings) -> list[str]:
+    """The console without ``[security] secret_key``: what that means for sign-ins."""
+    if not s.console.enabled or s.security.secret_key is not None:
+        return []
+    if s.server.processes > 1:
+        return [
+            f"{s.source}: security.secret_key is not set: the console refuses sign-ins while"
+            f" {s.server.processes} processes serve (each would sign with its own random key)"
+        ]
+    return [
+        f"{s.source}: security.secret_key is not set: console sessions are signed with a"
+        " random key of this process; they end when it restarts and are not valid in any"
+        " other serve process on the same database"
+    ]
 
 
 def build_planner(s: Settings) -> events.Planner:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 
 from flowhooks.links.codes import new_code
 from flowhooks.memo import BoundedCache
@@ -37,6 +37,7 @@ class _Pending:
     clicks: int
     bot_clicks: int
     last_at: datetime
+    days: dict[date, list[int]] = field(default_factory=dict)  # UTC day -> [clicks, bots]
 
 
 class Links:
@@ -84,15 +85,19 @@ class Links:
         """Count a click in memory; the flush writes it."""
         self._count(code, 0 if bot else 1, 1 if bot else 0, now)
 
-    def _count(self, code: str, people: int, bots: int, at: datetime) -> None:
+    def _count(
+        self, code: str, people: int, bots: int, at: datetime, day: date | None = None
+    ) -> None:
         pending = self._pending.get(code)
         if pending is None:
-            self._pending[code] = _Pending(people, bots, at)
-            return
+            pending = self._pending[code] = _Pending(0, 0, at)
         pending.clicks += people
         pending.bot_clicks += bots
         if at > pending.last_at:
             pending.last_at = at
+        by_day = pending.days.setdefault(day or at.astimezone(UTC).date(), [0, 0])
+        by_day[0] += people
+        by_day[1] += bots
 
     async def stats(self, code: str, client: str) -> StoredLink | None:
         """The link with its counts (this process's unwritten clicks added), if ``client``'s."""
@@ -112,17 +117,44 @@ class Links:
             last_click_at=last,
         )
 
+    async def listing(
+        self, client: str, limit: int, before: tuple[datetime, str] | None
+    ) -> list[StoredLink]:
+        """The client's links, newest first (counts as last flushed)."""
+        return await store.listing(self.db, client, limit, before)
+
+    async def days(self, code: str, since: date) -> list[tuple[date, int, int]]:
+        """(UTC day, clicks, bot clicks) of a link from ``since`` (check whose it is
+        with ``stats`` first), this process's unwritten clicks added."""
+        found = {day: (n, bots) for day, n, bots in await store.days(self.db, code, since)}
+        pending = self._pending.get(code)
+        for day, (n, bots) in pending.days.items() if pending else ():
+            had = found.get(day, (0, 0))
+            if day >= since:
+                found[day] = (had[0] + n, had[1] + bots)
+        return [(day, n, bots) for day, (n, bots) in sorted(found.items())]
+
     async def flush(self) -> int:
         """Write the counted clicks; on failure they are kept for the next flush."""
         taken, self._pending = self._pending, {}
         if not taken:
             return 0
-        batch = [Clicks(code, p.clicks, p.bot_clicks, p.last_at) for code, p in taken.items()]
+        batch = [
+            Clicks(
+                code,
+                p.clicks,
+                p.bot_clicks,
+                p.last_at,
+                tuple((day, n, bots) for day, (n, bots) in p.days.items()),
+            )
+            for code, p in taken.items()
+        ]
         try:
             await store.add_clicks(self.db, batch)
         except Exception:
             for code, p in taken.items():  # merged with the clicks counted meanwhile
-                self._count(code, p.clicks, p.bot_clicks, p.last_at)
+                for day, (n, bots) in p.days.items():
+                    self._count(code, n, bots, p.last_at, day)
             raise
         return len(batch)
 

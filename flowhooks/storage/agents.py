@@ -230,3 +230,15 @@ async def allocate(storage: Storage, client: str, did: str, now: datetime) -> Ag
         if not await storage.rows(_ANY_CANDIDATE, where):
             return None  # every agent of the DID is paused (or there is none)
     raise StorageUnavailable("could not allot an agent: too much contention")
+
+
+async def listing(
+    storage: Storage, client: str, limit: int, after: str | None = None
+) -> list[Agent]:
+    """A client's agents by number, after the keyset ``after`` (a cli)."""
+    query = select(*_AGENT_COLUMNS).where(_a.c.client == client)
+    if after is not None:
+        query = query.where(_a.c.cli > after)
+    async with storage.read() as conn:
+        rows = await conn.execute(query.order_by(_a.c.cli).limit(limit))
+        return [Agent(*r) for r in rows]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import bindparam, case, or_, select, update
+from sqlalchemy import and_, bindparam, case, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from flowhooks.storage import tables as t
 from flowhooks.storage.database import Storage
+from flowhooks.storage.dialect import insert_for
 
 _l = t.links
 
@@ -39,6 +42,7 @@ class Clicks:
     clicks: int
     bot_clicks: int
     last_at: datetime
+    days: tuple[tuple[date, int, int], ...] = ()  # (UTC day, clicks, bot clicks)
 
 
 async def insert(storage: Storage, link: StoredLink) -> None:
@@ -100,5 +104,56 @@ async def add_clicks(storage: Storage, batch: Sequence[Clicks]) -> None:
         {"the_code": c.code, "n": c.clicks, "bots": c.bot_clicks, "last_at": c.last_at}
         for c in batch
     ]
+    days = [
+        {"code": c.code, "day": day, "clicks": people, "bot_clicks": bots}
+        for c in batch
+        for day, people, bots in c.days
+    ]
     async with storage.write() as conn:
         await conn.execute(_ADD, rows)
+        if days:
+            await conn.execute(_add_days(storage.dialect), days)
+
+
+@cache
+def _add_days(dialect: str) -> Any:
+    d = t.link_days
+    stmt = insert_for(dialect, d).values(
+        {n: bindparam(n) for n in ("code", "day", "clicks", "bot_clicks")}
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=[d.c.code, d.c.day],
+        set_={
+            "clicks": d.c.clicks + stmt.excluded.clicks,
+            "bot_clicks": d.c.bot_clicks + stmt.excluded.bot_clicks,
+        },
+    )
+
+
+async def listing(
+    storage: Storage, client: str, limit: int, before: tuple[datetime, str] | None
+) -> list[StoredLink]:
+    """A client's links, newest first, before the keyset (created_at, code)."""
+    query = select(*_FIND.selected_columns).where(_l.c.client == client)
+    if before is not None:
+        at, code = before
+        query = query.where(
+            or_(_l.c.created_at < at, and_(_l.c.created_at == at, _l.c.code < code))
+        )
+    async with storage.read() as conn:
+        rows = await conn.execute(
+            query.order_by(_l.c.created_at.desc(), _l.c.code.desc()).limit(limit)
+        )
+        return [StoredLink(*r) for r in rows]
+
+
+async def days(storage: Storage, code: str, since: date) -> list[tuple[date, int, int]]:
+    """(day, clicks, bot clicks) of a link from ``since`` on, days without clicks left out."""
+    d = t.link_days
+    async with storage.read() as conn:
+        rows = await conn.execute(
+            select(d.c.day, d.c.clicks, d.c.bot_clicks)
+            .where(d.c.code == code, d.c.day >= since)
+            .order_by(d.c.day)
+        )
+        return [(r.day, int(r.clicks), int(r.bot_clicks)) for r in rows]

@@ -89,6 +89,18 @@ MIGRATIONS: tuple[Migration, ...] = (
         drops_columns("outbound_calls", "email", "reference_id"),
     ),
     Migration(7, "rate buckets shared by every process", creates(t.rate_buckets)),
+    Migration(
+        11,
+        "the console: request counts, outbox samples, delivery attempts, link days, sign-ins",
+        creates(
+            t.request_counts,
+            t.request_latency,
+            t.outbox_samples,
+            t.delivery_attempts,
+            t.link_days,
+            t.signin_failures,
+        ),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -8,11 +8,11 @@ Every change of a call is read-modify-write in one transaction (the row locked w
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from flowhooks.cooperative import pieces
 from flowhooks.outbound.model import CallChange, NewRequest, OutboundCall, Pace, Stored
@@ -556,3 +556,93 @@ async def depth(storage: Storage, now: datetime) -> dict[str, int]:
             select(func.count()).where(and_(_c.c.state == "queued", _c.c.due_at <= now))
         )
     return {**by_state, "due": int(due or 0)}
+
+
+# -- the console ----------------------------------------------------------------------
+
+
+SCAN_REQUESTS = 5000  # requests a filtered page looks through at most (bounded time)
+
+
+async def list_calls(
+    storage: Storage,
+    client: str,
+    *,
+    state: str | None,
+    number: str | None,
+    limit: int,
+    before: tuple[datetime, str] | None,
+) -> tuple[list[dict[str, Any]], tuple[datetime, str] | None]:
+    """A client's calls, newest request first, and the cursor of the next page.
+
+    Walks the requests' own index (client, created_at) back from ``before``: a page
+    with a state or number looks through at most ``SCAN_REQUESTS`` requests, so a filter
+    that matches little answers as fast as one that matches much (the next page goes
+    on from where this one stopped looking).
+    """
+    window = select(_r.c.id, _r.c.created_at).where(_r.c.client == client)
+    if before is not None:
+        at, rid = before
+        window = window.where(or_(_r.c.created_at < at, and_(_r.c.created_at == at, _r.c.id < rid)))
+    filtered = state is not None or number is not None
+    size = SCAN_REQUESTS if filtered else limit
+    window = window.order_by(_r.c.created_at.desc(), _r.c.id.desc()).limit(size)
+    scanned = window.subquery()
+    query = select(
+        _c.c.id,
+        _c.c.request_id,
+        _c.c.position,
+        _c.c.number,
+        _c.c.state,
+        _c.c.attempts,
+        _c.c.max_attempts,
+        _c.c.due_at,
+        _c.c.end_call_reason,
+        _c.c.updated_at,
+    ).join(scanned, scanned.c.id == _c.c.request_id)
+    if state is not None:
+        query = query.where(_c.c.state == state)
+    if number is not None:
+        query = query.where(_c.c.number == number)
+    async with storage.read() as conn:
+        requests = (await conn.execute(window)).all()
+        if not requests:
+            return [], None
+        by_request: dict[str, list[dict[str, Any]]] = {}
+        for row in await conn.execute(query):
+            by_request.setdefault(row.request_id, []).append(dict(row._mapping))
+    shown: list[dict[str, Any]] = []
+    last: tuple[datetime, str] | None = None
+    for req in requests:  # whole requests only, up to ``limit`` calls
+        mine = sorted(by_request.get(req.id, ()), key=lambda c: c["position"])
+        if shown and len(shown) + len(mine) > limit:
+            return shown, last
+        shown += [{**c, "created_at": req.created_at} for c in mine]
+        last = (req.created_at, req.id)
+    return shown, (last if len(requests) == size else None)
+
+
+async def states_of(storage: Storage, client: str) -> dict[str, int]:
+    """A client's calls by state."""
+    async with storage.read() as conn:
+        rows = await conn.execute(
+            select(_c.c.state, func.count()).where(_c.c.client == client).group_by(_c.c.state)
+        )
+        return {str(state): int(n) for state, n in rows.all()}
+
+
+async def requests_by_hour(storage: Storage, client: str, hours: Sequence[datetime]) -> list[int]:
+    """How many requests the client made in each hour starting at ``hours`` (each an
+    index range count on (client, created_at))."""
+    found = []
+    async with storage.read() as conn:
+        for start in hours:
+            n = await conn.scalar(
+                select(func.count()).where(
+                    _r.c.client == client,
+                    _r.c.created_at >= start,
+                    _r.c.created_at < start + timedelta(hours=1),
+                )
+            )
+            found.append(int(n or 0))
+    return found

@@ -149,8 +149,11 @@ async def finish(
     status: int | None,
     now: datetime,
     fingerprint: str = "",
+    elapsed_ms: float | None = None,
 ) -> bool:
-    """Write an attempt's outcome if the delivery is still ours; False when it was not."""
+    """Write an attempt's outcome if the delivery is still ours; False when it was not.
+
+    The attempt itself is kept too (``delivery_attempts``: the console lists them)."""
     values: dict[str, Any] = {
         "state": decision.state,
         "last_status": status,
@@ -172,6 +175,17 @@ async def finish(
         )
         if done.first() is None:
             return False
+        await conn.execute(
+            t.delivery_attempts.insert().values(
+                delivery_seq=claimed.seq,
+                attempt=claimed.attempts,
+                at=now,
+                outcome=decision.state,
+                status=status,
+                error=values["last_error"],
+                elapsed_ms=elapsed_ms,
+            )
+        )
         if decision.state == "disabled":
             await _disable(conn, claimed.client, claimed.event, fingerprint, now, decision)
     return True
@@ -276,18 +290,106 @@ async def listing(
     event: str | None,
     limit: int,
     before: int | None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """A client's deliveries, newest first, after the keyset ``before`` (a seq)."""
-    query = select(_d).where(_d.c.client == client)
-    if state is not None:
-        query = query.where(_d.c.state == state)
-    if event is not None:
-        query = query.where(_d.c.event == event)
+    """A client's deliveries, newest first, after the keyset ``before`` (a seq); made
+    from ``since`` (inclusive) to ``until`` (exclusive) when given."""
+    query = _selected(client, state, event, since, until)
     if before is not None:
         query = query.where(_d.c.seq < before)
     async with storage.read() as conn:
         rows = await conn.execute(query.order_by(_d.c.seq.desc()).limit(limit))
         return [dict(r._mapping) for r in rows]
+
+
+def _selected(
+    client: str,
+    state: str | None,
+    event: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    columns: Sequence[Any] = (_d,),
+) -> Any:
+    query = select(*columns).where(_d.c.client == client)
+    if state is not None:
+        query = query.where(_d.c.state == state)
+    if event is not None:
+        query = query.where(_d.c.event == event)
+    if since is not None:
+        query = query.where(_d.c.created_at >= since)
+    if until is not None:
+        query = query.where(_d.c.created_at < until)
+    return query
+
+
+async def retry_dead(
+    storage: Storage,
+    client: str,
+    now: datetime,
+    give_up: timedelta,
+    *,
+    event: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    batch: int = 1000,
+) -> int:
+    """Re-queue every dead delivery of a selection for an attempt now, a batch a
+    transaction; how many."""
+    total = 0
+    while True:
+        async with storage.write() as conn:
+            pick = _selected(client, "dead", event, since, until, (_d.c.seq,)).limit(batch)
+            seqs = (await conn.execute(pick)).scalars().all()
+            if seqs:
+                await conn.execute(
+                    update(_d)
+                    .where(_d.c.seq.in_(seqs), _d.c.state == "dead")
+                    .values(**_requeue(now, give_up))
+                )
+        total += len(seqs)
+        if len(seqs) < batch:
+            return total
+
+
+async def attempts_of(storage: Storage, seqs: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """Every recorded attempt of these deliveries, in order, by delivery seq."""
+    a = t.delivery_attempts
+    found: dict[int, list[dict[str, Any]]] = {seq: [] for seq in seqs}
+    if not seqs:
+        return found
+    async with storage.read() as conn:
+        rows = await conn.execute(
+            select(a.c.delivery_seq, a.c.attempt, a.c.at, a.c.outcome, a.c.status, a.c.error)
+            .add_columns(a.c.elapsed_ms)
+            .where(a.c.delivery_seq.in_(seqs))
+            .order_by(a.c.delivery_seq, a.c.attempt, a.c.id)
+        )
+        for r in rows:
+            found[int(r.delivery_seq)].append(dict(r._mapping))
+    return found
+
+
+async def disabled_endpoints(storage: Storage, client: str) -> dict[str, dict[str, Any]]:
+    """The client's endpoints a 410 disabled: event -> disabled_at, reason."""
+    async with storage.read() as conn:
+        rows = await conn.execute(
+            select(_e.c.event, _e.c.disabled_at, _e.c.reason).where(_e.c.client == client)
+        )
+        return {str(r.event): {"disabled_at": r.disabled_at, "reason": r.reason} for r in rows}
+
+
+async def counts_since(
+    storage: Storage, client: str, since: datetime
+) -> dict[tuple[str, str], int]:
+    """The client's deliveries made since ``since``: (event, state) -> how many."""
+    async with storage.read() as conn:
+        rows = await conn.execute(
+            select(_d.c.event, _d.c.state, func.count())
+            .where(_d.c.client == client, _d.c.created_at >= since)
+            .group_by(_d.c.event, _d.c.state)
+        )
+        return {(str(e), str(s)): int(n) for e, s, n in rows.all()}
 
 
 async def depth(storage: Storage) -> dict[str, int]:

@@ -97,3 +97,15 @@ async def batches(
         if len(rows) < batch:
             return
         after = rows[-1].seq
+
+
+async def latest(
+    storage: Storage, sel: Selection, limit: int, before: int | None
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` reports before the keyset ``before``, newest first (the console)."""
+    query = _query(sel, None, (_r.c.seq, _r.c.id, _r.c.created_at, _r.c["keys"]))
+    if before is not None:
+        query = query.where(_r.c.seq < before)
+    async with storage.read() as conn:
+        rows = await conn.execute(query.order_by(None).order_by(_r.c.seq.desc()).limit(limit))
+        return [dict(r._mapping) for r in rows]

@@ -8,7 +8,7 @@ between batches; requests' writes interleave).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, select, tuple_
@@ -45,6 +45,36 @@ def targets(
         )
         found.append(("deliveries", d, (d.c.seq,), finished))
     found.append(("idempotency_keys", k, (k.c.client, k.c.key), k.c.expires_at < now))
+    return found + _console_targets(cutoffs, now)
+
+
+CONSOLE_STATS_DAYS = 7  # the console charts 24 hours; a week is kept
+
+
+def _console_targets(
+    cutoffs: dict[str, datetime | None], now: datetime
+) -> list[tuple[str, Any, tuple[Any, ...], Any]]:
+    a, n, lat, o, f = (
+        t.delivery_attempts,
+        t.request_counts,
+        t.request_latency,
+        t.outbox_samples,
+        t.signin_failures,
+    )
+    stats = now - timedelta(days=CONSOLE_STATS_DAYS)
+    found: list[tuple[str, Any, tuple[Any, ...], Any]] = [
+        (
+            "request_counts",
+            n,
+            (n.c.hour, n.c.method, n.c.http_status, n.c.status),
+            n.c.hour < stats,
+        ),
+        ("request_latency", lat, (lat.c.hour, lat.c.method, lat.c.bucket), lat.c.hour < stats),
+        ("outbox_samples", o, (o.c.at, o.c.client), o.c.at < stats),
+        ("signin_failures", f, (f.c.id,), f.c.at < now - timedelta(days=1)),
+    ]
+    if cutoffs.get("deliveries") is not None:
+        found.append(("delivery_attempts", a, (a.c.id,), a.c.at < cutoffs["deliveries"]))
     return found
 
 

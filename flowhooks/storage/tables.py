@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -270,3 +271,65 @@ rate_buckets = Table(
 # indexes added later (migration 3), for the retention job's purges
 ix_call_events_at = Index("ix_call_events_at", call_events.c.at)
 ix_outbound_keys_expires = Index("ix_outbound_keys_expires", outbound_keys.c.expires_at)
+
+# -- the console (issue 27) -------------------------------------------------------------
+request_counts = Table(
+    "request_counts",  # envelope answers an hour, added to by every serve process
+    metadata,
+    Column("hour", UTCDateTime, primary_key=True),
+    Column("method", String(64), primary_key=True),
+    Column("http_status", Integer, primary_key=True),
+    Column("status", String(16), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+
+request_latency = Table(
+    "request_latency",  # the latency histogram an hour: answers in each metrics bucket
+    metadata,
+    Column("hour", UTCDateTime, primary_key=True),
+    Column("method", String(64), primary_key=True),
+    Column("bucket", Integer, primary_key=True),  # index into metrics.BUCKETS (+Inf last)
+    Column("count", BigInteger, nullable=False),
+)
+
+outbox_samples = Table(
+    "outbox_samples",  # each client's outbox a minute (the first process to sample it)
+    metadata,
+    Column("at", UTCDateTime, primary_key=True),
+    Column("client", String(64), primary_key=True),
+    Column("pending", Integer, nullable=False),
+    Column("dead", Integer, nullable=False),
+)
+
+delivery_attempts = Table(
+    "delivery_attempts",  # every attempt of a webhook delivery, for the console
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("delivery_seq", BigInteger, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("outcome", String(12), nullable=False),  # the delivery's state after it
+    Column("status", Integer, nullable=True),
+    Column("error", String(500), nullable=True),
+    Column("elapsed_ms", Float, nullable=True),
+    Index("ix_delivery_attempts_delivery", "delivery_seq", "attempt"),
+    Index("ix_delivery_attempts_at", "at"),
+)
+
+link_days = Table(
+    "link_days",  # a link's clicks by UTC day, for its chart
+    metadata,
+    Column("code", String(16), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("clicks", BigInteger, nullable=False),
+    Column("bot_clicks", BigInteger, nullable=False),
+)
+
+signin_failures = Table(
+    "signin_failures",  # failed console sign-ins, counted across processes
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("address", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_signin_failures_address", "address", "at"),
+)

@@ -10,6 +10,7 @@ from aiohttp.abc import AbstractResolver
 
 from flowhooks.clients import Clients
 from flowhooks.clock import Clock, clock_from
+from flowhooks.console import app as console
 from flowhooks.integrations.http import client_session
 from flowhooks.integrations.nlu import NLU_BACKENDS
 from flowhooks.integrations.translate import TRANSLATORS, Translations
@@ -210,6 +211,8 @@ def create_app(
     ]
     for method, path, handler in dict.fromkeys(routes):
         app.router.add_route(method, path, observer.wrap(handler))
+    if settings.console.enabled:
+        console.install(app, observer.wrap)
     app.router.add_route("*", CATCH_ALL, observer.wrap(no_route))  # last: JSON 404/405
     for ctx in (
         _http_ctx,
@@ -222,4 +225,6 @@ def create_app(
         _engine_ctx,
     ):
         app.cleanup_ctx.append(ctx)  # started in this order, stopped in reverse
+    if settings.console.enabled:
+        app.cleanup_ctx.append(console.numbers_ctx)  # after the resources it reads
     return app

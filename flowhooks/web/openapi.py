@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flowhooks import __version__
+from flowhooks.console import openapi as console_openapi
 from flowhooks.method import Method
 from flowhooks.methods.registry import MethodRegistry
 from flowhooks.settings import Settings
@@ -329,6 +330,8 @@ def build(settings: Settings, registry: MethodRegistry) -> dict[str, Any]:
             **_api_paths(),
         }
     )
+    if settings.console.enabled:
+        paths.update(console_openapi.paths())
     schemas: dict[str, Any] = {"Answer": _ANSWER, "Problem": _PROBLEM}
     schemas.update({f"method.{h.method}": method_schema(h) for h in registry.values()})
     schemas.update({f"envelope.{h.method}": envelope_schema(h) for h in registry.values()})

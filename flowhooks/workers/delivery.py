@@ -176,6 +176,7 @@ class DeliveryLoop:
     async def _deliver(self, claimed: outbox.Claimed) -> None:
         client = self.settings.clients.get(claimed.client)
         hook = client.webhooks.get(claimed.event) if client else None  # type: ignore[call-overload]
+        started = time.perf_counter()
         if hook is None:
             result, decision = (
                 Result(error="no webhook configured"),
@@ -220,6 +221,7 @@ class DeliveryLoop:
                 result.status,
                 self.clock.now(),
                 hook.fingerprint if hook else "",
+                elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
             )
         except StorageUnavailable:
             log.error(

@@ -46,7 +46,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("methods",),
     ("workers",),
     ("process",),
-    ("web",),
+    ("web", "console"),
     ("replay",),
     ("cli",),
 ]

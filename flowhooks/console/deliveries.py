@@ -1,0 +1,177 @@
+"""/console/deliveries: the client's webhook deliveries, newest first, by state, event,
+endpoint and time; each with its payload and every attempt (status, error, how long
+it took); Retry for a dead or disabled one, and "Retry all dead" for the filter.
+
+Reads ``storage.outbox.listing`` (keyset on ``seq``, as ``GET /api/v1/deliveries``);
+Retry is the same ``outbox.retry`` as ``POST /api/v1/deliveries/{id}/retry``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import orjson
+from aiohttp import web
+from multidict import MultiMapping
+
+from flowhooks.console.pages import client_of, form_of, page, render, see_other
+from flowhooks.storage import outbox
+from flowhooks.web import keys as appkeys
+from flowhooks.web.client_api import BadParameter
+from flowhooks.webhooks import templates
+from flowhooks.webhooks.events import EVENTS
+
+NAV = ("/console/deliveries", "Deliveries")
+FILTERS = ("state", "event", "endpoint", "from", "to")
+
+
+def _moment(values: MultiMapping[Any], name: str, zone: ZoneInfo) -> datetime | None:
+    """A time filter: ISO 8601 with an offset, or a local time (the client's zone)."""
+    text = str(values.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text.replace(" ", "T"))
+    except ValueError:
+        raise BadParameter(name, "must be a date and time, e.g. 2026-11-23T10:00") from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=zone)
+
+
+class Selection:
+    """The filters of the page (and of "Retry all dead"), checked."""
+
+    def __init__(self, request: web.Request, values: MultiMapping[Any]) -> None:
+        client = client_of(request)
+        conf = request.app[appkeys.SETTINGS].clients[client]
+        zone = ZoneInfo(conf.timezone)
+        self.endpoints = sorted(conf.webhooks)  # a config endpoint is its event
+        self.state = str(values.get("state") or "") or None
+        if self.state is not None and self.state not in outbox.STATES:
+            raise BadParameter("state", f"must be one of {', '.join(outbox.STATES)}")
+        event = str(values.get("event") or "") or None
+        endpoint = str(values.get("endpoint") or "") or None
+        if event is not None and event not in EVENTS:
+            raise BadParameter("event", f"must be one of {', '.join(EVENTS)}")
+        if endpoint is not None and endpoint not in self.endpoints:
+            raise BadParameter("endpoint", "is not one of this client's endpoints")
+        if event and endpoint and event != endpoint:
+            raise BadParameter("endpoint", "delivers another event than the one chosen")
+        self.event = event or endpoint
+        self.since = _moment(values, "from", zone)
+        self.until = _moment(values, "to", zone)
+        self.kept = {k: str(values.get(k)) for k in FILTERS if values.get(k)}
+
+
+def _payload(hook_body: str | None, variables: dict[str, Any]) -> str:
+    body = templates.fill_body(hook_body, variables)
+    try:
+        return orjson.dumps(orjson.loads(body), option=orjson.OPT_INDENT_2).decode()
+    except orjson.JSONDecodeError:
+        return body.decode(errors="replace")
+
+
+@page
+async def list_deliveries(request: web.Request) -> web.StreamResponse:
+    app, client = request.app, client_of(request)
+    sel = Selection(request, request.query)
+    text = request.query.get("before") or ""
+    if text and not (text.isascii() and text.isdigit() and len(text) <= 19):
+        raise BadParameter("before", "is not a cursor this page gave out")
+    before = int(text) if text else None
+    limit = app[appkeys.SETTINGS].console.page_size
+    db = app[appkeys.DB]
+    rows = await outbox.listing(
+        db,
+        client,
+        state=sel.state,
+        event=sel.event,
+        limit=limit,
+        before=before,
+        since=sel.since,
+        until=sel.until,
+    )
+    attempts = await outbox.attempts_of(db, [r["seq"] for r in rows])
+    hooks = app[appkeys.SETTINGS].clients[client].webhooks
+    deliveries = []
+    for r in rows:
+        hook = hooks.get(r["event"])
+        deliveries.append(
+            {
+                **r,
+                "url": templates.masked(templates.fill_url(hook.url, r["variables"]))
+                if hook
+                else "",
+                "payload": _payload(hook.body if hook else None, r["variables"]),
+                "tries": attempts.get(r["seq"], []),
+                "retryable": r["state"] in ("dead", "disabled"),
+            }
+        )
+    older = None
+    if len(rows) == limit:
+        older = "/console/deliveries?" + urlencode({**sel.kept, "before": rows[-1]["seq"]})
+    context = {
+        "title": "Deliveries",
+        "deliveries": deliveries,
+        "sel": sel,
+        "states": outbox.STATES,
+        "events": EVENTS,
+        "older": older,
+        "newest": "/console/deliveries?" + urlencode(sel.kept) if before is not None else None,
+        "retried": request.query.get("retried"),
+    }
+    return render(request, "deliveries.html", context)
+
+
+def _give_up(request: web.Request) -> timedelta:
+    return timedelta(hours=request.app[appkeys.SETTINGS].delivery.give_up_hours)
+
+
+def _back(form: MultiMapping[Any], **extra: Any) -> str:
+    kept = {k: str(form.get(k)) for k in FILTERS if form.get(k)}
+    return "/console/deliveries?" + urlencode({**kept, **extra})
+
+
+@page
+async def retry_one(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    was = await outbox.retry(
+        app[appkeys.DB],
+        client_of(request),
+        request.match_info["delivery_id"],
+        app[appkeys.CLOCK].now(),
+        _give_up(request),
+    )
+    if was is None:
+        raise web.HTTPNotFound()
+    app[appkeys.OUTBOUND].wake_deliveries()
+    retried = 1 if was in ("dead", "disabled") else 0
+    return see_other(_back(form_of(request), retried=retried))
+
+
+@page
+async def retry_dead(request: web.Request) -> web.StreamResponse:
+    app, form = request.app, form_of(request)
+    sel = Selection(request, form)
+    if sel.state not in (None, "dead"):
+        raise BadParameter("state", "only dead deliveries are retried all at once")
+    n = await outbox.retry_dead(
+        app[appkeys.DB],
+        client_of(request),
+        app[appkeys.CLOCK].now(),
+        _give_up(request),
+        event=sel.event,
+        since=sel.since,
+        until=sel.until,
+    )
+    app[appkeys.OUTBOUND].wake_deliveries()
+    return see_other(_back(form, retried=n))
+
+
+ROUTES = [
+    ("GET", "/console/deliveries", list_deliveries),
+    ("POST", "/console/deliveries/retry-dead", retry_dead),
+    ("POST", "/console/deliveries/{delivery_id}/retry", retry_one),
+]

@@ -1,0 +1,317 @@
+"""The console in a real Chromium (issue 27): sign in and out, every page with data made
+through the APIs (at 1280 and 390 px, screenshots under var/screenshots/), the
+playground, a call's timeline to completed, a dead delivery retried, the agent
+toggle, the CSV, escaping, tenancy, CSRF."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import ACME, ADMIN, OTHER_SECURITY_ID, SECURITY_ID, Console
+
+XSS = "<script>alert(1)</script>"
+WAIT = 20_000  # ms: generous, the machine is shared
+expect.set_options(timeout=WAIT)
+
+
+def call(console: Console, method: str, path: str, body: Any = None, **headers: str) -> Any:
+    """One request to the served app (the APIs that make the data); its JSON answer."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(console.url + path, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    for name, value in headers.items():
+        request.add_header(name.replace("_", "-"), value)
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        text = resp.read()
+    return json.loads(text) if text else None
+
+
+def envelope(console: Console, method: str, **keys: str) -> dict[str, str]:
+    doc = {"method": method, "keys": [{"name": k, "value": v} for k, v in keys.items()]}
+    answer = call(console, "POST", "/webhook", doc)
+    return {k["name"]: k["value"] for k in answer["keys"]}
+
+
+def create(console: Console, numbers: str, client: str = "acme", **keys: str) -> str:
+    secret, flow = (
+        (SECURITY_ID, "ab12cd34") if client == "acme" else (OTHER_SECURITY_ID, "ff000001")
+    )
+    answer = envelope(
+        console,
+        "createOutbound",
+        apiVersion="1.0",
+        securityID=secret,
+        flowID=flow,
+        clientID=client,
+        contactNumbers=numbers,
+        **keys,
+    )
+    assert answer["$flow.key.obdResponseCode"] == "200", answer
+    return answer["$flow.key.obdReqID"]
+
+
+def api(console: Console, path: str, method: str = "GET", token: str = ACME) -> Any:
+    return call(console, method, path, Authorization=f"Bearer {token}")
+
+
+@pytest.fixture(scope="module")
+def data(console: Console) -> dict[str, str]:
+    """What the pages show, made through the envelope and REST APIs."""
+    console.receiver.default = 500  # report deliveries fail until a test says otherwise
+    made = {
+        "completed": create(console, "9876543210"),
+        "queued": create(console, "9876543211", delayMinutes="600"),
+        "other": create(console, "9876543212", client="other"),
+        "report": envelope(console, "pullreport", clientID="acme", cli="9876543210", note=XSS)[
+            "$flow.key.reportId"
+        ],
+    }
+    short = call(
+        console,
+        "POST",
+        "/api/v1/shorten",
+        {"custToken": "acme-cust-token", "longUrl": "https://acme.example/pay?invoice=42"},
+    )["shortUrl"]
+    made["code"] = code = short.rsplit("/", 1)[1]
+    for agent in (
+        "Mozilla/5.0 (X11; Linux x86_64) Chrome/120",
+        "Mozilla/5.0 Firefox/120",
+        "Googlebot/2.1",
+    ):
+        request = urllib.request.Request(f"{console.url}/s/{code}", headers={"User-Agent": agent})
+        opener = urllib.request.build_opener(NoRedirect())
+        try:
+            opener.open(request, timeout=30)
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 302
+    return made
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+@pytest.fixture
+def page(browser: Any, console: Console) -> Iterator[Page]:
+    context = browser.new_context(base_url=console.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(WAIT)
+    tab = context.new_page()
+    dialogs: list[str] = []
+    tab.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    yield tab
+    context.close()
+    assert dialogs == [], f"a script ran: {dialogs}"
+
+
+def sign_in(page: Page, token: str = ACME) -> None:
+    page.goto("/console/login")
+    page.fill("input[name=token]", token)
+    page.click("button[type=submit]")
+    expect(page.locator("nav")).to_be_visible()
+
+
+def no_horizontal_scroll(page: Page) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
+def test_sign_in_and_out(page: Page) -> None:
+    page.goto("/console/calls")
+    expect(page).to_have_url(re.compile(r"/console/login\?next=/console/calls$"))
+    page.fill("input[name=token]", "not-a-token")
+    page.click("button[type=submit]")
+    expect(page.locator("[role=alert]")).to_have_text("That token opens no console.")
+    page.fill("input[name=token]", ACME)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/console/calls$"))
+    expect(page.locator("h1")).to_have_text("Outbound calls")
+    page.click("text=Sign out")
+    expect(page).to_have_url(re.compile(r"/console/login$"))
+    page.goto("/console")
+    expect(page).to_have_url(re.compile(r"/console/login\?next=/console$"))
+
+
+PAGES = [
+    ("home", "/console", "acme: the last 24 hours"),
+    ("playground", "/console/playground", "Playground"),
+    ("calls", "/console/calls", "Outbound calls"),
+    ("call", "/console/calls/{completed}", "Request {completed}"),
+    ("webhooks", "/console/webhooks", "Webhook endpoints"),
+    ("deliveries", "/console/deliveries", "Webhook deliveries"),
+    ("links", "/console/links", "Short links"),
+    ("link", "/console/links/{code}", "Link {code}"),
+    ("reports", "/console/reports", "Call reports"),
+    ("agents", "/console/agents", "Agent board"),
+    ("calendars", "/console/calendars", "Calendar default: November 2026"),
+]
+
+
+def test_every_page_renders_its_data_at_1280_and_390_px(
+    page: Page, console: Console, data: dict[str, str], screenshots: Path
+) -> None:
+    sign_in(page)
+    expect(page.locator("#calls")).to_contain_text("Calls by state")
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        for name, path, title in PAGES:
+            response = page.goto(path.format(**data))
+            assert response is not None and response.status == 200, (name, width)
+            csp = response.headers["content-security-policy"]
+            assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+            expect(page.locator("h1")).to_have_text(title.format(**data))
+            assert no_horizontal_scroll(page), f"{name} scrolls sideways at {width} px"
+            assert page.locator("script:not([src])").count() == 0
+            page.screenshot(path=str(screenshots / f"{name}-{width}.png"), full_page=True)
+    page.goto("/console/calls")
+    expect(page.locator("#calls")).to_contain_text("+919876543210")
+    page.goto("/console/links")
+    expect(page.locator("#links")).to_contain_text(data["code"])
+    page.goto(f"/console/links/{data['code']}")
+    expect(page.locator("#clicks")).to_have_text("2")
+    expect(page.locator("#bot-clicks")).to_have_text("1")
+    page.goto("/console/calendars")
+    expect(page.locator("[data-date='2026-11-27']")).to_contain_text("Founders' day")
+    expect(page.locator("#slots")).to_contain_text("Callback")
+
+
+def test_operator_sees_every_client(page: Page, data: dict[str, str], screenshots: Path) -> None:
+    sign_in(page, ADMIN)
+    expect(page.locator(".tag")).to_have_text("operator")
+    expect(page.locator("h1")).to_have_text("The service: the last 24 hours")
+    expect(page.locator("#methods table")).to_contain_text("createOutbound")  # written by the loop
+    page.screenshot(path=str(screenshots / "home-operator-1280.png"), full_page=True)
+    page.select_option("#client-picker", "other")
+    expect(page.locator("#client-picker")).to_have_value("other")
+    page.goto(f"/console/calls/{data['other']}")
+    expect(page.locator("h1")).to_contain_text(data["other"])
+
+
+def test_playground_sends_validate_datetime_and_shows_output_date(
+    page: Page, screenshots: Path
+) -> None:
+    sign_in(page)
+    page.goto("/console/playground")
+    expect(page.locator("select[name=method]")).to_have_value("validateDateTime")
+    expect(page.locator("input[name=inputDate]")).to_have_attribute("placeholder", "08122019")
+    page.fill("input[name=inputDate]", "25-12-2026")
+    page.fill("input[name=inputTime]", "11:00")
+    page.fill("input[name=now]", "2026-12-07T10:00:00+05:30")
+    page.click("button:text-is('Send')")
+    row = page.locator("#answer tr", has_text="$flow.key.outputDate")
+    expect(row).to_contain_text("2026-12-26T11:00:00+05:30")  # Christmas rolls to the 26th
+    expect(page.locator("#answer")).to_contain_text("HTTP 200")
+    expect(page.locator("#curl")).to_contain_text("X-Flowhooks-Now: 2026-12-07T10:00:00+05:30")
+    page.set_viewport_size({"width": 390, "height": 900})
+    assert no_horizontal_scroll(page)
+    page.screenshot(path=str(screenshots / "playground-answer-390.png"), full_page=True)
+    with page.expect_download() as download:
+        page.click("text=Save as replay case")
+    case = json.loads(Path(download.value.path()).read_text())
+    assert case["now"] == "2026-12-07T10:00:00+05:30"
+    assert case["request"]["method"] == "validateDateTime"
+    assert case["expect"]["keys"]["$flow.key.outputDate"] == "2026-12-26T11:00:00+05:30"
+
+
+def test_a_calls_timeline_reaches_completed(page: Page, data: dict[str, str]) -> None:
+    sign_in(page)
+    page.goto("/console/calls")
+    page.click(f"a[href='/console/calls/{data['completed']}']")
+    timeline = page.locator(".timeline")
+    expect(timeline).to_contain_text("queued", timeout=WAIT)
+    expect(timeline.locator(".state.completed")).to_have_count(1, timeout=WAIT)  # polled
+    expect(timeline).to_contain_text("dialing")
+    expect(timeline).to_contain_text("initiated")
+
+
+def test_cancel_a_call_not_started(page: Page, data: dict[str, str]) -> None:
+    sign_in(page)
+    page.goto(f"/console/calls/{data['queued']}")
+    page.click("text=Cancel the calls not started")
+    expect(page.locator(".notice")).to_have_text("1 call(s) cancelled.")
+    expect(page.locator(".call h2 .state")).to_have_text("cancelled")
+
+
+def test_a_dead_delivery_is_retried_from_the_page_and_delivered(
+    page: Page, console: Console, data: dict[str, str]
+) -> None:
+    sign_in(page)
+    page.goto("/console/deliveries?state=dead")
+    row = page.locator("tr.delivery").first
+    for _ in range(40):  # the first attempts fail until the delivery gives up (~2 s)
+        if page.locator("tr.delivery").count():
+            break
+        page.wait_for_timeout(250)
+        page.reload()
+    expect(row).to_contain_text("dead")
+    delivery = row.get_attribute("data-id")
+    page.locator("tr.detail details summary").first.click()
+    expect(page.locator("tr.detail table.tries").first).to_contain_text("500")
+    console.receiver.default = 200
+    row.locator("button", has_text="Retry").click()
+    expect(page.locator("#retried")).to_contain_text("1 delivery queued again")
+    page.goto("/console/deliveries?state=delivered")
+    for _ in range(40):
+        if page.locator(f"tr.delivery[data-id='{delivery}']").count():
+            break
+        page.wait_for_timeout(250)
+        page.reload()
+    expect(page.locator(f"tr.delivery[data-id='{delivery}']")).to_contain_text("delivered")
+
+
+def test_the_agent_toggle_changes_the_state(page: Page, console: Console) -> None:
+    sign_in(page)
+    page.goto("/console/agents")
+    asha = page.locator("tr.agent[data-cli='+919800000001']")
+    before = asha.locator(".pause").inner_text()
+    asha.locator("button").click()
+    after = "unpaused" if before == "paused" else "paused"
+    expect(page.locator("tr.agent[data-cli='+919800000001'] .pause")).to_have_text(after)
+    state = api(console, "/api/v1/agents/+919800000001")
+    assert state["paused"] is (after == "paused")
+    page.click("text=Asha")
+    expect(page.locator("#history")).to_contain_text("toggle")
+
+
+def test_the_csv_downloads(page: Page, data: dict[str, str]) -> None:
+    sign_in(page)
+    page.goto("/console/reports")
+    with page.expect_download() as download:
+        page.click("#csv")
+    text = Path(download.value.path()).read_text()
+    assert text.splitlines()[0].startswith("reportId,createdAt")
+    assert data["report"] in text
+    assert download.value.suggested_filename == "reports.csv"
+
+
+def test_a_script_in_a_value_stays_text(page: Page, data: dict[str, str]) -> None:
+    sign_in(page)
+    page.goto("/console/reports")
+    expect(page.locator("#reports")).to_contain_text(XSS)
+    assert page.locator("#reports script").count() == 0
+
+
+def test_another_clients_call_page_is_404(page: Page, data: dict[str, str]) -> None:
+    sign_in(page)
+    response = page.goto(f"/console/calls/{data['other']}")
+    assert response is not None and response.status == 404
+    expect(page.locator("h1")).to_have_text("Not found")
+
+
+def test_a_post_without_the_csrf_token_is_refused(page: Page, console: Console) -> None:
+    sign_in(page)
+    before = api(console, "/api/v1/agents/+919800000002")["paused"]
+    response = page.request.post("/console/agents/%2B919800000002/toggle", form={"next": "x"})
+    assert response.status == 403
+    assert api(console, "/api/v1/agents/+919800000002")["paused"] == before
+    good = page.request.post(
+        "/console/agents/%2B919800000002/toggle", form={"csrf": "forged-token"}
+    )
+    assert good.status == 403

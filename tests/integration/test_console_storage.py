@@ -1,0 +1,191 @@
+"""What the console reads and writes, on SQLite and PostgreSQL (issue 27): calls by
+keyset with filters and a bounded scan, every delivery attempt, retry-all-dead, request
+counts summed across processes, outbox samples, link clicks by day, sign-in failures."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from flowhooks.outbound.model import NewCall, NewRequest
+from flowhooks.storage import Storage, migrations, outbound, outbox, signins, stats
+from flowhooks.storage import links as link_store
+from flowhooks.storage.links import Clicks, StoredLink
+from flowhooks.webhooks.events import NewDelivery
+from flowhooks.webhooks.retry import Decision
+
+NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def storage(db_url: str) -> AsyncIterator[Storage]:
+    s = Storage.open(db_url)
+    await migrations.upgrade(s)
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+def request(client: str, number: str, at: datetime) -> tuple[NewRequest, datetime]:
+    rid = str(uuid.uuid4())
+    call = NewCall(str(uuid.uuid4()), 0, number, "Asia/Kolkata", at)
+    req = NewRequest(
+        rid,
+        client,
+        "ab12cd34",
+        0,
+        "",
+        "",
+        f"k:{rid}",
+        rid,
+        at + timedelta(hours=1),
+        3,
+        [call],
+        {},
+        "",
+    )
+    return req, at
+
+
+async def test_calls_page_by_keyset_newest_first_with_filters(storage: Storage) -> None:
+    made = [request("acme", f"+91980000{i:04d}", NOW + timedelta(seconds=i)) for i in range(7)]
+    made.append(request("other", "+919800000003", NOW))
+    await outbound.create_many(storage, made)
+    page, more = await outbound.list_calls(
+        storage, "acme", state=None, number=None, limit=3, before=None
+    )
+    assert [c["number"] for c in page] == ["+919800000006", "+919800000005", "+919800000004"]
+    assert more is not None
+    page2, more2 = await outbound.list_calls(
+        storage, "acme", state=None, number=None, limit=3, before=more
+    )
+    page3, more3 = await outbound.list_calls(
+        storage, "acme", state=None, number=None, limit=3, before=more2
+    )
+    seen = [c["number"] for c in page + page2 + page3]
+    assert seen == [f"+91980000{i:04d}" for i in range(6, -1, -1)] and more3 is None
+    found, _ = await outbound.list_calls(
+        storage, "acme", state="queued", number="+919800000003", limit=3, before=None
+    )
+    assert [c["number"] for c in found] == ["+919800000003"]  # not other's same number
+    none, _ = await outbound.list_calls(
+        storage, "acme", state="completed", number=None, limit=3, before=None
+    )
+    assert none == []
+    assert await outbound.states_of(storage, "acme") == {"queued": 7}
+
+
+async def test_a_filtered_page_looks_through_a_bounded_window(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbound, "SCAN_REQUESTS", 4)
+    await outbound.create_many(
+        storage, [request("acme", "+919800000001", NOW + timedelta(seconds=i)) for i in range(10)]
+    )
+    found, more = await outbound.list_calls(
+        storage, "acme", state="completed", number=None, limit=3, before=None
+    )
+    assert found == [] and more is not None  # 4 looked at, none matched: go on from there
+    rest, _ = await outbound.list_calls(
+        storage, "acme", state=None, number=None, limit=20, before=more
+    )
+    assert len(rest) == 6
+
+
+def delivery(client: str, at: datetime) -> NewDelivery:
+    return NewDelivery(
+        str(uuid.uuid4()),
+        f"msg_{uuid.uuid4().hex}",
+        client,
+        "report",
+        {"id": "r"},
+        at,
+        at + timedelta(hours=1),
+    )
+
+
+async def test_every_attempt_is_kept_and_dead_ones_are_retried_by_filter(storage: Storage) -> None:
+    async with storage.write() as conn:
+        await outbox.enqueue(
+            conn, [delivery("acme", NOW), delivery("acme", NOW), delivery("other", NOW)]
+        )
+    until = NOW + timedelta(minutes=1)
+    for attempt, decision in enumerate(
+        [Decision("pending", NOW, "HTTP 500"), Decision("dead", None, "HTTP 500")], start=1
+    ):
+        for claimed in await outbox.claim(storage, "acme", "report", 10, "w", NOW, until):
+            assert claimed.attempts == attempt
+            assert await outbox.finish(storage, claimed, "w", decision, 500, NOW, elapsed_ms=12.5)
+    for claimed in await outbox.claim(storage, "other", "report", 10, "w", NOW, until):
+        await outbox.finish(storage, claimed, "w", Decision("dead", None, "x"), 500, NOW)
+    rows = await outbox.listing(storage, "acme", state="dead", event=None, limit=10, before=None)
+    tries = await outbox.attempts_of(storage, [r["seq"] for r in rows])
+    for seq in tries:
+        assert [(t["attempt"], t["outcome"], t["status"], t["elapsed_ms"]) for t in tries[seq]] == [
+            (1, "pending", 500, 12.5),
+            (2, "dead", 500, 12.5),
+        ]
+    assert await outbox.retry_dead(storage, "acme", NOW, timedelta(hours=1), batch=1) == 2
+    assert (
+        await outbox.listing(storage, "acme", state="dead", event=None, limit=10, before=None) == []
+    )
+    assert (
+        len(await outbox.listing(storage, "other", state="dead", event=None, limit=10, before=None))
+        == 1
+    )
+    later = await outbox.listing(
+        storage,
+        "acme",
+        state=None,
+        event=None,
+        limit=10,
+        before=None,
+        since=NOW + timedelta(seconds=1),
+    )
+    assert later == []
+
+
+async def test_request_counts_add_up_across_processes_and_outbox_samples_once_a_minute(
+    storage: Storage,
+) -> None:
+    hour = NOW.replace(minute=0)
+    for _ in range(2):  # two processes adding to the same hour
+        await stats.add_requests(
+            storage, hour, {("validateDateTime", 200, "SUCCESS"): 3}, {("validateDateTime", 2): 3}
+        )
+    rows = await stats.requests_since(storage, hour)
+    assert [(r["method"], r["count"]) for r in rows] == [("validateDateTime", 6)]
+    assert [(r["bucket"], r["count"]) for r in await stats.latency_since(storage, hour)] == [(2, 6)]
+    async with storage.write() as conn:
+        await outbox.enqueue(conn, [delivery("acme", NOW), delivery("other", NOW)])
+    assert await stats.sample_outbox(storage, NOW) == 2
+    await stats.sample_outbox(storage, NOW)  # another process, the same minute: kept once
+    assert await stats.outbox_since(storage, NOW, "acme") == [{"at": NOW, "pending": 1, "dead": 0}]
+    assert await stats.outbox_since(storage, NOW, None) == [{"at": NOW, "pending": 2, "dead": 0}]
+
+
+async def test_link_clicks_are_kept_by_day(storage: Storage) -> None:
+    link = StoredLink("abcdefgh", "acme", "https://x.example/", NOW, None)
+    await link_store.insert(storage, link)
+    d1, d2 = date(2026, 11, 20), date(2026, 11, 21)
+    await link_store.add_clicks(storage, [Clicks("abcdefgh", 3, 1, NOW, ((d1, 1, 0), (d2, 2, 1)))])
+    await link_store.add_clicks(storage, [Clicks("abcdefgh", 1, 1, NOW, ((d2, 1, 1),))])
+    assert await link_store.days(storage, "abcdefgh", d1) == [(d1, 1, 0), (d2, 3, 2)]
+    assert await link_store.days(storage, "abcdefgh", d2) == [(d2, 3, 2)]
+    listed = await link_store.listing(storage, "acme", 10, None)
+    assert [(x.code, x.clicks, x.bot_clicks) for x in listed] == [("abcdefgh", 4, 2)]
+    assert await link_store.listing(storage, "acme", 10, (NOW, "abcdefgh")) == []
+
+
+async def test_sign_in_failures_are_counted_in_a_window(storage: Storage) -> None:
+    for i in range(3):
+        await signins.record_failure(
+            storage, "10.0.0.1", NOW + timedelta(seconds=i), NOW - timedelta(minutes=1)
+        )
+    assert await signins.failures_since(storage, "10.0.0.1", NOW) == 3
+    assert await signins.failures_since(storage, "10.0.0.1", NOW + timedelta(seconds=2)) == 1
+    assert await signins.failures_since(storage, "10.0.0.2", NOW) == 0
