@@ -22,6 +22,7 @@ from flowhooks.logs import AccessLog
 from flowhooks.metrics import Metrics
 from flowhooks.phones import NumberRefused
 from flowhooks.request_ids import new_request_id
+from flowhooks.web.params import BadParameter
 
 log = logging.getLogger("flowhooks.app")
 _DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
@@ -29,6 +30,7 @@ _DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     NumberRefused: (422, "INVALID_NUMBER"),
     InvalidBody: (422, "INVALID_BODY"),
     BodyTimeout: (408, "TIMEOUT"),
+    BadParameter: (400, "BAD_PARAMETER"),
 }
 CLIENT_GONE = 499  # nginx's code for a client that closed the connection mid-request
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -99,6 +101,8 @@ class Observer:
             code = getattr(exc, "code", None) or code
             message = getattr(exc, "message", None) or str(exc)
             body = {"error": {"code": code, "message": message, "requestId": request_id}}
+            if isinstance(exc, BadParameter):
+                body["error"]["parameter"] = exc.name
             response = web.json_response(body, status=status, headers={"X-Request-Id": request_id})
             self.record(request, status, request_id, started)
             return response
