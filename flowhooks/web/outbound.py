@@ -2,11 +2,53 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from flowhooks.storage import outbound as store
 from flowhooks.web import keys as appkeys
 from flowhooks.web.client_api import CLIENT, client_api, problem
+
+# a stored attempt's and state change's columns -> the API's keys (every /api/v1 key is
+# camelCase; a column not named here is not shown)
+ATTEMPT_KEYS = {
+    "attempt": "attempt",
+    "provider_call_id": "providerCallId",
+    "started_at": "startedAt",
+    "ended_at": "endedAt",
+    "outcome": "outcome",
+    "end_call_reason": "endCallReason",
+    "duration": "duration",
+    "recording_url": "recordingUrl",
+}
+HISTORY_KEYS = {
+    "attempt": "attempt",
+    "kind": "kind",
+    "from_state": "fromState",
+    "to_state": "toState",
+    "source": "source",
+    "detail": "detail",
+    "raw": "raw",  # the provider's payload as received: its keys are the provider's
+    "at": "at",
+}
+
+
+def _renamed(row: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    return {names[key]: value for key, value in row.items() if key in names}
+
+
+def request_json(view: dict[str, Any]) -> dict[str, Any]:
+    """The stored view of a request with its calls' attempts and history in the API's keys."""
+    calls = [
+        {
+            **call,
+            "attempts": [_renamed(a, ATTEMPT_KEYS) for a in call["attempts"]],
+            "history": [_renamed(h, HISTORY_KEYS) for h in call["history"]],
+        }
+        for call in view["calls"]
+    ]
+    return {**view, "calls": calls}
 
 
 @client_api
@@ -15,7 +57,7 @@ async def get_request(request: web.Request) -> web.Response:
     view = await store.request_view(db, request[CLIENT], request.match_info["req_id"])
     if view is None:
         return problem(404, "NOT_FOUND", "no such request for this client")
-    return web.json_response(view)
+    return web.json_response(request_json(view))
 
 
 @client_api
