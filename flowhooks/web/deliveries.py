@@ -10,7 +10,7 @@ from aiohttp import web
 from flowhooks.storage import outbox
 from flowhooks.web import keys as appkeys
 from flowhooks.web.client_api import CLIENT, client_api, problem
-from flowhooks.web.params import choice_of, cursor_of, limit_of
+from flowhooks.web.params import choice_of, cursor_of, id_of, limit_of
 from flowhooks.webhooks import templates
 from flowhooks.webhooks.events import EVENTS
 
@@ -61,22 +61,19 @@ def _give_up(request: web.Request) -> timedelta:
 
 @client_api
 async def retry_delivery(request: web.Request) -> web.Response:
-    app = request.app
-    was = await outbox.retry(
-        app[appkeys.DB],
-        request[CLIENT],
-        request.match_info["delivery_id"],
-        app[appkeys.CLOCK].now(),
-        _give_up(request),
-    )
+    app, delivery_id = request.app, id_of(request, "delivery_id")
+    was = None
+    if delivery_id is not None:
+        now = app[appkeys.CLOCK].now()
+        was = await outbox.retry(
+            app[appkeys.DB], request[CLIENT], delivery_id, now, _give_up(request)
+        )
     if was is None:
         return problem(404, "NOT_FOUND", "no such delivery for this client")
     if was not in ("dead", "disabled"):
         return problem(409, "NOT_RETRYABLE", f"the delivery is {was}; only dead or disabled ones")
     app[appkeys.OUTBOUND].wake_deliveries()
-    return web.json_response(
-        {"id": request.match_info["delivery_id"], "state": "pending", "was": was}
-    )
+    return web.json_response({"id": delivery_id, "state": "pending", "was": was})
 
 
 @client_api

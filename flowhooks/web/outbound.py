@@ -9,6 +9,7 @@ from aiohttp import web
 from flowhooks.storage import outbound as store
 from flowhooks.web import keys as appkeys
 from flowhooks.web.client_api import CLIENT, client_api, problem
+from flowhooks.web.params import id_of
 
 # a stored attempt's and state change's columns -> the API's keys (every /api/v1 key is
 # camelCase; a column not named here is not shown)
@@ -53,8 +54,8 @@ def request_json(view: dict[str, Any]) -> dict[str, Any]:
 
 @client_api
 async def get_request(request: web.Request) -> web.Response:
-    db = request.app[appkeys.DB]
-    view = await store.request_view(db, request[CLIENT], request.match_info["req_id"])
+    db, req_id = request.app[appkeys.DB], id_of(request, "req_id")
+    view = None if req_id is None else await store.request_view(db, request[CLIENT], req_id)
     if view is None:
         return problem(404, "NOT_FOUND", "no such request for this client")
     return web.json_response(request_json(view))
@@ -62,10 +63,9 @@ async def get_request(request: web.Request) -> web.Response:
 
 @client_api
 async def cancel_request(request: web.Request) -> web.Response:
-    now = request.app[appkeys.CLOCK].now()
-    result = await request.app[appkeys.OUTBOUND].cancel(
-        request[CLIENT], request.match_info["req_id"], now
-    )
+    now, req_id = request.app[appkeys.CLOCK].now(), id_of(request, "req_id")
+    outbound = request.app[appkeys.OUTBOUND]
+    result = None if req_id is None else await outbound.cancel(request[CLIENT], req_id, now)
     if result is None:
         return problem(404, "NOT_FOUND", "no such request for this client")
     cancelled, started = result

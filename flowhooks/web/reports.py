@@ -43,7 +43,7 @@ def selection(request: web.Request) -> reports.Selection:
 
 
 def columns_of(query: Query) -> list[str] | None:
-    text = query.get("columns")
+    text = text_of(query, "columns", MAX_COLUMNS * 129)
     if text is None:
         return None
     names = [n.strip() for n in text.split(",") if n.strip()]

@@ -115,3 +115,28 @@ async def test_an_empty_parameter_is_an_absent_one(make_client: ClientFactory, p
     client = await make_client(settings_from(CONF))
     resp = await client.get(f"{path}?limit=&cursor=&from=&to=&status=&event=", headers=AUTH)
     assert resp.status == 200, await resp.text()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/api/v1/outbound/a%00b", 404),
+        ("DELETE", "/api/v1/outbound/a%00b", 404),
+        ("POST", "/api/v1/deliveries/a%00b/retry", 404),
+        ("GET", "/api/v1/outbound/" + "é" * 40, 404),
+        ("GET", "/api/v1/reports?columns=a%00b&format=csv", 400),
+        ("GET", "/api/v1/deliveries?status=%00", 400),
+        ("GET", "/api/v1/reports?cursor=%1b", 400),
+    ],
+)
+async def test_a_control_character_in_a_path_id_or_parameter_is_no_500(
+    make_client: ClientFactory, db_url: str, method: str, path: str, status: int
+) -> None:
+    """A NUL is no PostgreSQL text: in a path id it was a 500 there."""
+    from tests.outbound_conf import TOKEN as OUTBOUND_TOKEN
+    from tests.outbound_conf import outbound_conf
+
+    client = await make_client(outbound_conf(db_url))
+    auth = {"Authorization": f"Bearer {OUTBOUND_TOKEN}"}
+    resp = await client.request(method, path, headers=auth)
+    assert resp.status == status, await resp.text()
