@@ -42,11 +42,13 @@ _ANSWER = {
     },
 }
 _ERRORS = {
-    "400": "BAD_ENVELOPE: not JSON or the wrong shape",
+    "400": "BAD_ENVELOPE: not JSON or the wrong shape; BAD_REQUEST: a body that does not"
+    " decode as its Content-Encoding",
     "401": "UNAUTHORIZED: missing or wrong bearer token",
     "404": "UNKNOWN_METHOD: the message lists the known methods",
     "413": "TOO_LARGE: body over max_body_bytes",
-    "415": "UNSUPPORTED_MEDIA_TYPE: not application/json",
+    "415": "UNSUPPORTED_MEDIA_TYPE: not application/json, or a Content-Encoding other than"
+    " gzip, deflate or identity",
     "403": "FORBIDDEN: a flow token with a clientID naming another client",
     "408": "TIMEOUT: the body did not arrive within body_timeout_seconds",
     "422": "INVALID_KEYS: details name each missing or malformed key",
