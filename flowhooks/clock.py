@@ -69,23 +69,33 @@ def wall_clock_ms() -> int:
 # "now" stays far from datetime's limits, so a date some days or years ahead never overflows
 EARLIEST_YEAR, LATEST_YEAR = 1971, 8999
 MAX_HEADER_CHARS = 64
+MAX_INSTANT_CHARS = MAX_HEADER_CHARS
+
+
+def parse_instant(value: str) -> datetime:
+    """An instant a caller sent (``X-Flowhooks-Now``, a REST time parameter): ISO 8601
+    with an offset, years 1971-8999, at most 64 characters; in UTC. Raises ValueError
+    saying what is wrong, without quoting the value."""
+    if len(value) > MAX_INSTANT_CHARS:
+        raise ValueError(f"longer than {MAX_INSTANT_CHARS} characters")
+    return _parse_instant(value.strip())
 
 
 def parse_now_header(value: str) -> datetime:
-    """``X-Flowhooks-Now``: ISO 8601 with an offset, years 1971-8999; raises ValueError
-    otherwise.
+    """``X-Flowhooks-Now``: ``parse_instant``'s rules.
 
     The moment comes back in UTC, like ``SystemClock.now()``: handlers see the same
     kind of "now" under test as in production.
     """
-    if len(value) > MAX_HEADER_CHARS:
-        raise ValueError(f"longer than {MAX_HEADER_CHARS} characters")
-    return _parse_now(value.strip())
+    return parse_instant(value)
 
 
 @lru_cache(maxsize=256)  # replays send the same few moments; bounded: 256 x 64 chars
-def _parse_now(value: str) -> datetime:
-    moment = datetime.fromisoformat(value)
+def _parse_instant(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("not ISO 8601, e.g. 2019-12-07T10:00:00+05:30") from None
     if moment.tzinfo is None:
         raise ValueError("needs an offset, e.g. 2019-12-07T10:00:00+05:30")
     if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:

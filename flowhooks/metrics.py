@@ -89,6 +89,16 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.malformed_requests = Counter(
+            "flowhooks_malformed_requests",
+            "Requests whose HTTP could not be read (a bad header, body or encoding), by error",
+            ["error"],
+            registry=self.registry,
+        )
+
+    def malformed_request(self, error: str) -> None:
+        self.malformed_requests.labels(error).inc()
+
     def delivery_attempt(self, outcome: str) -> None:
         self.delivery_attempts.labels(outcome).inc()
 

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from flowhooks.calendar.windows import WEEKDAY_NUMBERS
+from flowhooks.calendar.windows import WEEKDAY_NUMBERS, in_bounds
 
 _MONTHS = {name.lower(): i for i, name in enumerate(_stdcal.month_name) if name} | {
     name.lower(): i for i, name in enumerate(_stdcal.month_abbr) if name
@@ -84,7 +84,7 @@ def _parse_iso(text: str, zone: ZoneInfo) -> ParsedDate | None:
         moment = datetime.fromisoformat(text.upper())
     except ValueError:
         return None
-    if moment.tzinfo is not None:
+    if moment.tzinfo is not None and in_bounds(moment.date()):  # else: past or too far anyway
         moment = moment.astimezone(zone)
     return ParsedDate(moment.date(), moment.time().replace(second=0, microsecond=0))
 

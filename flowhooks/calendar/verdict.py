@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from flowhooks.calendar.business import BusinessCalendar
 from flowhooks.calendar.spoken import parse_date, parse_time
-from flowhooks.calendar.windows import Window
+from flowhooks.calendar.windows import Window, in_bounds
 
 
 class InvalidReason(StrEnum):
@@ -98,7 +98,10 @@ def evaluate_at(
     time_ok = False
     if wanted is not None:
         requested_day = parsed.date if parsed is not None else judged_day
-        too_early = cal.at(requested_day, wanted) < earliest
+        if in_bounds(requested_day):
+            too_early = cal.at(requested_day, wanted) < earliest
+        else:  # a day at the ends of time has no instant; it is past or too far
+            too_early = requested_day < today
         time_ok = not too_early and window.contains(wanted)
         if date_ok and not time_ok:
             reason = InvalidReason.PAST if too_early else InvalidReason.OUTSIDE_HOURS

@@ -75,6 +75,17 @@ def format_slot_time(t: time) -> str:
     return clock12(t.hour * 60 + t.minute)
 
 
+# A caller's date becomes an instant only inside these days: an ISO offset (< 24 h) and
+# a zone's (<= 14 h) then never leave datetime's years 1-9999, and any date outside them
+# is past or too far for every clock (the clock's "now" is 1971-8999).
+FIRST_DAY, LAST_DAY = date(1, 1, 3), date(9999, 12, 29)
+
+
+def in_bounds(d: date) -> bool:
+    """True when ``d`` may be turned into an instant in any zone (see FIRST_DAY)."""
+    return FIRST_DAY <= d <= LAST_DAY
+
+
 @lru_cache(maxsize=8192)  # the same openings and closings, day after day
 def wall_time(d: date, t: time, zone: ZoneInfo) -> datetime:
     """Local wall time ``d t`` in ``zone``; a time in a DST gap moves forward."""

@@ -8,6 +8,7 @@ from flowhooks.storage import agents
 from flowhooks.web import keys as appkeys
 from flowhooks.web.client_api import CLIENT, client_api, json_body, problem, text_field
 from flowhooks.web.edge import REQUEST_ID
+from flowhooks.web.params import limit_of
 
 MAX_NAME_CHARS = 200  # agents.name
 
@@ -44,13 +45,9 @@ async def get_agent(request: web.Request) -> web.Response:
 @client_api
 async def agent_history(request: web.Request) -> web.Response:
     db = request.app[appkeys.DB]
-    client, cli = request[CLIENT], _cli(request)
+    client, cli, limit = request[CLIENT], _cli(request), limit_of(request.query)
     if await agents.get(db, client, cli) is None:
         return problem(404, "AGENT_NOT_FOUND", "no such agent for this client")
-    try:
-        limit = min(max(int(request.query.get("limit", "100")), 1), 1000)
-    except ValueError:
-        return problem(422, "INVALID_QUERY", "limit must be an integer")
     events = await agents.history(db, client, cli, limit)
     return web.json_response({"cli": cli, "events": events})
 

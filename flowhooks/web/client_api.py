@@ -13,6 +13,10 @@ from flowhooks.errors import InvalidBody
 from flowhooks.texts import has_control
 from flowhooks.web import keys as appkeys
 from flowhooks.web.edge import read_body
+from flowhooks.web.params import BadParameter as BadParameter  # re-exported: query parameters
+from flowhooks.web.params import bad as bad
+from flowhooks.web.params import cursor_of as cursor_of
+from flowhooks.web.params import limit_of as limit_of
 
 CLIENT = web.RequestKey("api_client", str)
 
@@ -75,37 +79,3 @@ def text_field(body: dict[str, Any], key: str, max_chars: int) -> str:
     if len(value.strip()) > max_chars:
         raise InvalidBody(f"{key}: longer than {max_chars} characters")
     return value.strip()
-
-
-# -- query parameters of the listing routes -------------------------------------
-
-MAX_LIMIT = 1000
-
-
-class BadParameter(Exception):
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(message)
-        self.name = name
-        self.message = message
-
-
-def bad(exc: BadParameter) -> web.Response:
-    return problem(400, "BAD_PARAMETER", f"{exc.name}: {exc.message}", parameter=exc.name)
-
-
-def limit_of(query: Any, default: int = 100) -> int:
-    text = query.get("limit")
-    if text is None:
-        return default
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
-        raise BadParameter("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
-    return int(text)
-
-
-def cursor_of(query: Any) -> int | None:
-    text = query.get("cursor")
-    if text is None or text == "":
-        return None
-    if not (text.isascii() and text.isdigit()) or len(text) > 19:
-        raise BadParameter("cursor", "is not a cursor this API gave out")
-    return int(text)

@@ -9,15 +9,8 @@ from aiohttp import web
 
 from flowhooks.storage import outbox
 from flowhooks.web import keys as appkeys
-from flowhooks.web.client_api import (
-    CLIENT,
-    BadParameter,
-    bad,
-    client_api,
-    cursor_of,
-    limit_of,
-    problem,
-)
+from flowhooks.web.client_api import CLIENT, client_api, problem
+from flowhooks.web.params import choice_of, cursor_of, id_of, limit_of
 from flowhooks.webhooks import templates
 from flowhooks.webhooks.events import EVENTS
 
@@ -46,16 +39,8 @@ def _view(row: dict[str, Any], hook_url: str | None) -> dict[str, Any]:
 @client_api
 async def list_deliveries(request: web.Request) -> web.Response:
     q = request.query
-    try:
-        state = q.get("status") or None
-        if state is not None and state not in outbox.STATES:
-            raise BadParameter("status", f"must be one of {', '.join(outbox.STATES)}")
-        event = q.get("event") or None
-        if event is not None and event not in EVENTS:
-            raise BadParameter("event", f"must be one of {', '.join(EVENTS)}")
-        limit, before = limit_of(q), cursor_of(q)
-    except BadParameter as exc:
-        return bad(exc)
+    state, event = choice_of(q, "status", outbox.STATES), choice_of(q, "event", EVENTS)
+    limit, before = limit_of(q), cursor_of(q)
     client = request[CLIENT]
     rows = await outbox.listing(
         request.app[appkeys.DB], client, state=state, event=event, limit=limit, before=before
@@ -76,22 +61,19 @@ def _give_up(request: web.Request) -> timedelta:
 
 @client_api
 async def retry_delivery(request: web.Request) -> web.Response:
-    app = request.app
-    was = await outbox.retry(
-        app[appkeys.DB],
-        request[CLIENT],
-        request.match_info["delivery_id"],
-        app[appkeys.CLOCK].now(),
-        _give_up(request),
-    )
+    app, delivery_id = request.app, id_of(request, "delivery_id")
+    was = None
+    if delivery_id is not None:
+        now = app[appkeys.CLOCK].now()
+        was = await outbox.retry(
+            app[appkeys.DB], request[CLIENT], delivery_id, now, _give_up(request)
+        )
     if was is None:
         return problem(404, "NOT_FOUND", "no such delivery for this client")
     if was not in ("dead", "disabled"):
         return problem(409, "NOT_RETRYABLE", f"the delivery is {was}; only dead or disabled ones")
     app[appkeys.OUTBOUND].wake_deliveries()
-    return web.json_response(
-        {"id": request.match_info["delivery_id"], "state": "pending", "was": was}
-    )
+    return web.json_response({"id": delivery_id, "state": "pending", "was": was})
 
 
 @client_api

@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from flowhooks.envelope import error
 from flowhooks.errors import BodyTimeout, InvalidBody, StorageUnavailable
@@ -22,6 +23,7 @@ from flowhooks.logs import AccessLog
 from flowhooks.metrics import Metrics
 from flowhooks.phones import NumberRefused
 from flowhooks.request_ids import new_request_id
+from flowhooks.web.params import BadParameter
 
 log = logging.getLogger("flowhooks.app")
 _DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
@@ -29,26 +31,64 @@ _DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     NumberRefused: (422, "INVALID_NUMBER"),
     InvalidBody: (422, "INVALID_BODY"),
     BodyTimeout: (408, "TIMEOUT"),
+    BadParameter: (400, "BAD_PARAMETER"),
 }
 CLIENT_GONE = 499  # nginx's code for a client that closed the connection mid-request
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID = web.RequestKey("request_id", str)
 
 
+# what aiohttp's parser decodes here (brotli and zstd are not installed), and no encoding
+ENCODINGS = frozenset({"", "identity", "gzip", "deflate"})
+
+
+class BodyRefused(Exception):
+    """A body ``read_body`` will not hand over, answered ``status`` ``code`` on every route
+    (the envelope's shape on the envelope paths, ``{"error"}`` on the others)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def _too_large(limit: int) -> BodyRefused:
+    return BodyRefused(413, "TOO_LARGE", f"body is larger than {limit} bytes")
+
+
 async def read_body(request: web.BaseRequest, limit: int, timeout: float) -> bytes:
-    """The whole body, at most ``limit`` bytes, within ``timeout`` seconds (BodyTimeout);
-    when it has all arrived (the usual case), without a wait."""
+    """The whole body, at most ``limit`` bytes once decoded, within ``timeout`` seconds
+    (BodyTimeout); when it has all arrived (the usual case), without a wait.
+
+    Every route reads its body here: a Content-Encoding other than gzip, deflate or
+    identity is a 415 and a body that does not decode as its encoding (or a broken
+    chunked framing) a 400, over ``limit`` before or after decoding a 413 ``BodyRefused``.
+    """
+    encoding = request.headers.get("Content-Encoding")
+    if encoding is not None and encoding.strip().lower() not in ENCODINGS:
+        message = "Content-Encoding must be gzip, deflate or identity"
+        raise BodyRefused(415, "UNSUPPORTED_MEDIA_TYPE", message)
     length = request.content_length
     if length is not None and length > limit:
-        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=length)
+        raise _too_large(limit)
     content = request.content
-    if length is not None and content.is_eof():
-        return content.read_nowait()
     try:
-        async with asyncio.timeout(timeout):
-            return await request.read()
+        if length is not None and content.is_eof():
+            body = content.read_nowait()
+        else:
+            async with asyncio.timeout(timeout):
+                body = await request.read()
     except TimeoutError:
         raise BodyTimeout(timeout) from None
+    except web.HTTPRequestEntityTooLarge:  # aiohttp's client_max_size, the same limit
+        raise _too_large(limit) from None
+    except RequestPayloadError:
+        what = f"its Content-Encoding ({encoding.strip()})" if encoding else "its framing"
+        raise BodyRefused(400, "BAD_REQUEST", f"the body does not decode as {what}") from None
+    if len(body) > limit:  # a small compressed body may decode to a large one
+        raise _too_large(limit)
+    return body
 
 
 class Observer:
@@ -94,11 +134,15 @@ class Observer:
         is a 500 without a stack.
         """
         domain = _DOMAIN_ERRORS.get(type(exc))
+        if isinstance(exc, BodyRefused):
+            domain = (exc.status, exc.code)
         if domain is not None:
             status, code = domain
             code = getattr(exc, "code", None) or code
             message = getattr(exc, "message", None) or str(exc)
             body = {"error": {"code": code, "message": message, "requestId": request_id}}
+            if isinstance(exc, BadParameter):
+                body["error"]["parameter"] = exc.name
             response = web.json_response(body, status=status, headers={"X-Request-Id": request_id})
             self.record(request, status, request_id, started)
             return response

@@ -10,7 +10,7 @@ from flowhooks.envelope import error
 from flowhooks.errors import BodyTimeout
 from flowhooks.methods.engine import Engine, Outcome, RawRequest
 from flowhooks.request_ids import new_request_id
-from flowhooks.web.edge import Observer, Route, read_body
+from flowhooks.web.edge import BodyRefused, Observer, Route, read_body
 
 JSON = "application/json"
 
@@ -26,12 +26,11 @@ def envelope_route(engine: Engine, observer: Observer) -> Route:
         try:
             try:
                 body = await read_body(request, limit, timeout)
-            except web.HTTPRequestEntityTooLarge:
-                message = f"body is larger than {limit} bytes"
-                answer = error("", request_id, 413, "TOO_LARGE", message)
-                outcome = Outcome(answer, "unknown", "TOO_LARGE")
             except BodyTimeout as exc:
                 answer = error("", request_id, 408, exc.code, exc.message)
+                outcome = Outcome(answer, "unknown", exc.code)
+            except BodyRefused as exc:
+                answer = error("", request_id, exc.status, exc.code, exc.message)
                 outcome = Outcome(answer, "unknown", exc.code)
             else:
                 raw = RawRequest(

@@ -43,11 +43,13 @@ _ANSWER = {
     },
 }
 _ERRORS = {
-    "400": "BAD_ENVELOPE: not JSON or the wrong shape",
+    "400": "BAD_ENVELOPE: not JSON or the wrong shape; BAD_REQUEST: a body that does not"
+    " decode as its Content-Encoding",
     "401": "UNAUTHORIZED: missing or wrong bearer token",
     "404": "UNKNOWN_METHOD: the message lists the known methods",
     "413": "TOO_LARGE: body over max_body_bytes",
-    "415": "UNSUPPORTED_MEDIA_TYPE: not application/json",
+    "415": "UNSUPPORTED_MEDIA_TYPE: not application/json, or a Content-Encoding other than"
+    " gzip, deflate or identity",
     "403": "FORBIDDEN: a flow token with a clientID naming another client",
     "408": "TIMEOUT: the body did not arrive within body_timeout_seconds",
     "422": "INVALID_KEYS: details name each missing or malformed key",
@@ -93,84 +95,275 @@ def _json(schema: dict[str, Any], description: str = "JSON") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-_PROBLEM = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message"],
-            "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "requestId": {"type": "string"},
+_STR: dict[str, Any] = {"type": "string"}
+_TIME: dict[str, Any] = {"type": "string", "format": "date-time"}
+_MAYBE_STR: dict[str, Any] = {"type": ["string", "null"]}
+_MAYBE_TIME: dict[str, Any] = {"type": ["string", "null"], "format": "date-time"}
+_INT: dict[str, Any] = {"type": "integer"}
+
+
+def _object(required: dict[str, Any], optional: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An object with these keys (every /api/v1 key is camelCase)."""
+    return {
+        "type": "object",
+        "required": list(required),
+        "properties": {**required, **(optional or {})},
+    }
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _array(item: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": item}
+
+
+def _page(name: str, item: str) -> dict[str, Any]:
+    return _object({name: _array(_ref(item)), "nextCursor": _MAYBE_STR})
+
+
+# the answers of /api/v1 and /callbacks, by component name
+REST_SCHEMAS: dict[str, Any] = {
+    "Problem": _object(
+        {"error": _object({"code": _STR, "message": _STR}, {"requestId": _STR, "parameter": _STR})}
+    ),
+    "Agent": _object(
+        {
+            "cli": _STR,
+            "name": _STR,
+            "did": _STR,
+            "paused": {"type": "boolean"},
+            "lastAllottedAt": _MAYBE_TIME,
+            "source": {"enum": ["config", "api"]},
+            "updatedAt": _MAYBE_TIME,
+        }
+    ),
+    "AgentEvent": _object(
+        {"action": _STR, "paused": {"type": "boolean"}, "at": _TIME, "requestId": _STR},
+        {"detail": {"type": "object"}},
+    ),
+    "AgentHistory": _object({"cli": _STR, "events": _array(_ref("AgentEvent"))}),
+    "Attempt": _object(
+        {
+            "attempt": _INT,
+            "providerCallId": _MAYBE_STR,
+            "startedAt": _TIME,
+            "endedAt": _MAYBE_TIME,
+            "outcome": _MAYBE_STR,
+            "endCallReason": _MAYBE_STR,
+            "duration": {"type": ["integer", "null"]},
+            "recordingUrl": _MAYBE_STR,
+        }
+    ),
+    "StateChange": _object(
+        {
+            "attempt": _INT,
+            "kind": {"enum": ["state", "callback", "dial_error", "cancel"]},
+            "fromState": _MAYBE_STR,
+            "toState": _MAYBE_STR,
+            "source": _STR,
+            "detail": _MAYBE_STR,
+            "raw": {"description": "a provider's payload, as received (its own keys)"},
+            "at": _TIME,
+        }
+    ),
+    "Call": _object(
+        {
+            "id": _STR,
+            "number": _STR,
+            "state": _STR,
+            "maxAttempts": _INT,
+            "dueAt": _TIME,
+            "providerCallId": _MAYBE_STR,
+            "endCallReason": _MAYBE_STR,
+            "lastError": _MAYBE_STR,
+            "attempts": _array(_ref("Attempt")),
+            "history": _array(_ref("StateChange")),
+        }
+    ),
+    "OutboundRequest": _object(
+        {
+            "obdReqID": _STR,
+            "clientID": _STR,
+            "flowID": _STR,
+            "delayMinutes": _INT,
+            "createdAt": _TIME,
+            "answer": {"type": "object", "description": "createOutbound's output keys"},
+            "calls": _array(_ref("Call")),
+        }
+    ),
+    "Cancelled": _object({"cancelled": _array(_STR), "notCancelled": _array(_STR)}),
+    "Delivery": _object(
+        {
+            "id": _STR,
+            "event": _STR,
+            "eventId": _STR,
+            "url": _STR,
+            "state": {"enum": ["pending", "delivered", "dead", "disabled"]},
+            "attempts": _INT,
+            "lastStatus": {"type": ["integer", "null"]},
+            "lastError": _MAYBE_STR,
+            "nextAttemptAt": _MAYBE_TIME,
+            "createdAt": _TIME,
+            "deliveredAt": _MAYBE_TIME,
+        }
+    ),
+    "DeliveryPage": _page("deliveries", "Delivery"),
+    "Retried": _object({"id": _STR, "state": {"const": "pending"}, "was": _STR}),
+    "Enabled": _object({"event": _STR, "enabled": {"const": True}, "requeued": _INT}),
+    "Report": _object(
+        {
+            "reportId": _STR,
+            "createdAt": _TIME,
+            "keys": {
+                "type": "object",
+                "additionalProperties": _STR,
+                "description": "every key the flow sent, by its bare name",
             },
         }
-    },
+    ),
+    "ReportPage": _page("reports", "Report"),
+    "Link": _object(
+        {
+            "code": _STR,
+            "shortUrl": _STR,
+            "longUrl": _STR,
+            "clicks": _INT,
+            "botClicks": _INT,
+            "lastClickAt": _MAYBE_TIME,
+            "createdAt": _TIME,
+            "expiresAt": _MAYBE_TIME,
+        }
+    ),
+    "Shortened": _object({"shortUrl": _STR}),
+    "CallbackRecorded": _object(
+        {"status": {"const": "ok"}, "callId": _STR},
+        {"state": _STR, "duplicate": {"const": True}},
+    ),
+}
+# the answers of the discovery and operations routes (web/meta.py)
+_METHOD_INPUT = _object(
+    {"name": _STR, "required": {"type": "boolean"}, "description": _STR}, {"example": {}}
+)
+_METHOD = _object(
+    {
+        "method": _STR,
+        "description": _STR,
+        "inputs": _array(_METHOD_INPUT),
+        "outputs": _array(_object({"name": _STR, "description": _STR})),
+    }
+)
+META_SCHEMAS: dict[str, Any] = {
+    "Methods": _object({"methods": _array(_METHOD)}),
+    "OpenApiDocument": _object(
+        {"openapi": {"const": "3.1.0"}, "info": {"type": "object"}, "paths": {"type": "object"}}
+    ),
+    "Health": _object({"status": {"const": "ok"}}),
+    "Readiness": _object(
+        {
+            "status": {"enum": ["ready", "not ready"]},
+            "checks": {
+                "type": "object",
+                "description": "each dependency (calendars, database, dispatcher, ...)",
+                "additionalProperties": _object({"ok": {"type": "boolean"}}),
+            },
+        }
+    ),
 }
 _PROBLEMS = {
     "401": "UNAUTHORIZED: a client's api_token is required as Bearer token",
     "404": "NOT_FOUND: nothing of this client has that id",
-    "400": "BAD_PARAMETER: a query parameter is malformed (named in the message)",
+    "400": "BAD_PARAMETER: a query parameter is malformed (named in `parameter`)",
     "409": "NOT_RETRYABLE: the delivery is neither dead nor disabled",
-    "422": "INVALID_NUMBER / INVALID_BODY / INVALID_QUERY",
+    "422": "INVALID_NUMBER / INVALID_BODY",
     "503": "STORAGE_UNAVAILABLE: the database cannot be reached",
+}
+# a route that reads a body may also answer these (web/edge.py read_body)
+_BODY_PROBLEMS = {
+    "400": "BAD_REQUEST: not JSON, or a body its Content-Encoding does not decode",
+    "408": "TIMEOUT: the body did not arrive within body_timeout_seconds",
+    "413": "TOO_LARGE: body over max_body_bytes",
+    "415": "UNSUPPORTED_MEDIA_TYPE: a Content-Encoding other than gzip, deflate or identity",
 }
 
 
-def _param(name: str, where: str = "path", description: str = "") -> dict[str, Any]:
+def _param(
+    name: str, where: str = "path", description: str = "", schema: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
         "name": name,
         "in": where,
         "required": where == "path",
         "description": description,
-        "schema": {"type": "string"},
+        "schema": schema or _STR,
     }
 
 
-def _rest(summary: str, params: list[dict[str, Any]], ok: str, **extra: Any) -> dict[str, Any]:
-    problems = {c: _json({"$ref": "#/components/schemas/Problem"}, t) for c, t in _PROBLEMS.items()}
+def _problems(texts: dict[str, str]) -> dict[str, Any]:
+    return {code: _json(_ref("Problem"), text) for code, text in sorted(texts.items())}
+
+
+def _rest(
+    summary: str, params: list[dict[str, Any]], ok: str, schema: str, **extra: Any
+) -> dict[str, Any]:
+    """An /api/v1 operation: 200 with ``schema``, its problems in the Problem shape."""
+    problems = dict(_PROBLEMS)
+    if "requestBody" in extra:
+        problems |= _BODY_PROBLEMS | {"400": f"{_PROBLEMS['400']}; {_BODY_PROBLEMS['400']}"}
     return {
         "summary": summary,
         "parameters": params,
         "security": [{"clientToken": []}],
-        "responses": {"200": _json({"type": "object"}, ok), **problems},
+        "responses": {"200": _json(_ref(schema), ok), **_problems(problems)},
         **extra,
     }
+
+
+# the query parameters of web/params.py
+_LIMIT = {"type": "integer", "minimum": 1, "maximum": 1000}
+_CURSOR = {"type": "string", "pattern": "^[0-9]{1,19}$"}
+_WHEN = "ISO 8601 with an offset, years 1971-8999 (as X-Flowhooks-Now)"
 
 
 def _outbox_paths() -> dict[str, Any]:
     """The webhook outbox and the reports (SPEC 2.4, 2.5)."""
     q = "query"
     page = [
-        _param("limit", q, "1-1000 (default 100)"),
-        _param("cursor", q, "the nextCursor of the previous page"),
+        _param("limit", q, "1-1000 (default 100)", _LIMIT),
+        _param("cursor", q, "the nextCursor of the previous page", _CURSOR),
     ]
     listing = [
-        _param("status", q, "pending | delivered | dead | disabled"),
-        _param("event", q, "call_status | report"),
+        _param("status", q, "pending | delivered | dead | disabled",
+               {"enum": ["pending", "delivered", "dead", "disabled"]}),
+        _param("event", q, "call_status | report", {"enum": ["call_status", "report"]}),
         *page,
-    ]
+    ]  # fmt: skip
     reports = [
-        _param("from", q, "ISO 8601 instant, inclusive, on the creation time"),
-        _param("to", q, "ISO 8601 instant, exclusive"),
+        _param("from", q, f"inclusive, on the creation time; {_WHEN}", _TIME),
+        _param("to", q, f"exclusive; {_WHEN}", _TIME),
         _param("cli", q, "the caller's number, any format (matched as E.164)"),
         *page,
-        _param("format", q, "json (default) or csv (every matching report, streamed)"),
+        _param("format", q, "json (default) or csv (every matching report, streamed)",
+               {"enum": ["json", "csv"]}),
         _param("columns", q, "csv: key names to write, comma-separated (default: all)"),
-    ]
-    csv = {"text/csv": {"schema": {"type": "string"}}}
-    report_answer = _rest("A client's call reports, oldest first", reports, "a page of reports")
-    report_answer["responses"]["200"]["content"].update(csv)
+    ]  # fmt: skip
+    report_answer = _rest(
+        "A client's call reports, oldest first", reports, "a page of reports", "ReportPage"
+    )
+    report_answer["responses"]["200"]["content"]["text/csv"] = {"schema": _STR}
     return {
         "/api/v1/deliveries": {
-            "get": _rest("A client's webhook deliveries, newest first", listing, "a page"),
+            "get": _rest(
+                "A client's webhook deliveries, newest first", listing, "a page", "DeliveryPage"
+            ),
         },
         "/api/v1/deliveries/{delivery_id}/retry": {
             "post": _rest(
                 "Re-queue a dead or disabled delivery for an attempt now",
                 [_param("delivery_id", description="a delivery's id")],
                 "re-queued",
+                "Retried",
             ),
         },
         "/api/v1/webhooks/{event}/enable": {
@@ -178,6 +371,7 @@ def _outbox_paths() -> dict[str, Any]:
                 "Enable an endpoint a 410 disabled; its held deliveries are sent",
                 [_param("event", description="call_status or report")],
                 "enabled",
+                "Enabled",
             ),
         },
         "/api/v1/reports": {"get": report_answer},
@@ -187,7 +381,6 @@ def _outbox_paths() -> dict[str, Any]:
 def _link_paths() -> dict[str, Any]:
     """The short links (SPEC 2.8): the redirector, the seed's shorten API, a link's counts."""
     code = _param("code", description="the short code (base62, 7-16 characters)")
-    string = {"type": "string"}
     shorten_body = {
         "required": True,
         "content": {
@@ -196,7 +389,7 @@ def _link_paths() -> dict[str, Any]:
                     "type": "object",
                     "required": ["custToken", "longUrl"],
                     "properties": {
-                        "custToken": string,
+                        "custToken": _STR,
                         "longUrl": {"type": "string", "maxLength": 2048},
                         "expireDays": {"type": ["integer", "string"]},
                     },
@@ -204,8 +397,14 @@ def _link_paths() -> dict[str, Any]:
             }
         },
     }
-    problem = {"$ref": "#/components/schemas/Problem"}
-    shorten_ok = {"type": "object", "required": ["shortUrl"], "properties": {"shortUrl": string}}
+    problem = _ref("Problem")
+    shorten_problems = {
+        **_BODY_PROBLEMS,
+        "400": f"BAD_REQUEST: longUrl or expireDays, named; {_BODY_PROBLEMS['400']}",
+        "401": "UNAUTHORIZED: custToken is no client's",
+        "422": "INVALID_BODY: a value holds a control character",
+        "503": "STORAGE_UNAVAILABLE: the database cannot be reached",
+    }
     return {
         "/s/{code}": {
             "get": {
@@ -223,16 +422,15 @@ def _link_paths() -> dict[str, Any]:
                 "summary": "Shorten a URL: the short-URL API of seeds/002 (custToken, not Bearer)",
                 "requestBody": shorten_body,
                 "responses": {
-                    "200": _json(shorten_ok, "the short URL"),
-                    "400": _json(problem, "BAD_REQUEST: longUrl or expireDays, named"),
-                    "401": _json(problem, "UNAUTHORIZED: custToken is no client's"),
-                    "408": _json(problem, "TIMEOUT: the body did not arrive in time"),
-                    "422": _json(problem, "INVALID_BODY: a value holds a control character"),
+                    "200": _json(_ref("Shortened"), "the short URL"),
+                    **_problems(shorten_problems),
                 },
             }
         },
         "/api/v1/links/{code}": {
-            "get": _rest("One of the client's links with its click counts", [code], "the link"),
+            "get": _rest(
+                "One of the client's links with its click counts", [code], "the link", "Link"
+            ),
         },
     }
 
@@ -248,36 +446,48 @@ def _api_paths() -> dict[str, Any]:
                 "schema": {
                     "type": "object",
                     "required": ["name", "did"],
-                    "properties": {"name": {"type": "string"}, "did": {"type": "string"}},
+                    "properties": {"name": _STR, "did": _STR},
                 }
             }
         },
     }
-    limit = _param("limit", "query", "events to return, 1-1000 (default 100)")
+    limit = _param("limit", "query", "events to return, 1-1000 (default 100)", _LIMIT)
     provider_body = {
         "required": True,
         "content": {"application/json": {"schema": {"type": "object"}}},
     }
-    callback_answers = {
-        c: _json({"$ref": "#/components/schemas/Problem"}, t)
-        for c, t in {
-            "400": "MALFORMED: not this provider's status payload",
-            "401": "UNAUTHORIZED: wrong or missing basic auth",
-            "404": "UNKNOWN_PROVIDER / UNKNOWN_CALL",
-            "503": "STORAGE_UNAVAILABLE: nothing was recorded; send it again",
-        }.items()
+    callback_problems = {
+        **_BODY_PROBLEMS,
+        "400": f"MALFORMED: not this provider's status payload; {_BODY_PROBLEMS['400']}",
+        "401": "UNAUTHORIZED: wrong or missing basic auth",
+        "404": "UNKNOWN_PROVIDER / UNKNOWN_CALL",
+        "503": "STORAGE_UNAVAILABLE: nothing was recorded; send it again",
     }
     return {
         "/api/v1/agents/{cli}": {
-            "put": _rest("Register or rename an agent", [cli], "the agent", requestBody=agent_body),
-            "get": _rest("An agent and its break status", [cli], "the agent"),
+            "put": _rest(
+                "Register or rename an agent", [cli], "the agent", "Agent", requestBody=agent_body
+            ),
+            "get": _rest("An agent and its break status", [cli], "the agent", "Agent"),
         },
         "/api/v1/agents/{cli}/history": {
-            "get": _rest("An agent's break-status history", [cli, limit], "the events"),
+            "get": _rest(
+                "An agent's break-status history, newest first",
+                [cli, limit],
+                "the events",
+                "AgentHistory",
+            ),
         },
         "/api/v1/outbound/{req_id}": {
-            "get": _rest("A createOutbound request, its calls, attempts, history", [req], "it"),
-            "delete": _rest("Cancel the calls that have not started", [req], "what was cancelled"),
+            "get": _rest(
+                "A createOutbound request, its calls, attempts, history",
+                [req],
+                "it",
+                "OutboundRequest",
+            ),
+            "delete": _rest(
+                "Cancel the calls that have not started", [req], "what was cancelled", "Cancelled"
+            ),
         },
         **_outbox_paths(),
         **_link_paths(),
@@ -287,7 +497,10 @@ def _api_paths() -> dict[str, Any]:
                 "parameters": [_param("provider", description="a [providers.NAME] of the config")],
                 "security": [{"providerBasic": []}, {}],
                 "requestBody": provider_body,
-                "responses": {"200": _json({"type": "object"}, "recorded"), **callback_answers},
+                "responses": {
+                    "200": _json(_ref("CallbackRecorded"), "recorded"),
+                    **_problems(callback_problems),
+                },
             }
         },
     }
@@ -316,14 +529,27 @@ def build(settings: Settings, registry: MethodRegistry) -> dict[str, Any]:
     paths.update(
         {
             "/methods": {
-                "get": {"summary": "Every method with its keys", "responses": {"200": _json({})}}
+                "get": {
+                    "summary": "Every method with its keys",
+                    "responses": {"200": _json(_ref("Methods"))},
+                }
             },
-            "/openapi.json": {"get": {"summary": "This document", "responses": {"200": _json({})}}},
-            "/healthz": {"get": {"summary": "Liveness", "responses": {"200": _json({})}}},
+            "/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "responses": {"200": _json(_ref("OpenApiDocument"))},
+                }
+            },
+            "/healthz": {
+                "get": {"summary": "Liveness", "responses": {"200": _json(_ref("Health"))}}
+            },
             "/readyz": {
                 "get": {
                     "summary": "Readiness: database reachable, workers alive",
-                    "responses": {"200": _json({}), "503": _json({}, "not ready")},
+                    "responses": {
+                        "200": _json(_ref("Readiness"), "ready"),
+                        "503": _json(_ref("Readiness"), "not ready: a check says why"),
+                    },
                 }
             },
             "/metrics": {"get": {"summary": "Prometheus text format", "responses": {"200": text}}},
@@ -332,7 +558,7 @@ def build(settings: Settings, registry: MethodRegistry) -> dict[str, Any]:
     )
     if settings.console.enabled:
         paths.update(console_openapi.paths())
-    schemas: dict[str, Any] = {"Answer": _ANSWER, "Problem": _PROBLEM}
+    schemas: dict[str, Any] = {"Answer": _ANSWER, **REST_SCHEMAS, **META_SCHEMAS}
     schemas.update({f"method.{h.method}": method_schema(h) for h in registry.values()})
     schemas.update({f"envelope.{h.method}": envelope_schema(h) for h in registry.values()})
     return {

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
-from typing import Any
 
 from aiohttp import web
 
 from flowhooks.phones import NumberRefused
 from flowhooks.storage import reports
 from flowhooks.web import keys as appkeys
-from flowhooks.web.client_api import CLIENT, BadParameter, bad, client_api, cursor_of, limit_of
+from flowhooks.web.client_api import CLIENT, client_api
+from flowhooks.web.params import (
+    BadParameter,
+    Query,
+    choice_of,
+    cursor_of,
+    instant_of,
+    limit_of,
+    text_of,
+)
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_COLUMNS = 200
@@ -24,32 +31,19 @@ def cell(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def _instant(query: Any, name: str) -> datetime | None:
-    text = query.get(name)
-    if not text:
-        return None
-    try:
-        when = datetime.fromisoformat(text.replace(" ", "+"))  # a '+' in a query is a space
-    except ValueError:
-        raise BadParameter(name, "must be an ISO 8601 instant, e.g. 2026-11-23T10:00:00Z") from None
-    if when.tzinfo is None:
-        raise BadParameter(name, "needs an offset or Z")
-    return when
-
-
 def selection(request: web.Request) -> reports.Selection:
     q, client = request.query, request[CLIENT]
-    cli = q.get("cli") or None
+    cli = text_of(q, "cli")
     if cli is not None:
         try:
             cli = request.app[appkeys.CLIENTS].number(client, cli)
         except NumberRefused as exc:
             raise BadParameter("cli", str(exc)) from None
-    return reports.Selection(client, _instant(q, "from"), _instant(q, "to"), cli)
+    return reports.Selection(client, instant_of(q, "from"), instant_of(q, "to"), cli)
 
 
-def columns_of(query: Any) -> list[str] | None:
-    text = query.get("columns")
+def columns_of(query: Query) -> list[str] | None:
+    text = text_of(query, "columns", MAX_COLUMNS * 129)
     if text is None:
         return None
     names = [n.strip() for n in text.split(",") if n.strip()]
@@ -61,16 +55,10 @@ def columns_of(query: Any) -> list[str] | None:
 @client_api
 async def list_reports(request: web.Request) -> web.StreamResponse:
     q = request.query
-    try:
-        sel = selection(request)
-        fmt = q.get("format", "json")
-        if fmt not in ("json", "csv"):
-            raise BadParameter("format", "must be json or csv")
-        if fmt == "csv":
-            return await _csv(request, sel, columns_of(q))
-        limit, after = limit_of(q), cursor_of(q)
-    except BadParameter as exc:
-        return bad(exc)
+    sel = selection(request)
+    if choice_of(q, "format", ("json", "csv")) == "csv":
+        return await _csv(request, sel, columns_of(q))
+    limit, after = limit_of(q), cursor_of(q)
     rows = await reports.page(request.app[appkeys.DB], sel, limit, after)
     return web.json_response(
         {

@@ -11,11 +11,13 @@ connections are open. ``ConnectionGuard`` wraps aiohttp's protocol factory and a
 * a cap on open connections: one over ``max_connections`` is answered 503 and closed at
   once, so idle sockets never exhaust the process's file descriptors.
 
-Requests aiohttp cannot parse (a control byte in a header, a bad request line) are
-answered in the JSON shape by ``JsonErrorHandler`` instead of aiohttp's text/plain, and
-without echoing what was sent. It is built with the arguments the runner gave aiohttp's
-server (``Server._kwargs``, private: aiohttp is pinned in the lock, and the serving tests
-fail if that changes).
+Requests aiohttp cannot parse (a control byte in a header, a bad request line, a
+Content-Encoding it cannot decode) are answered in the JSON shape by ``JsonErrorHandler``
+instead of aiohttp's text/plain, and without echoing what was sent. Anyone can send
+them, so they are counted (``flowhooks_malformed_requests_total``) and logged at INFO,
+not as aiohttp's ERROR lines; a failure of ours stays an ERROR. It is built with the
+arguments the runner gave aiohttp's server (``Server._kwargs``, private: aiohttp is pinned
+in the lock, and the serving tests fail if that changes).
 
 The body deadline is the routes' (``edge.read_body``): it answers 408 TIMEOUT.
 """
@@ -28,17 +30,20 @@ import resource
 import signal
 import socket
 import time
+from collections.abc import Callable
 from typing import Any, cast
 
 import orjson
 from aiohttp import web
-from aiohttp.web_protocol import RequestHandler
+from aiohttp.http_exceptions import ContentEncodingError, HttpProcessingError
+from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_server import Server
 
 from flowhooks.envelope import error
 from flowhooks.request_ids import new_request_id
 from flowhooks.settings import ServerSettings
+from flowhooks.web import keys as appkeys
 
 log = logging.getLogger("flowhooks.server")
 HEAD_END = b"\r\n\r\n"
@@ -58,8 +63,26 @@ def _canned(status: int, reason: str, code: str, message: str) -> bytes:
     return head.encode() + body
 
 
+# what a client's malformed HTTP raises inside aiohttp (a parse error, a body that does not
+# decode): never a failure of ours
+CLIENT_ERRORS = (HttpProcessingError, RequestPayloadError)
+
+
+def _ignore(error: str) -> None: ...
+
+
 class JsonErrorHandler(RequestHandler):
     """aiohttp's connection handler, answering what it cannot parse in the JSON shape."""
+
+    malformed: Callable[[str], None] = _ignore  # counts a client's malformed request
+
+    def log_exception(self, *args: Any, **kw: Any) -> None:
+        exc = kw.get("exc_info")
+        if isinstance(exc, CLIENT_ERRORS):  # anyone can send it: counted, not an ERROR
+            self.malformed(type(exc).__name__)
+            self.logger.info(*args, **kw)
+        else:
+            super().log_exception(*args, **kw)
 
     def handle_error(
         self,
@@ -71,6 +94,12 @@ class JsonErrorHandler(RequestHandler):
         super().handle_error(request, status, exc, message)  # logs it (filtered), or raises
         if status >= 500:
             code, text = "INTERNAL", "internal error"
+        elif isinstance(exc, ContentEncodingError):  # an encoding aiohttp cannot decode here
+            status = 415
+            code, text = (
+                "UNSUPPORTED_MEDIA_TYPE",
+                "Content-Encoding must be gzip, deflate or identity",
+            )
         else:
             code, text = "BAD_REQUEST", "the request line or a header is malformed"
         answer = error("", new_request_id(), status, code, text)
@@ -151,8 +180,15 @@ class _Guarded(asyncio.Protocol):
 class ConnectionGuard:
     """The protocol factory the socket serves: aiohttp's, guarded (see the module)."""
 
-    def __init__(self, server: Server, header_timeout: float, max_connections: int) -> None:
+    def __init__(
+        self,
+        server: Server,
+        header_timeout: float,
+        max_connections: int,
+        malformed: Callable[[str], None] = _ignore,
+    ) -> None:
         self.server = server
+        self.malformed = malformed
         self.header_timeout = header_timeout
         self.max_connections = max_connections
         self.open = 0
@@ -167,7 +203,9 @@ class ConnectionGuard:
 
     def handler(self) -> RequestHandler:
         loop = asyncio.get_running_loop()
-        return JsonErrorHandler(self.server, loop=loop, **self.server._kwargs)
+        handler = JsonErrorHandler(self.server, loop=loop, **self.server._kwargs)
+        handler.malformed = self.malformed
+        return handler
 
     def __call__(self) -> asyncio.Protocol:
         return _Guarded(self)
@@ -221,7 +259,12 @@ class Serving:
                 "max_connections lowered to the descriptors this process may open",
                 extra={"fields": {"maxConnections": limit}},
             )
-        self.guard = ConnectionGuard(self.runner.server, self.conf.header_timeout_seconds, limit)
+        self.guard = ConnectionGuard(
+            self.runner.server,
+            self.conf.header_timeout_seconds,
+            limit,
+            self.app[appkeys.METRICS].malformed_request,
+        )
         loop = asyncio.get_running_loop()
         if sock is not None:
             self._server = await loop.create_server(self.guard, sock=sock)

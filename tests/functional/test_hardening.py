@@ -70,14 +70,29 @@ async def test_a_clock_header_near_the_ends_of_time_is_a_400(
     assert "X-Flowhooks-Now" in body["error"]["message"]
 
 
-@pytest.mark.parametrize("date", ["9999-12-31", "31129999", "0001-01-01", "01010001"])
+@pytest.mark.parametrize(
+    ("date", "reason"),
+    [
+        ("9999-12-31", "too_far"),
+        ("31129999", "too_far"),
+        ("9999-12-31T23:00:00-10:00", "too_far"),
+        ("0001-01-01", "past"),
+        ("01010001", "past"),
+        ("0001-01-01T00:00:00+10:00", "past"),
+    ],
+)
+@pytest.mark.parametrize("time", [None, "01:00"])
 async def test_dates_near_the_ends_of_time_are_answered(
-    make_client: ClientFactory, date: str
+    make_client: ClientFactory, date: str, reason: str, time: str | None
 ) -> None:
-    client = await make_client(settings_from())
-    resp = await client.post("/webhook", json=envelope("validateDateTime", inputDate=date))
-    assert resp.status in (200, 422)
-    assert answer_keys(await resp.json())["$flow.key.status"] in ("SUCCESS", "FAILED")
+    """Issue 22: with a time, on an Asia/Kolkata calendar, these were 500 INTERNAL."""
+    conf = settings_from('[calendars.default]\ntimezone = "Asia/Kolkata"\ncountry = "IN"\n')
+    client = await make_client(conf)
+    keys = {"inputDate": date} | ({"inputTime": time} if time else {})
+    resp = await client.post("/webhook", json=envelope("validateDateTime", **keys))
+    flow = answer_keys(await resp.json())
+    assert resp.status == 200 and flow["$flow.key.status"] == "SUCCESS"
+    assert (flow["$flow.key.dateIsValid"], flow["$flow.key.invalidReason"]) == ("false", reason)
 
 
 @pytest.mark.parametrize(
@@ -123,3 +138,22 @@ async def test_a_padded_number_is_refused_quoting_only_its_start(
     status, body = await _answer(client, envelope("fetchUserPreferences", contactNumber=padded))
     assert status == 422
     assert len(body["error"]["message"]) < 200
+
+
+@pytest.mark.parametrize("now", ["8999-12-31T23:59:59-12:00", "1971-01-01T00:00:00+14:00"])
+@pytest.mark.parametrize(
+    ("client_id", "secret", "flow", "number"),
+    [
+        ("acme", "a" * 64, "ab12cd34", "9979746666"),
+        ("us", "u" * 64, "us000001", "+1 808 555 0100"),  # callee zone: Hawaii, UTC-10
+    ],
+)
+async def test_createoutbound_due_times_at_the_clocks_ends_are_answered(
+    make_client: ClientFactory, now: str, client_id: str, secret: str, flow: str, number: str
+) -> None:
+    """The due time is built from the clock (1971-8999) and delayMinutes (at most a week),
+    in the calendar's or the callee's zone: bounded before any arithmetic."""
+    client = await make_client(outbound_conf("sqlite:///:memory:"))
+    doc = create(number, client_id, secret, flow, delayMinutes="10080")
+    status, keys, _ = await post(client, doc, now)
+    assert status == 200 and keys["$flow.key.obdResponseCode"] == "200", keys

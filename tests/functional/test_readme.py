@@ -47,7 +47,7 @@ async def test_readme_create_outbound_goes_all_the_way_with_the_shipped_config(
 
     await wait_for(completed, timeout=30)
     view = await (await client.get(url, headers={"Authorization": f"Bearer {token}"})).json()
-    moves = [h["to_state"] for h in view["calls"][0]["history"] if h["kind"] == "state"]
+    moves = [h["toState"] for h in view["calls"][0]["history"] if h["kind"] == "state"]
     assert moves == ["queued", "dialing", "initiated", "completed"]
 
 

@@ -21,9 +21,12 @@ from flowhooks import settings as settings_mod
 from flowhooks.clock import RunningClock
 from flowhooks.methods.loader import load_registry
 from tests.conftest import NEUTRAL, ROOT
+from tests.fuzz import moments
 from tests.served import served
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))  # per method and database
+# validateDateTime's date x time x zone x clock: enough to meet each overflowing corner
+DATE_EXAMPLES = max(EXAMPLES, 300)
 SECURITY_ID = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 REGISTRY = load_registry()
 METHODS = REGISTRY.names()
@@ -95,6 +98,14 @@ def shapes(draw: st.DrawFn, method: str, keys: list[dict[str, Any]]) -> Any:
     return doc
 
 
+# keys whose values say something about time get values near its ends too
+TIME_KEYS: dict[str, st.SearchStrategy[Any]] = {
+    "inputDate": moments.input_dates(),
+    "inputTime": moments.input_times(),
+    "calendar": moments.calendars(),
+}
+
+
 @st.composite
 def envelopes(draw: st.DrawFn, method: str) -> tuple[bytes, str | None]:
     handler = REGISTRY.lookup(method)
@@ -106,7 +117,10 @@ def envelopes(draw: st.DrawFn, method: str) -> tuple[bytes, str | None]:
             continue  # absent
         examples = handler.input.model_fields.get(field)
         pool = [*(examples.examples or [])] if examples is not None else []
-        value = draw(st.one_of(st.sampled_from(pool), values()) if pool else values())
+        kinds = [values(), *([st.sampled_from(pool)] if pool else [])]
+        if field in TIME_KEYS:
+            kinds += [TIME_KEYS[field]] * 2
+        value = draw(st.one_of(kinds))
         if field == "securityID" and draw(st.booleans()):
             value = SECURITY_ID
         if field == "clientID" and draw(st.booleans()):
@@ -129,13 +143,23 @@ def envelopes(draw: st.DrawFn, method: str) -> tuple[bytes, str | None]:
     for i, token in enumerate(raws):
         body = body.replace(f'"__RAW{i}__"'.encode(), token.encode())
     now = draw(
-        st.sampled_from(
-            [None, None, "2026-11-23T12:00:00+05:30", "0001-01-01T00:00:00+00:00",
-             "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+05:30", "not a time",
-             "9999-12-31T23:59:59+14:00"]
-        )
-    )  # fmt: skip
+        st.one_of(st.sampled_from([None, "2026-11-23T12:00:00+05:30"]), moments.clock_headers())
+    )
     return body, now
+
+
+@st.composite
+def date_envelopes(draw: st.DrawFn) -> tuple[bytes, str | None]:
+    """validateDateTime: a date (any form, any day) x a time x a zone x a clock header."""
+    keys = [{"name": "$flow.key.inputDate", "value": draw(moments.input_dates())}]
+    when = draw(moments.input_times())
+    if when is not None:
+        keys.append({"name": "$flow.key.inputTime", "value": when})
+    keys.append({"name": "$flow.key.calendar", "value": draw(moments.calendars())})
+    if draw(st.booleans()):
+        keys.append({"name": "$flow.key.type", "value": "Callback"})
+    body = orjson.dumps({"method": "validateDateTime", "keys": keys})
+    return body, draw(moments.clock_headers())
 
 
 def check_answer(status: int, body: bytes) -> None:
@@ -158,6 +182,7 @@ def fuzz_settings(url: str) -> settings_mod.Settings:
     raw["server"]["workers"] = False
     raw["translate"]["endpoint"] = "http://127.0.0.1:9/language/translate/v2"
     raw["translate"]["timeout_seconds"] = 0.5
+    raw["calendars"].update(moments.zone_calendars())
     return settings_mod.validate(raw, "<fuzz>", {})
 
 
@@ -199,3 +224,27 @@ def test_no_envelope_makes_a_5xx(base_url: str, method: str) -> None:
         run()
     finally:
         conn.close()
+
+
+def test_no_date_time_zone_or_clock_makes_a_5xx(tmp_path: Path) -> None:
+    """Issue 22: 0001-01-01 with 01:00 on an Asia/Kolkata calendar was a 500; every date
+    near the ends of time, with a time, in a zone from UTC-12 to UTC+14, under any clock."""
+    url = f"sqlite:///{tmp_path}/dates.db"
+    with served(fuzz_settings(url), RunningClock(NEUTRAL)) as base:
+        conn = http.client.HTTPConnection(base.removeprefix("http://"), timeout=10)
+
+        @settings(
+            max_examples=DATE_EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=[HealthCheck.too_slow],
+        )
+        @given(date_envelopes())
+        def run(case: tuple[bytes, str | None]) -> None:
+            check_answer(*post(conn, *case))
+
+        try:
+            run()
+        finally:
+            conn.close()

@@ -35,7 +35,7 @@ async def test_accepted_numbers_are_stored_before_the_answer(
     assert [c["id"] for c in stored["calls"]] == ids  # input order
     assert [c["number"] for c in stored["calls"]] == ["+919979746666", "+919979746667"]
     assert {c["state"] for c in stored["calls"]} == {"queued"}
-    assert all(c["history"][0]["to_state"] == "queued" for c in stored["calls"])
+    assert all(c["history"][0]["toState"] == "queued" for c in stored["calls"])
 
 
 async def test_the_same_number_twice_rings_once(make_client: ClientFactory, db_url: str) -> None:

@@ -79,7 +79,7 @@ async def test_simulated_calls_go_queued_dialing_initiated_completed(
 
     await wait_states(client, req, ["completed"], timeout=10)
     call = (await view(client, req))["calls"][0]
-    moves = [(h["from_state"], h["to_state"]) for h in call["history"] if h["kind"] == "state"]
+    moves = [(h["fromState"], h["toState"]) for h in call["history"] if h["kind"] == "state"]
     assert moves == [
         (None, "queued"),
         ("queued", "dialing"),
@@ -226,7 +226,7 @@ async def test_a_dead_workers_call_is_settled_and_never_resent(
         await dispatcher.drain()
     call = (await view(client, keys["$flow.key.obdReqID"]))["calls"][0]
     assert call["state"] == "queued"
-    assert call["attempts"][0]["end_call_reason"] == "unknown_outcome"
+    assert call["attempts"][0]["endCallReason"] == "unknown_outcome"
     expected_due = NOON + timedelta(seconds=61, minutes=30)  # the retry policy, not at once
     assert call["dueAt"] == expected_due.astimezone(UTC).isoformat()
     assert fake.calls == []
@@ -370,4 +370,4 @@ async def test_a_hostile_callback_still_records_the_final_status(
     call = (await view(client, req))["calls"][0]
     assert call["state"] == "completed"
     assert call["attempts"][0]["duration"] is None
-    assert call["attempts"][0]["recording_url"] == "xy"
+    assert call["attempts"][0]["recordingUrl"] == "xy"

@@ -273,3 +273,58 @@ def test_a_calendar_is_a_value_without_memo_state() -> None:
     with pytest.raises(TypeError):
         c.extra_holidays[date(2019, 12, 26)] = "Y"  # type: ignore[index]
     assert set(vars(c)) <= {f.name for f in dataclasses.fields(c)}
+
+
+# -- issue 22: dates near the ends of time, with a time, in any zone ----------------
+
+ZONES = ["Asia/Kolkata", "Pacific/Kiritimati", "Pacific/Honolulu", "Etc/GMT+12"]
+
+
+@pytest.mark.parametrize("zone", ZONES)
+@pytest.mark.parametrize(
+    ("d", "reason"),
+    [
+        ("0001-01-01", R.PAST),
+        ("01010001", R.PAST),
+        ("1 January 0001", R.PAST),
+        ("0001-01-01T00:00:00+10:00", R.PAST),
+        ("0001-01-01T00:00:00+14:00", R.PAST),
+        ("9999-12-31", R.TOO_FAR),
+        ("31129999", R.TOO_FAR),
+        ("9999-12-31T23:00:00-10:00", R.TOO_FAR),
+        ("9999-12-31T23:59:59-12:00", R.TOO_FAR),
+        ("9999-12-30T23:00:00-14:00", R.TOO_FAR),
+        ("9999-12-29T23:59:00-23:59", R.TOO_FAR),
+        ("0001-01-02T00:00:00+23:59", R.PAST),
+        ("0001-01-03T00:00:00+23:59", R.PAST),
+    ],
+)
+@pytest.mark.parametrize("t", [None, "01:00", "23:59"])
+def test_dates_at_the_ends_of_time_are_past_or_too_far_in_any_zone(
+    zone: str, d: str, reason: R, t: str | None
+) -> None:
+    c = dataclasses.replace(DEFAULT, timezone=ZoneInfo(zone), hours=cal.Window(0, 24 * 60))
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=IST)
+    v = ev(c, now, d, t)
+    assert (v.date_is_valid, v.reason) == (False, reason)
+    assert v.slot >= now  # the slot is searched from today
+    if t is not None:  # judged on the output date: a year-1 date and time is before now
+        assert v.time_is_valid is (reason is R.TOO_FAR)
+
+
+def test_no_clock_lets_a_caller_date_leave_the_representable_range() -> None:
+    """At the clock's own ends (1971 and 8999, as X-Flowhooks-Now allows) too."""
+    for now in (
+        datetime(1971, 1, 1, tzinfo=ZoneInfo("Etc/GMT-14")),
+        datetime(8999, 12, 31, 23, 59, tzinfo=ZoneInfo("Etc/GMT+12")),
+    ):
+        for zone in ZONES:
+            c = dataclasses.replace(DEFAULT, timezone=ZoneInfo(zone), country=None)
+            for d in ("0001-01-01", "9999-12-31T23:00:00-10:00", "today", "31129999"):
+                assert ev(c, now, d, "01:00").slot >= now
+
+
+def test_a_year_the_holiday_library_has_only_in_part_is_no_warning() -> None:
+    """India's tables warn outside 2001-2035; under ``filterwarnings = error`` (and in a
+    served app's stderr) that was an error for a caller asking about 1985."""
+    assert cal.holiday_table("IN", None, 1985) is not None

@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.streams import StreamReader
 from aiohttp.test_utils import make_mocked_request
 
-from flowhooks.web.edge import read_body
+from flowhooks.web.edge import BodyRefused, read_body
 
 BODY = b'{"method": "validateDateTime", "keys": []}'
 
@@ -60,8 +60,9 @@ async def test_no_content_length_reads_to_the_end() -> None:
 
 async def test_a_declared_length_over_the_limit_is_refused_unread() -> None:
     payload = StreamReader(_Protocol(), 2**16, loop=asyncio.get_running_loop())  # type: ignore[arg-type]
-    with pytest.raises(web.HTTPRequestEntityTooLarge):
+    with pytest.raises(BodyRefused) as refused:
         await read_body(_request(payload, 4096), 1024, 5.0)
+    assert (refused.value.status, refused.value.code) == (413, "TOO_LARGE")
 
 
 async def test_a_body_that_stops_coming_is_a_body_timeout() -> None:
