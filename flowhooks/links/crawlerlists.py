@@ -27,7 +27,7 @@ CRAWLERDETECT = "crawlerdetect"
 SOURCES = (CUA, MATOMO, CRAWLERDETECT)
 
 # Matomo's AbstractParser: a regex matches at the start or after a non-word character
-_MATOMO_BOUNDARY = r"(?:^|[^A-Z0-9_-]|[^A-Z0-9-]_|sprd-|MZ-)(?:{})"
+_MATOMO_BOUNDARY = r"(?:^|[^A-Z0-9_-]|[^A-Z0-9-]_|sprd-|MZ-)(?:{})"  # a str.format template
 
 
 def crawler_user_agents() -> list[Rule]:
@@ -39,7 +39,7 @@ def matomo() -> list[Rule]:
     bots = resources.files("device_detector") / "regexes" / "upstream" / "bots.yml"
     entries = yaml_rs.loads(bots.read_text("utf-8"))
     return [
-        Rule(MATOMO, _MATOMO_BOUNDARY.format(entry["regex"]), re.IGNORECASE, core=entry["regex"])
+        Rule(MATOMO, entry["regex"], re.IGNORECASE, wrap=_MATOMO_BOUNDARY)
         for entry in entries
         if isinstance(entry, dict) and isinstance(entry.get("regex"), str)
     ]

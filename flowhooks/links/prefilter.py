@@ -39,7 +39,7 @@ class Rule:
     pattern: str
     flags: int = 0
     text: str = "agent"
-    core: str | None = None  # the part of ``pattern`` every match contains, if not all
+    wrap: str = "{}"  # the regex searched is wrap.format(pattern) (a list's own framing)
 
 
 @dataclass(slots=True)
@@ -163,34 +163,61 @@ def compile_any(patterns: Sequence[str], flags: int) -> Searcher:
         return found
 
 
+def alternatives(pattern: str) -> list[str]:
+    """``pattern`` split at its top-level ``|`` (outside groups and classes)."""
+    parts, depth, start, i, in_class = [], 0, 0, 0, False
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 1  # the escaped character is skipped
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            i += 1 if pattern.startswith("^", i + 1) else 0
+            i += 1 if pattern.startswith("]", i + 1) else 0  # a leading "]" is literal
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    return [*parts, pattern[start:]]
+
+
+_Key = tuple[str, int, str, str]  # source, flags, text, wrap
+
+
 class KeywordIndex:
-    """Does any rule match? Rules are tried only when one of their keywords occurs."""
+    """Does any rule match? Rules are tried only when one of their keywords occurs.
+
+    A rule ``A|B|C`` is indexed as three (Matomo's generic rule has ~150 branches): only
+    the branch whose keyword occurs is tried.
+    """
 
     def __init__(self, rules: Sequence[Rule]) -> None:
-        groups: dict[tuple[str, str, int, str], list[str]] = {}
-        always: dict[tuple[str, int, str], list[str]] = {}
+        groups: dict[tuple[str, _Key], list[str]] = {}
+        always: dict[_Key, list[str]] = {}
         for rule in rules:
-            need = keywords(rule.core or rule.pattern, rule.flags)
-            if need is None:
-                always.setdefault((rule.source, rule.flags, rule.text), []).append(rule.pattern)
-                continue
-            for word in need:
-                groups.setdefault((word, rule.source, rule.flags, rule.text), []).append(
-                    rule.pattern
-                )
-        words = sorted({key[0] for key in groups})
+            key = (rule.source, rule.flags, rule.text, rule.wrap)
+            for branch in alternatives(rule.pattern):
+                need = keywords(branch, rule.flags)
+                if need is None:
+                    always.setdefault(key, []).append(branch)
+                for word in need or ():
+                    groups.setdefault((word, key), []).append(branch)
+        words = sorted({word for word, _key in groups})
         slot = {word: i for i, word in enumerate(words)}
-        self._by_word: list[list[tuple[str, str, list[str], int]]] = [[] for _ in words]
-        for (word, source, flags, text), patterns in groups.items():
-            self._by_word[slot[word]].append((source, text, patterns, flags))
+        self._by_word: list[list[tuple[_Key, list[str]]]] = [[] for _ in words]
+        for (word, key), branches in groups.items():
+            self._by_word[slot[word]].append((key, branches))
         self._compiled: dict[tuple[int, int], Searcher] = {}
         self._automaton = ahocorasick_rs.AhoCorasick(words) if words else None
-        self.always = [
-            (source, text, compile_any(patterns, flags))
-            for (source, flags, text), patterns in always.items()
-        ]
+        self.always = [(key, _compile(key, branches)) for key, branches in always.items()]
         self.keyword_count = len(words)
-        self.unindexed = sum(len(p) for p in always.values())
+        self.unindexed = sum(len(b) for b in always.values())
 
     def candidates(self, lowered: str) -> list[int]:
         """The keywords (slots) that occur in ``lowered``."""
@@ -200,14 +227,19 @@ class KeywordIndex:
 
     def match(self, lowered: str, texts: Callable[[str], str]) -> str | None:
         """The source of the first rule that matches (``texts(kind)`` gives each text)."""
-        for source, text, pattern in self.always:
-            if pattern.search(texts(text)):
-                return source
+        for key, pattern in self.always:
+            if pattern.search(texts(key[2])):
+                return key[0]
         for word in self.candidates(lowered):
-            for j, (source, text, patterns, flags) in enumerate(self._by_word[word]):
+            for j, (key, branches) in enumerate(self._by_word[word]):
                 compiled = self._compiled.get((word, j))
-                if compiled is None:
-                    compiled = self._compiled[(word, j)] = compile_any(patterns, flags)
-                if compiled.search(texts(text)):
-                    return source
+                if compiled is None:  # compiled on first use: most are never needed
+                    compiled = self._compiled[(word, j)] = _compile(key, branches)
+                if compiled.search(texts(key[2])):
+                    return key[0]
         return None
+
+
+def _compile(key: _Key, branches: Sequence[str]) -> Searcher:
+    _source, flags, _text, wrap = key
+    return compile_any([wrap.format("|".join(f"(?:{b})" for b in branches))], flags)
