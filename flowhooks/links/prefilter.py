@@ -188,6 +188,8 @@ def alternatives(pattern: str) -> list[str]:
 
 
 _Key = tuple[str, int, str, str]  # source, flags, text, wrap
+# a leading "[a-z0-9_-]*" adds nothing to a search but makes it quadratic (60 ms an agent)
+_LEADING_STAR = re.compile(r"^(?:\[(?:\\.|[^\]\\])+\]|\\[wdsWDS]|\.)\*(?![?+])")
 
 
 class KeywordIndex:
@@ -203,6 +205,8 @@ class KeywordIndex:
         for rule in rules:
             key = (rule.source, rule.flags, rule.text, rule.wrap)
             for branch in alternatives(rule.pattern):
+                if rule.wrap == "{}":
+                    branch = _LEADING_STAR.sub("", branch, count=1)
                 need = keywords(branch, rule.flags)
                 if need is None:
                     always.setdefault(key, []).append(branch)
@@ -230,14 +234,23 @@ class KeywordIndex:
         for key, pattern in self.always:
             if pattern.search(texts(key[2])):
                 return key[0]
+        later = []  # rules on a derived text (one costing a substitution) go last
         for word in self.candidates(lowered):
             for j, (key, branches) in enumerate(self._by_word[word]):
-                compiled = self._compiled.get((word, j))
-                if compiled is None:  # compiled on first use: most are never needed
-                    compiled = self._compiled[(word, j)] = _compile(key, branches)
-                if compiled.search(texts(key[2])):
+                if key[2] != "agent":
+                    later.append((word, j, key, branches))
+                elif self._compiled_for(word, j, key, branches).search(texts("agent")):
                     return key[0]
+        for word, j, key, branches in later:
+            if self._compiled_for(word, j, key, branches).search(texts(key[2])):
+                return key[0]
         return None
+
+    def _compiled_for(self, word: int, j: int, key: _Key, branches: list[str]) -> Searcher:
+        compiled = self._compiled.get((word, j))
+        if compiled is None:  # compiled on first use: most groups are never needed
+            compiled = self._compiled[(word, j)] = _compile(key, branches)
+        return compiled
 
 
 def _compile(key: _Key, branches: Sequence[str]) -> Searcher:
