@@ -97,6 +97,7 @@ PEOPLE = (
     r"Banca Caboto",
     r"Cronet/[\d.]+",  # Chromium's network stack in Android apps
     r"CRONY-\d+",
+    r"sprd-\w+/",  # a Spreadtrum phone's model token
     r"Demonstration only",
 )
 _PEOPLE = re.compile("|".join(PEOPLE), re.IGNORECASE)
