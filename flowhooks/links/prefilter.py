@@ -195,7 +195,7 @@ _LEADING_STAR = re.compile(r"^(?:\[(?:\\.|[^\]\\])+\]|\\[wdsWDS]|\.)\*(?![?+])")
 class KeywordIndex:
     """Does any rule match? Rules are tried only when one of their keywords occurs.
 
-    A rule ``A|B|C`` is indexed as three (Matomo's generic rule has ~150 branches): only
+    A rule ``A|B|C`` is indexed as three (Matomo's "Generic Bot" rule has 110): only
     the branch whose keyword occurs is tried.
     """
 

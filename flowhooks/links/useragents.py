@@ -118,7 +118,7 @@ class Lists:
         found = self._match(user_agent)
         if found is None or not exclude_people:
             return found
-        stripped = _PEOPLE.sub("", user_agent)  # only now: 30 alternatives cost ~20 µs
+        stripped = _PEOPLE.sub("", user_agent)  # only now: it costs more than the search
         return found if stripped == user_agent else self._match(stripped)
 
     def _match(self, agent: str) -> str | None:
@@ -150,7 +150,7 @@ def is_bot(user_agent: str | None, method: str = "GET") -> bool:
     return classify(user_agent, method) is not Visitor.PERSON
 
 
-@lru_cache(maxsize=4096)  # performance: clicks repeat a few agents; a new one costs ~20 µs
+@lru_cache(maxsize=4096)  # performance: clicks repeat agents; a new one costs ~14 µs (median)
 def _classify(user_agent: str) -> Visitor:
     if _PREVIEWER.match(user_agent.lower(), lambda _text: user_agent):
         return Visitor.PREVIEWER
