@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
+from flowhooks.links import useragents
 from flowhooks.links.codes import new_code
 from flowhooks.memo import BoundedCache
 from flowhooks.settings import LinksSettings
@@ -167,6 +168,7 @@ class Links:
                 log.warning("click counts not written yet: %s", type(exc).__name__)
 
     def start(self) -> None:
+        useragents.lists()  # read the crawler lists now: the first click should not wait
         self._task = asyncio.create_task(self._flusher(), name="links-flush")
 
     async def close(self) -> None:
