@@ -170,6 +170,11 @@ call_attempts = Table(
     Column("end_call_reason", String(64), nullable=True),
     Column("duration", Integer, nullable=True),
     Column("recording_url", Text, nullable=True),
+    # a dialer's promised final status (migration 8): {status, source, end_call_reason,
+    # duration}, due at promised_at, held by one process until promise_held_until
+    Column("promised", JSON, nullable=True),
+    Column("promised_at", UTCDateTime, nullable=True),
+    Column("promise_held_until", UTCDateTime, nullable=True),
     Index("ix_call_attempts_provider", "provider_call_id"),
 )
 
@@ -270,3 +275,11 @@ rate_buckets = Table(
 # indexes added later (migration 3), for the retention job's purges
 ix_call_events_at = Index("ix_call_events_at", call_events.c.at)
 ix_outbound_keys_expires = Index("ix_outbound_keys_expires", outbound_keys.c.expires_at)
+
+# migration 8: the promises still to keep (an ended attempt leaves the index)
+ix_call_attempts_promised = Index(
+    "ix_call_attempts_promised",
+    call_attempts.c.promised_at,
+    sqlite_where=call_attempts.c.ended_at.is_(None),
+    postgresql_where=call_attempts.c.ended_at.is_(None),
+)
