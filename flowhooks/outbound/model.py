@@ -194,6 +194,11 @@ class Promise:
     end_call_reason: str | None = None
     duration: int | None = None  # seconds; answered calls only
 
+    def __post_init__(self) -> None:
+        state = provider_state(self.status)
+        if state is None or not state.final:  # kept until it ends the attempt: it must
+            raise ValueError(f"a promise is a final status, not {self.status!r}")
+
 
 @dataclass(frozen=True)
 class Accepted:
