@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -140,17 +139,14 @@ async def test_sigkill_with_calls_in_flight_loses_no_call(
         process("worker", "--config", str(later)) as two,
     ):
         await wait_for(lambda: one.said("dispatching") and two.said("dispatching"), timeout=60)
-        started = time.monotonic()
 
         async def all_final() -> bool:
             return not set((await snapshot(db_url))[0].values()) & set(LIVE)
 
-        await wait_for(all_final, timeout=60, interval=0.1)
-        settled_in = time.monotonic() - started
+        await wait_for(all_final, timeout=60, interval=0.1)  # seconds, not an hour
         await wait_for(lambda: {r.json()["id"] for r in receiver.received} >= set(ids), timeout=60)
 
     states, attempts, events = await snapshot(db_url)
-    assert settled_in < 30, settled_in  # seconds, not max_call_minutes (an hour)
     by_attempt = {(a.call_id, a.attempt): a for a in attempts}
     for cid in ringing:  # ended as the dead process planned: a simulated status, its duration
         attempt = by_attempt[(cid, 1)]
