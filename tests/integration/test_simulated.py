@@ -45,6 +45,7 @@ async def test_an_answered_call_reports_its_duration_others_none(
     assert (event["status"], event["duration"]) == ("completed", "1")  # 0.3 s, whole seconds up
     attempt = (await view(client, keys["$flow.key.obdReqID"]))["calls"][0]["attempts"][0]
     assert attempt["duration"] == 1
+    assert not [k for k in attempt if "promise" in k.lower()]  # kept inside, never shown
     await client.close()  # its dispatcher must not dial the next call
 
     busy = await make_client(hooked(db_url, base, "{ busy = 1.0 }", step=0.3))
