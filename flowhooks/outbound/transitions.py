@@ -159,6 +159,11 @@ def kept_promise(promised: dict[str, Any], attempt: int) -> Status:
     )
 
 
+def attempt_open(call: OutboundCall, attempt: int | None) -> bool:
+    """Whether ``attempt`` is the call's current attempt and still under way."""
+    return call.attempts == attempt and call.state == CallState.INITIATED.value
+
+
 def unknown_outcome(
     call: OutboundCall, error: str, now: datetime, policy: Policy, source: str
 ) -> CallChange:

@@ -182,4 +182,4 @@ class Dispatcher:
     async def _report(self, held: promises.Held) -> None:
         """A promised status, through the one path of every provider status."""
         status = kept_promise(held.promised, held.attempt)
-        await self.outbound.apply_provider_status(held.call_id, status, self.clock.now())
+        await self.outbound.apply_provider_status(held.call_id, status, self.clock.now(), once=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import inspect, text
 
+from flowhooks.outbound.transitions import kept_promise
 from flowhooks.storage import Storage, migrations, promises
 from flowhooks.storage import tables as t
 from flowhooks.web import keys as appkeys
@@ -159,3 +160,34 @@ async def test_migration_8_adds_the_promise_columns_to_an_older_database(db_url:
             assert "ix_call_attempts_promised" in await conn.run_sync(indexes)
     finally:
         await s.close()
+
+
+async def test_a_promise_held_twice_is_reported_once(
+    make_client: ClientFactory, db_url: str
+) -> None:
+    """A process too slow to report within its hold: a second one takes the promise
+    too. Whichever reports second finds the attempt ended and records nothing."""
+    conf = outbound_conf(db_url, workers=True, dialer=simulated_dialer(step=30))
+    first = await make_client(conf, now=NOON)
+    _, keys, _ = await post(first, create("9979746666"))
+    req = keys["$flow.key.obdReqID"]
+
+    async def initiated() -> bool:
+        return [c["state"] for c in (await view(first, req))["calls"]] == ["initiated"]
+
+    await wait_for(initiated, timeout=20)
+    await first.close()
+    later = NOON + timedelta(minutes=1)
+    client = await make_client(outbound_conf(db_url), now=later)  # no loops of its own
+    outbound = client.app[appkeys.OUTBOUND]
+    one = await promises.take_due(outbound.db, later, later + timedelta(seconds=5), 10)
+    after = later + timedelta(seconds=6)  # the first hold ran out unreported
+    two = await promises.take_due(outbound.db, after, after + timedelta(seconds=5), 10)
+    assert len(one) == len(two) == 1 and one[0].call_id == two[0].call_id
+    reports = [(h.call_id, kept_promise(h.promised, h.attempt)) for h in one + two]
+    await asyncio.gather(
+        *(outbound.apply_provider_status(c, s, after, once=True) for c, s in reports)
+    )
+    call = (await view(client, req))["calls"][0]
+    assert call["state"] == "completed"
+    assert len([h for h in call["history"] if h["kind"] == "callback"]) == 1
