@@ -3,7 +3,9 @@
 ``FakeCallProvider``: an OAuth2 client-credentials token endpoint and the call API of
 seeds/000 (``POST /api/startcall`` with ``{"originate", "destination", "email"}`` and a
 bearer token). It records every call request it accepts, can expire tokens, answer
-401 / 5xx on demand, or hang (to exercise timeouts).
+401 / 5xx on demand, hang, or answer 200 and then trickle the body (to exercise
+timeouts). ``Trickler``: a raw HTTP server that sends its whole answer, status line
+included, one byte at a time.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import html
 import itertools
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -29,7 +32,8 @@ class FakeCallProvider:
     token_requests: int = 0
     calls: list[dict[str, Any]] = field(default_factory=list)
     arrivals: list[float] = field(default_factory=list)  # time.time() of each accepted call
-    plan: list[int | str] = field(default_factory=list)  # next answers: 200/401/500/"hang"
+    plan: list[int | str] = field(default_factory=list)  # 200/401/500/"hang"/"trickle"
+    trickle_seconds: float = 0.2  # "trickle": 200 at once, then a body byte this often
     hang_seconds: float = 30.0
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -73,11 +77,83 @@ class FakeCallProvider:
         call_id = f"prov-{next(self._ids)}"
         self.calls.append({**body, "callId": call_id})
         self.arrivals.append(time.time())
+        if action == "trickle":
+            doc = {"status": "success", "callId": call_id, "detail": "x" * 150}
+            return await trickle(request, doc, self)
         return web.json_response({"status": "success", "callId": call_id})
 
     def dialed(self) -> Counter[str]:
         """How often each destination was dialed."""
         return Counter(c["destination"] for c in self.calls)
+
+
+async def trickle(request: web.Request, doc: Any, fake: FakeCallProvider) -> web.StreamResponse:
+    """200 and its headers at once, then the JSON body a byte every ``trickle_seconds``."""
+    body = json.dumps(doc).encode()
+    resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+    resp.content_length = len(body)
+    await resp.prepare(request)
+    for i in range(len(body)):
+        await resp.write(body[i : i + 1])
+        await asyncio.sleep(fake.trickle_seconds)
+    await resp.write_eof()
+    return resp
+
+
+@dataclass
+class Trickler:
+    """A raw HTTP/1.1 server that reads each request whole, then sends its answer —
+    status line, headers and JSON body — one byte every ``seconds``: what a provider
+    behind a failing link looks like, which no per-read timeout notices."""
+
+    doc: Any
+    seconds: float = 0.2
+    requests: list[bytes] = field(default_factory=list)  # each request's head and body
+    _server: asyncio.Server | None = None
+    _serving: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    async def start(self) -> str:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._serving):
+            task.cancel()
+        await asyncio.gather(*self._serving, return_exceptions=True)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._serving.add(task)
+        task.add_done_callback(self._serving.discard)
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next(
+                (
+                    int(line.split(b":", 1)[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                ),
+                0,
+            )
+            self.requests.append(head + await reader.readexactly(length))
+            body = json.dumps(self.doc).encode()
+            answer = (
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            for i in range(len(answer)):
+                writer.write(answer[i : i + 1])
+                await writer.drain()
+                await asyncio.sleep(self.seconds)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the client gave up: what it should do
+        finally:
+            writer.close()
 
 
 async def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.02) -> None:

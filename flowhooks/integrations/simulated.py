@@ -1,24 +1,29 @@
-"""The ``simulated`` dialer: no network; each accepted call ends on a timer.
+"""The ``simulated`` dialer: no network; each accepted call ends ``step_seconds`` later.
 
 The outcome of each attempt is drawn from ``[dialer.simulated] outcomes`` (weights)
-by a hash of the call id and attempt, so a run is repeatable. It reports the final
-status through the same path a provider's callback takes.
+by a hash of the call id and attempt, so a run is repeatable. An answered call
+(``completed``, ``hangup_on_voicemail``) lasted ``step_seconds``, reported in whole
+seconds (rounded up) as a provider reports ``duration``. The end is a ``Promise``
+returned with the acceptance: the dispatcher keeps it in the database with the
+attempt and reports it, when due, through the same path a provider's callback takes
+(from whichever process runs then, so a crash loses no call).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import itertools
+import math
 
 import aiohttp
 from pydantic import Field, field_validator
 
 from flowhooks.integrations.dialer import DialerBackend, StatusSink
-from flowhooks.outbound.model import Accepted, DialRequest, DialResult
+from flowhooks.outbound.model import Accepted, DialRequest, DialResult, Promise
 from flowhooks.plugins import BackendSettings
 
 SIMULATED_OUTCOMES = ("completed", "failed", "no-answer", "busy", "hangup_on_voicemail")
+ANSWERED = frozenset({"completed", "hangup_on_voicemail"})  # picked up: they have a duration
 
 
 class SimulatedDialerSettings(BackendSettings):
@@ -54,33 +59,29 @@ def choose(outcomes: dict[str, float], call_id: str, attempt: int) -> str:
 class SimulatedDialer:
     name = "simulated"
 
-    def __init__(self, conf: SimulatedDialerSettings, sink: StatusSink) -> None:
+    def __init__(self, conf: SimulatedDialerSettings) -> None:
         self.conf = conf
-        self.sink = sink
-        self._tasks: set[asyncio.Task[None]] = set()
 
     async def dial(self, request: DialRequest) -> DialResult:
         outcome = choose(self.conf.outcomes, request.call_id, request.attempt)
-        task = asyncio.create_task(self._finish(request.call_id, outcome))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return Accepted(f"sim-{request.call_id}-{request.attempt}")
-
-    async def _finish(self, call_id: str, outcome: str) -> None:
-        await asyncio.sleep(self.conf.step_seconds)
-        reason = "human_goodbye" if outcome == "completed" else None
-        await self.sink(call_id, outcome, reason)
+        answered = outcome in ANSWERED
+        end = Promise(
+            status=outcome,
+            after_seconds=self.conf.step_seconds,
+            source=self.name,
+            end_call_reason="human_goodbye" if outcome == "completed" else None,
+            duration=math.ceil(self.conf.step_seconds) if answered else None,
+        )
+        return Accepted(f"sim-{request.call_id}-{request.attempt}", end)
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        return None
 
 
 def _build(
     conf: SimulatedDialerSettings, http: aiohttp.ClientSession, sink: StatusSink
 ) -> SimulatedDialer:
-    return SimulatedDialer(conf, sink)
+    return SimulatedDialer(conf)
 
 
 BACKEND = DialerBackend("simulated", SimulatedDialerSettings, _build)

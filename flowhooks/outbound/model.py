@@ -177,11 +177,33 @@ class DialRequest:
     email: str
     reference_id: str
     attempt: int
+    within_seconds: float | None = None  # the dial returns by then; unsent by then: NotSent
+
+
+@dataclass(frozen=True)
+class Promise:
+    """The final status a dialer will report for a call it accepted, ``after_seconds`` on.
+
+    The simulated dialer ends its calls so. The promise is stored with the attempt, so
+    whichever process runs when it falls due reports it (``workers/dispatcher.py``).
+    """
+
+    status: str  # a status word, as a provider's callback says it
+    after_seconds: float
+    source: str  # recorded as the status's source, e.g. "simulated"
+    end_call_reason: str | None = None
+    duration: int | None = None  # seconds; answered calls only
+
+    def __post_init__(self) -> None:
+        state = provider_state(self.status)
+        if state is None or not state.final:  # kept until it ends the attempt: it must
+            raise ValueError(f"a promise is a final status, not {self.status!r}")
 
 
 @dataclass(frozen=True)
 class Accepted:
     provider_call_id: str | None
+    promise: Promise | None = None
 
 
 @dataclass(frozen=True)

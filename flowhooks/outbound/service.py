@@ -24,7 +24,7 @@ from flowhooks.outbound.model import (
     Status,
     Stored,
 )
-from flowhooks.outbound.transitions import Policy, after_status
+from flowhooks.outbound.transitions import Policy, after_status, attempt_open
 from flowhooks.settings import Settings
 from flowhooks.storage import Storage
 from flowhooks.storage import outbound as store
@@ -127,10 +127,18 @@ class Outbound:
         return result
 
     async def apply_provider_status(
-        self, call_id: str, status: Status, now: datetime
+        self, call_id: str, status: Status, now: datetime, once: bool = False
     ) -> OutboundCall | None:
         """A provider's (or the simulator's) status applied to a call; None if unknown.
 
-        The one path for HTTP callbacks and the simulated dialer alike.
+        The one path for HTTP callbacks and the simulated dialer alike. ``once``: a
+        status that ends its attempt or records nothing (a dialer's promise, which a
+        second process may hold after the first one's hold ran out).
         """
-        return await self.change(call_id, lambda call: after_status(call, status, now, self.policy))
+
+        def decide(call: OutboundCall) -> CallChange | None:
+            if once and not attempt_open(call, status.attempt):
+                return None  # reported already: nothing arrived to record
+            return after_status(call, status, now, self.policy)
+
+        return await self.change(call_id, decide)

@@ -9,7 +9,7 @@ recorded but moves nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flowhooks.outbound import retry
@@ -20,8 +20,10 @@ from flowhooks.outbound.model import (
     DialResult,
     NotSent,
     OutboundCall,
+    Promise,
     Status,
     Unknown,
+    provider_state,
 )
 
 Policy = Callable[[OutboundCall, CallState, int, datetime], retry.RetryDecision]
@@ -98,6 +100,7 @@ def after_dial(
                 "attempt": attempt,
                 "provider_call_id": result.provider_call_id,
                 "started_at": now,
+                **promised(result.promise, now),
             },
             events=[_event(call, "state", CallState.INITIATED.value, source, now, attempt=attempt)],
         )
@@ -126,6 +129,39 @@ def after_dial(
         )
     assert isinstance(result, Unknown)
     return unknown_outcome(call, result.error, now, policy, source)
+
+
+def promised(promise: Promise | None, now: datetime) -> dict[str, Any]:
+    """The attempt columns that keep a dialer's promise (none without one)."""
+    if promise is None:
+        return {}
+    return {
+        "promised": {
+            "status": promise.status,
+            "source": promise.source,
+            "end_call_reason": promise.end_call_reason,
+            "duration": promise.duration,
+        },
+        "promised_at": now + timedelta(seconds=promise.after_seconds),
+    }
+
+
+def kept_promise(promised: dict[str, Any], attempt: int) -> Status:
+    """The status a stored promise reports for its attempt."""
+    word = str(promised["status"])
+    return Status(
+        state=provider_state(word),
+        word=word,
+        source=str(promised.get("source") or "dialer"),
+        attempt=attempt,
+        end_call_reason=promised.get("end_call_reason"),
+        duration=promised.get("duration"),
+    )
+
+
+def attempt_open(call: OutboundCall, attempt: int | None) -> bool:
+    """Whether ``attempt`` is the call's current attempt and still under way."""
+    return call.attempts == attempt and call.state == CallState.INITIATED.value
 
 
 def unknown_outcome(

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Index, Table, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.schema import CreateColumn
 
 from flowhooks.clock import SystemClock
 from flowhooks.storage import tables as t
@@ -59,6 +60,30 @@ def drops_columns(table: str, *columns: str) -> Callable[[AsyncConnection], Awai
     return apply
 
 
+def adds_columns(table: Table, *columns: str) -> Callable[[AsyncConnection], Awaitable[None]]:
+    async def apply(conn: AsyncConnection) -> None:
+        def present(sync: Any) -> set[str]:
+            return {c["name"] for c in inspect(sync).get_columns(table.name)}
+
+        have = await conn.run_sync(present)
+        for name in columns:
+            if name not in have:  # a fresh database made it with its table
+                spec = CreateColumn(table.c[name]).compile(dialect=conn.dialect)
+                await conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {spec}"))
+
+    return apply
+
+
+def all_of(
+    *steps: Callable[[AsyncConnection], Awaitable[None]],
+) -> Callable[[AsyncConnection], Awaitable[None]]:
+    async def apply(conn: AsyncConnection) -> None:
+        for step in steps:
+            await step(conn)
+
+    return apply
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -89,6 +114,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         drops_columns("outbound_calls", "email", "reference_id"),
     ),
     Migration(7, "rate buckets shared by every process", creates(t.rate_buckets)),
+    Migration(
+        8,
+        "a dialer's promised final status, kept with its attempt",
+        all_of(
+            adds_columns(t.call_attempts, "promised", "promised_at", "promise_held_until"),
+            indexes(t.ix_call_attempts_promised),
+        ),
+    ),
     Migration(
         11,
         "the console: request counts, outbox samples, delivery attempts, link days, sign-ins",

@@ -434,6 +434,9 @@ async def seen_payload(storage: Storage, call_id: str, payload_hash: str) -> boo
 
 # -- the outbound API ---------------------------------------------------------------
 
+# a dialer's promise (storage/promises.py) is bookkeeping, not part of the view
+_SHOWN_ATTEMPT = [c for c in t.call_attempts.c if not c.name.startswith("promise")]
+
 
 async def request_view(storage: Storage, client: str, req_id: str) -> dict[str, Any] | None:
     """The request, each call with its attempts and state history (client-scoped)."""
@@ -448,7 +451,9 @@ async def request_view(storage: Storage, client: str, req_id: str) -> dict[str, 
         calls = [_call(row, req.email, req.reference_id) for row in rows]
         ids = [c.id for c in calls]
         attempts = (
-            await conn.execute(select(a).where(a.c.call_id.in_(ids)).order_by(a.c.attempt))
+            await conn.execute(
+                select(*_SHOWN_ATTEMPT).where(a.c.call_id.in_(ids)).order_by(a.c.attempt)
+            )
             if ids
             else []
         )

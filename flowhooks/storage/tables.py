@@ -171,6 +171,11 @@ call_attempts = Table(
     Column("end_call_reason", String(64), nullable=True),
     Column("duration", Integer, nullable=True),
     Column("recording_url", Text, nullable=True),
+    # a dialer's promised final status (migration 8): {status, source, end_call_reason,
+    # duration}, due at promised_at, held by one process until promise_held_until
+    Column("promised", JSON, nullable=True),
+    Column("promised_at", UTCDateTime, nullable=True),
+    Column("promise_held_until", UTCDateTime, nullable=True),
     Index("ix_call_attempts_provider", "provider_call_id"),
 )
 
@@ -332,4 +337,12 @@ signin_failures = Table(
     Column("address", String(64), nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Index("ix_signin_failures_address", "address", "at"),
+)
+
+# migration 8: the promises still to keep (an ended attempt leaves the index)
+ix_call_attempts_promised = Index(
+    "ix_call_attempts_promised",
+    call_attempts.c.promised_at,
+    sqlite_where=call_attempts.c.ended_at.is_(None),
+    postgresql_where=call_attempts.c.ended_at.is_(None),
 )

@@ -34,11 +34,11 @@ async def outbound_runtime(
     """The dialer and the dispatcher loop, running until the block ends (then drained)."""
 
     async def sink(call_id: str, status: str, reason: str | None) -> None:
-        word = Status(provider_state(status), status, "simulated", end_call_reason=reason)
+        word = Status(provider_state(status), status, conf.backend, end_call_reason=reason)
         try:
             await outbound.apply_provider_status(call_id, word, clock.now())
         except Exception:
-            log.exception("simulated status not recorded", extra={"fields": {"callId": call_id}})
+            log.exception("dialer status not recorded", extra={"fields": {"callId": call_id}})
 
     conf = settings.dialer
     dialer = DIALERS.get(conf.backend).build(conf.options(), http, sink)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -11,7 +13,9 @@ from pydantic import SecretStr
 
 from flowhooks.integrations.startcall import StartcallDialer, StartcallDialerSettings
 from flowhooks.outbound.model import Accepted, DialRequest, NotSent, Unknown
-from tests.fakes import CLIENT_ID, CLIENT_SECRET, FakeCallProvider
+from tests.conftest import ClientFactory
+from tests.fakes import CLIENT_ID, CLIENT_SECRET, FakeCallProvider, Trickler, wait_for
+from tests.outbound_conf import create, outbound_conf, post, startcall_dialer, view
 from tests.pg import free_port
 
 REQUEST = DialRequest("call-1", "+33123456789", "ab12cd34", "acme", "a@b.example", "", 1)
@@ -61,11 +65,13 @@ async def test_dial_sends_the_seed_payload_and_reuses_the_token(
 
 async def test_a_token_near_expiry_is_refreshed(provider: Any, session: Any) -> None:
     fake, base = provider
-    fake.token_ttl = 20  # under the 30 s margin: never reused
+    fake.token_ttl = 20  # under the 30 s margin: refreshed, in the background while valid
     d = dialer(base, session)
     await d.dial(REQUEST)
     await d.dial(REQUEST)
-    assert fake.token_requests == 2
+    await wait_for(lambda: fake.token_requests == 2)
+    assert await d.token() == "tok-2"
+    await d.close()
 
 
 async def test_an_expired_token_gets_401_then_one_refresh(provider: Any, session: Any) -> None:
@@ -112,3 +118,123 @@ async def test_wrong_client_secret_is_not_sent(provider: Any, session: Any) -> N
     d.conf = d.conf.model_copy(update={"client_secret": SecretStr("wrong")})
     result = await d.dial(REQUEST)
     assert isinstance(result, NotSent) and fake.calls == []
+
+
+# -- total deadlines (issue 22, item 6) ------------------------------------------------
+
+PADDING = "x" * 150  # ~200 bytes a byte every 0.2 s: a whole answer takes 40 s
+TRICKLE_TOKEN = {"access_token": "tok-slow", "expires_in": 300, "scope": PADDING}
+TIMEOUT = 1.0  # each request's deadline; a byte every 0.2 s never trips a read timeout
+WITHIN = 15  # far above the deadlines, far below a trickle's 40 s: no timing race
+
+
+@pytest.fixture
+async def trickler() -> AsyncIterator[Trickler]:
+    slow = Trickler(TRICKLE_TOKEN, seconds=0.2)
+    yield slow
+    await slow.close()
+
+
+async def test_a_call_api_that_trickles_is_unknown_at_its_deadline(
+    provider: Any, session: Any, trickler: Trickler
+) -> None:
+    """One byte a second never trips a read timeout; the total deadline ends it, and as
+    the request went out, the outcome is unknown (an attempt is used)."""
+    _, base = provider
+    d = dialer(base, session, timeout_seconds=TIMEOUT)
+    d.conf = d.conf.model_copy(update={"call_url": await trickler.start() + "/api/startcall"})
+    result = await asyncio.wait_for(d.dial(REQUEST), WITHIN)
+    assert isinstance(result, Unknown) and "did not answer" in result.error
+    assert len(trickler.requests) == 1 and b'"destination"' in trickler.requests[0]
+
+
+async def test_a_trickling_token_endpoint_fails_every_waiting_call_at_one_deadline(
+    provider: Any, session: Any, trickler: Trickler
+) -> None:
+    """Five calls wait for one token fetch; when it runs out of time, all five are not
+    sent (no attempt: nothing reached the call API), none waits for another fetch."""
+    fake, base = provider
+    d = dialer(base, session, timeout_seconds=TIMEOUT)
+    d.conf = d.conf.model_copy(update={"token_url": await trickler.start() + "/token"})
+    results = await asyncio.wait_for(asyncio.gather(*(d.dial(REQUEST) for _ in range(5))), WITHIN)
+    assert all(isinstance(r, NotSent) and "no token" in r.error for r in results), results
+    assert len(trickler.requests) == 1 and fake.calls == []  # one fetch for all five
+    await d.close()
+
+
+async def test_a_slow_refresh_holds_no_call_while_the_token_still_works(
+    provider: Any, session: Any, trickler: Trickler
+) -> None:
+    fake, base = provider
+    fake.token_ttl = 20  # inside the 30 s margin at once: each dial wants a fresh one
+    d = dialer(base, session, timeout_seconds=TIMEOUT)
+    assert isinstance(await d.dial(REQUEST), Accepted)
+    d.conf = d.conf.model_copy(update={"token_url": await trickler.start() + "/token"})
+    second = await asyncio.wait_for(d.dial(REQUEST), WITHIN)  # refreshed meanwhile
+    assert isinstance(second, Accepted) and len(fake.calls) == 2
+    await wait_for(lambda: len(trickler.requests) == 1)
+    await d.close()
+
+
+async def test_a_dial_that_gets_no_connection_in_time_is_not_sent(provider: Any) -> None:
+    """Every connection busy: the request never left, so the call is re-sent later
+    without using an attempt."""
+    fake, base = provider
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as narrow:
+        d = dialer(base, narrow, timeout_seconds=TIMEOUT)
+        await d.token()
+        fake.plan = ["hang"]
+        busy = asyncio.create_task(narrow.post(f"{base}/api/startcall", json={}))
+        await wait_for(lambda: fake.plan == [])  # the one connection is held
+        result = await asyncio.wait_for(d.dial(REQUEST), WITHIN)
+        busy.cancel()
+        await asyncio.gather(busy, return_exceptions=True)
+    assert isinstance(result, NotSent) and "did not reach" in result.error
+    assert fake.calls == []
+
+
+async def test_a_200_whose_body_trickles_is_accepted(provider: Any, session: Any) -> None:
+    """The provider said yes: the call is placed even if its id never arrives whole
+    (never dialled again)."""
+    fake, base = provider
+    fake.plan = ["trickle"]
+    fake.trickle_seconds = 0.2
+    result = await asyncio.wait_for(
+        dialer(base, session, timeout_seconds=TIMEOUT).dial(REQUEST), WITHIN
+    )
+    assert result == Accepted(None) and len(fake.calls) == 1
+
+
+async def test_a_dial_returns_within_its_share_of_the_lease(
+    provider: Any, session: Any, trickler: Trickler
+) -> None:
+    """``within_seconds`` bounds the whole dial below the per-request deadline: a token
+    still coming then is not sent."""
+    fake, base = provider
+    d = dialer(base, session, timeout_seconds=30)
+    d.conf = d.conf.model_copy(update={"token_url": await trickler.start() + "/token"})
+    result = await asyncio.wait_for(d.dial(replace(REQUEST, within_seconds=0.5)), WITHIN)
+    assert isinstance(result, NotSent) and fake.calls == []
+    await d.close()
+
+
+async def test_a_call_whose_token_never_came_uses_no_attempt(
+    make_client: ClientFactory, db_url: str, provider: Any, trickler: Trickler
+) -> None:
+    """Through the dispatcher: the token trickles, the call is re-queued with no attempt
+    used (before, the dial outlived the lease's share and counted as a failed attempt)."""
+    fake, base = provider
+    slow = await trickler.start()
+    dialer_conf = startcall_dialer(base).replace(f"{base}/token", f"{slow}/token")
+    dialer_conf = dialer_conf.replace("lease_seconds = 30", "lease_seconds = 5")
+    dialer_conf = dialer_conf.replace("timeout_seconds = 2", f"timeout_seconds = {TIMEOUT}")
+    client = await make_client(outbound_conf(db_url, workers=True, dialer=dialer_conf))
+    _, keys, _ = await post(client, create("9979746666"))
+
+    async def requeued() -> bool:
+        call = (await view(client, keys["$flow.key.obdReqID"]))["calls"][0]
+        return call["state"] == "queued" and (call["lastError"] or "").startswith("no token")
+
+    await wait_for(requeued, timeout=WITHIN)
+    call = (await view(client, keys["$flow.key.obdReqID"]))["calls"][0]
+    assert call["attempts"] == [] and fake.calls == []

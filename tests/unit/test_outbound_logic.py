@@ -18,6 +18,7 @@ from flowhooks.outbound.model import (
     CallState,
     NotSent,
     OutboundCall,
+    Promise,
     Status,
     Unknown,
     provider_state,
@@ -26,6 +27,7 @@ from flowhooks.outbound.pacing import lease_size, refill_and_take, retry_after
 from flowhooks.outbound.transitions import (
     after_dial,
     after_status,
+    kept_promise,
     lease_expired,
     unknown_outcome,
 )
@@ -312,3 +314,14 @@ def test_each_format_reads_its_own_status_words(
     fmt: str, word: str, state: CallState | None
 ) -> None:
     assert PROVIDERS.get(fmt).state_of(word) == state
+
+
+def test_a_promise_is_stored_with_its_attempt_and_reports_a_final_status() -> None:
+    end = Promise("completed", 2.5, "simulated", "human_goodbye", 3)
+    ch = after_dial(call(), Accepted("sim-1", end), NOW, policy, "w1")
+    assert ch is not None and ch.attempt_insert is not None
+    assert ch.attempt_insert["promised_at"] == NOW + timedelta(seconds=2.5)
+    reported = kept_promise(ch.attempt_insert["promised"], 1)
+    assert reported == Status(CallState.COMPLETED, "completed", "simulated", 1, "human_goodbye", 3)
+    with pytest.raises(ValueError, match="final status"):
+        Promise("ringing", 1, "simulated")  # would never end the attempt
