@@ -142,15 +142,19 @@ def cmd_methods(args: argparse.Namespace) -> int:
 
 async def _replay(args: argparse.Namespace) -> int:
     files = [replay.CaseFile.read(Path(p)) for p in args.cases]
+    given = replay.given_secrets(args.secret)
     if args.url:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
             sender = replay.HttpSender(session, args.url, args.token)
-            _, failed = await replay.replay(files, sender, sys.stdout, args.record)
+            _, failed = await replay.replay(files, sender, sys.stdout, args.record, given)
     else:
         conf = settings.load(args.config)
         logs.configure("WARNING")
+        secrets = replay.config_secrets(conf)
         async with replay.in_process(conf) as engine_sender:
-            _, failed = await replay.replay(files, engine_sender, sys.stdout, args.record)
+            _, failed = await replay.replay(
+                files, engine_sender, sys.stdout, args.record, given, secrets
+            )
     return 1 if failed else 0
 
 
@@ -233,6 +237,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="FILE", help="run the service in-process with this config")
     p.add_argument("--token", help="bearer token for --url when [server] token is set")
     p.add_argument("--record", action="store_true", help="write the answers back as expectations")
+    p.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="fill a secret recorded as *** (e.g. securityID=...); repeatable. With --config"
+        " the config's own (security_id, cust_token, [translate] api_key, bot token) fill"
+        " the rest; a case still missing one is reported SKIP",
+    )
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("methods", help="list registered methods", description="List methods.")

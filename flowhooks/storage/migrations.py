@@ -89,6 +89,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         drops_columns("outbound_calls", "email", "reference_id"),
     ),
     Migration(7, "rate buckets shared by every process", creates(t.rate_buckets)),
+    Migration(10, "flow traces", creates(t.traces)),
 )
 LATEST = MIGRATIONS[-1].version
 

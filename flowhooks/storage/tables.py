@@ -270,3 +270,28 @@ rate_buckets = Table(
 # indexes added later (migration 3), for the retention job's purges
 ix_call_events_at = Index("ix_call_events_at", call_events.c.at)
 ix_outbound_keys_expires = Index("ix_outbound_keys_expires", outbound_keys.c.expires_at)
+
+# -- flow traces (issue 26) ------------------------------------------------------------
+traces = Table(
+    "traces",  # one row per envelope answered; secrets already "***" (traces.record)
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),  # the keyset's tie-breaker
+    Column("request_id", String(64), nullable=False),
+    Column("client", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),  # "now" as the handler saw it
+    Column("method", String(64), nullable=False),
+    Column("http_status", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # SUCCESS | FAILED
+    Column("error_code", String(64), nullable=False, default=""),
+    Column("latency_ms", Float, nullable=False),
+    Column("cli", String(20), nullable=False, default=""),  # E.164 of cli/contactNumber
+    Column("call_key", String(128), nullable=False, default=""),  # [traces] call_keys
+    Column("request", Text, nullable=True),  # JSON {"method", "keys"}; null: not an envelope
+    Column("answer", Text, nullable=False),  # JSON [{"name", "value"}]: the answer's keys
+    Column("cut", Boolean, nullable=False, default=False),  # a value was cut (max_value_chars)
+    Index("ix_traces_client_at", "client", "at", "seq"),  # newest first, from/to
+    Index("ix_traces_cli", "client", "cli", "at", "seq"),
+    Index("ix_traces_call_key", "client", "call_key", "at", "seq"),
+    Index("ix_traces_method", "client", "method", "status", "at", "seq"),
+    Index("ix_traces_request_id", "request_id"),
+)
