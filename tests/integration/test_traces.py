@@ -21,7 +21,6 @@ from sqlalchemy import func, select
 
 from flowhooks import replay
 from flowhooks.settings import Settings
-from flowhooks.storage import Storage
 from flowhooks.storage import tables as t
 from flowhooks.web import keys as appkeys
 from flowhooks.workers.retention import purge_once
@@ -141,9 +140,7 @@ async def database_text(db_url: str, tmp_path: Path) -> bytes:
         )
     conn = await asyncpg.connect(db_url)
     try:
-        tables = await conn.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-        )
+        tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         dump = []
         for row in tables:
             for record in await conn.fetch(f'SELECT t::text AS x FROM "{row[0]}" t'):
@@ -189,3 +186,282 @@ async def test_a_flow_is_traced_with_its_secrets_redacted_everywhere(
     assert b"securityID" in stored or b"securityid" in stored.lower()  # traces are there
     for secret in (SECRET, GOOGLE_KEY):
         assert secret.encode() not in stored, secret
+
+
+def check(date: str, time: str, callid: str, cli: str = "99797 46666") -> dict[str, Any]:
+    return envelope(
+        "validateDateTime",
+        inputDate=date,
+        inputTime=time,
+        clientID="acme",
+        callId=callid,
+        cli=cli,
+    )
+
+
+async def test_filters_and_keyset_paging_newest_first(make_client: Any, db_url: str) -> None:
+    client = await make_client(traces_conf(db_url), now=NEUTRAL)  # a clock standing still
+    sent = []
+    for i in range(23):
+        cli = "99797 46666" if i % 2 else "+91 98450 12345"
+        doc = check("25-12-2026", "11:00" if i % 3 else "", f"call-{i % 4}", cli)
+        when = (NEUTRAL + timedelta(minutes=i)).isoformat()
+        sent.append(await post(client, doc, now=when))
+    bad = await post(client, envelope("validateDateTime", clientID="acme", inputDate=""))
+    assert bad["status"] == "FAILED"
+    await wait_traces(client, 24)
+    # every trace exactly once, newest first, across pages of 5
+    seen: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params = {"limit": "5"} | ({"cursor": cursor} if cursor else {})
+        resp = await get(client, **params)
+        doc = await resp.json()
+        seen += doc["traces"]
+        cursor = doc["nextCursor"]
+        if cursor is None:
+            break
+    assert len(seen) == 24 and len({t_["requestId"] for t_ in seen}) == 24
+    times = [t_["at"] for t_ in seen]
+    assert times == sorted(times, reverse=True)
+    assert seen[0]["requestId"] == sent[-1]["requestId"]  # pinned to NEUTRAL + 22 min
+    # the same time (NEUTRAL): the later one first
+    assert [t_["requestId"] for t_ in seen[-2:]] == [bad["requestId"], sent[0]["requestId"]]
+    # filters, alone and together
+    odd = await traces(client, cli="+919979746666", limit="100")
+    assert len(odd) == 11 and {t_["cli"] for t_ in odd} == {"+919979746666"}
+    assert len(await traces(client, cli="099797-46666", limit="100")) == 11  # any format
+    assert len(await traces(client, callKey="call-1", limit="100")) == 6
+    assert len(await traces(client, callKey="call-1", cli="9979746666", limit="100")) == 6
+    failed = await traces(client, status="failed")
+    assert [t_["errorCode"] for t_ in failed] == ["INVALID_KEYS"]
+    assert failed[0]["httpStatus"] == 422
+    assert len(await traces(client, errorCode="INVALID_KEYS")) == 1
+    assert len(await traces(client, method="VALIDATEDATETIME", limit="100")) == 24
+    assert await traces(client, method="createOutbound") == []
+    since = (NEUTRAL + timedelta(minutes=20)).isoformat()
+    until = (NEUTRAL + timedelta(minutes=22)).isoformat()
+    window = await traces(client, **{"from": since, "to": until})
+    assert [t_["requestId"] for t_ in window] == [s["requestId"] for s in sent[21:19:-1]]
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"limit": "0"}, "limit"),
+        ({"limit": "1001"}, "limit"),
+        ({"cursor": "abc"}, "cursor"),
+        ({"cursor": "999999999999999999.1"}, "cursor"),
+        ({"from": "yesterday"}, "from"),
+        ({"from": "2026-11-23T10:00:00"}, "from"),
+        ({"from": "0001-01-01T00:00:00+14:00"}, "from"),
+        ({"to": "9999-12-31T23:59:59-14:00"}, "to"),
+        ({"to": "9999-12-31T00:00:00Z"}, "to"),
+        ({"from": "2026-11-24T00:00:00Z", "to": "2026-11-23T00:00:00Z"}, "from"),
+        ({"status": "MAYBE"}, "status"),
+        ({"cli": "abc"}, "cli"),
+        ({"callKey": "x" * 129}, "callKey"),
+        ({"errorCode": "A\x00B"}, "errorCode"),
+        ({"method": "m" * 65}, "method"),
+    ],
+)
+async def test_a_malformed_parameter_is_a_400_naming_it(
+    make_client: Any, params: dict[str, str], named: str
+) -> None:
+    client = await make_client(traces_conf("sqlite:///:memory:"))
+    listing_only = "cursor" in params or params.get("limit") == "1001"  # export: to 1,000,000
+    for path in ("",) if listing_only else ("", "/export"):
+        resp = await get(client, path, **params)
+        assert resp.status == 400, (path, await resp.text())
+        doc = await resp.json()
+        assert doc["error"]["parameter"] == named and named in doc["error"]["message"]
+
+
+async def test_a_client_sees_only_its_own_traces(make_client: Any, db_url: str) -> None:
+    client = await make_client(traces_conf(db_url))
+    mine = await post(client, check("25-12-2026", "11:00", "c-1"))
+    theirs = await post(
+        client, envelope("validateDateTime", clientID="fr", inputDate="25-12-2026", callId="c-1")
+    )
+    await wait_traces(client, 1)
+    assert [t_["requestId"] for t_ in await traces(client)] == [mine["requestId"]]
+
+    async def theirs_visible() -> bool:
+        return [t_["requestId"] for t_ in await traces(client, token=OTHER_TOKEN)] == [
+            theirs["requestId"]
+        ]
+
+    await wait_for(theirs_visible, timeout=20)
+    assert (await get(client, f"/{mine['requestId']}", token=OTHER_TOKEN)).status == 404
+    assert (await get(client, f"/{theirs['requestId']}")).status == 404
+    assert (await get(client, "/nope")).status == 404
+    for path in ("", f"/{mine['requestId']}", "/export"):
+        assert (await client.get(f"/api/v1/traces{path}")).status == 401
+        resp = await get(client, path, token="wrong")
+        assert resp.status == 401
+    export = await (await get(client, "/export", token=OTHER_TOKEN)).text()
+    assert mine["requestId"] not in export and theirs["requestId"] in export
+
+
+async def export(client: Any, **params: str) -> list[dict[str, Any]]:
+    resp = await get(client, "/export", **params)
+    assert resp.status == 200, await resp.text()
+    assert resp.headers["Content-Type"].startswith("application/x-ndjson")
+    return [json.loads(line) for line in (await resp.text()).splitlines()]
+
+
+async def run_replay(path: Path, settings: Settings, **kw: Any) -> tuple[int, int, str]:
+    out = io.StringIO()
+    files = [replay.CaseFile.read(path)]
+    async with replay.in_process(settings) as sender:
+        passed, failed = await replay.replay(
+            files, sender, out, config=replay.config_secrets(settings), **kw
+        )
+    return passed, failed, out.getvalue()
+
+
+async def test_an_export_replays_green_and_shows_the_diff_of_a_new_calendar(
+    make_client: Any, aiohttp_server: Any, db_url: str, tmp_path: Path
+) -> None:
+    conf = traces_conf(db_url, await google(aiohttp_server))
+    client = await make_client(conf)
+    bodies = await a_flow(client)
+    await wait_traces(client, 4)
+    cases = await export(client, callKey=CALL)
+    assert [c["request"]["method"] for c in cases] == [
+        "validateDateTime",
+        "createOutbound",
+        "translateText",
+        "updateUserPreferences",
+    ]  # oldest first: the order the flow sent them
+    outbound = cases[1]
+    assert outbound["trace"] == {"requestId": bodies[1]["requestId"], "client": "acme"}
+    assert outbound["expect"]["http"] == 200 and outbound["expect"]["status"] == "SUCCESS"
+    assert outbound["expect"]["keys"]["$flow.key.obdReqID"] == "*"  # made for that moment
+    assert outbound["expect"]["keys"]["$flow.key.obdPhononUUID"] == "*"
+    assert outbound["expect"]["keys"]["$flow.key.obdResponseCode"] == "200"
+    secret = [k for k in outbound["request"]["keys"] if k["name"].endswith("securityID")]
+    assert secret == [{"name": "$flow.syskey.securityID", "value": "***"}]
+    assert cases[0]["now"] and cases[0]["expect"]["keys"]["$flow.key.outputTime"] == (
+        "09:00 AM to 06:00 PM"
+    )
+    path = tmp_path / "flow.jsonl"
+    path.write_text("".join(json.dumps(c) + "\n" for c in cases))
+    passed, failed, out = await run_replay(path, conf)
+    assert (passed, failed) == (4, 0), out
+    # the calendar's hours change: the replay names the answers that change
+    later = traces_conf(db_url, conf.translate.model_extra["endpoint"].removesuffix(GOOGLE_PATH))
+    later = later.model_copy(
+        update={
+            "calendars": {
+                **later.calendars,
+                "default": later.calendars["default"].model_copy(
+                    update={"hours": later.calendars["calling"].hours}
+                ),
+            }
+        }
+    )
+    passed, failed, out = await run_replay(path, later)
+    assert (passed, failed) == (3, 1), out
+    assert "FAIL validateDateTime +919979746666" in out
+    assert (
+        "$flow.key.outputTime: expected '09:00 AM to 06:00 PM', got '09:00 AM to 09:00 PM'" in out
+    )
+    # a secret the harness has no value for: skipped, not failed
+    no_key = later.model_copy(
+        update={"translate": later.translate.model_copy(update={"backend": None})}
+    )
+    passed, failed, out = await run_replay(path, no_key)
+    assert "SKIP translateText" in out and "--secret apikey=VALUE" in out
+    assert out.splitlines()[-1].endswith(", 1 skipped")
+    passed, failed, out = await run_replay(path, no_key, secrets={"apikey": GOOGLE_KEY})
+    assert "SKIP" not in out
+
+
+async def test_long_values_are_cut_and_marked_and_their_case_is_skipped(
+    make_client: Any, db_url: str, tmp_path: Path
+) -> None:
+    conf = traces_conf(db_url, extra="[traces]\nmax_value_chars = 16\n")
+    client = await make_client(conf)
+    await post(client, check("25-12-2026", "11:00", "call-long-" + "x" * 40))
+    [found] = await wait_traces(client, 1)
+    assert found["cut"] is True
+    sent = {k["name"]: k["value"] for k in found["request"]["keys"]}
+    assert sent["callId"] == "call-long-xxxxxx…[+34 chars cut]"
+    assert found["callKey"] == "call-long-" + "x" * 40  # the call key is kept whole
+    answered = {k["name"]: k["value"] for k in found["answer"]["keys"]}
+    assert answered["$flow.key.outputDate"].endswith("chars cut]")
+    [case] = await export(client)
+    assert case["expect"]["keys"]["$flow.key.outputDate"] == "*"
+    assert "callId was cut" in case["skip"]
+    path = tmp_path / "cut.jsonl"
+    path.write_text(json.dumps(case) + "\n")
+    passed, failed, out = await run_replay(path, conf)
+    assert (passed, failed) == (0, 0) and "SKIP" in out
+
+
+@asynccontextmanager
+async def traces_held(app: Any, db_url: str) -> AsyncIterator[None]:
+    """The traces table locked for writing, as a database stalled under load would."""
+    if db_url.startswith("sqlite"):
+        async with app[appkeys.DB].write():
+            yield
+        return
+    conn = await asyncpg.connect(db_url)
+    try:
+        async with conn.transaction():
+            await conn.execute("LOCK TABLE traces IN ACCESS EXCLUSIVE MODE")
+            yield
+    finally:
+        await conn.close()
+
+
+def metric(text: str, name: str) -> float:
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " "))
+
+
+async def test_a_full_queue_drops_traces_without_holding_answers_back(
+    make_client: Any, db_url: str
+) -> None:
+    client = await make_client(traces_conf(db_url, extra="[traces]\nqueue_size = 5\n"))
+    plain = envelope("validateDateTime", inputDate="25-12-2026", inputTime="11:00")
+    await post(client, plain)  # the first one is written: the writer is running
+    metrics = ""
+
+    async def written(count: int) -> bool:
+        nonlocal metrics
+        metrics = await (await client.get("/metrics")).text()
+        return metric(metrics, "flowhooks_traces_written_total") >= count
+
+    await wait_for(lambda: written(1), timeout=20)
+    async with traces_held(client.server.app, db_url):
+        for _ in range(40):  # all answered while no trace can be written
+            body = await post(client, plain)
+            assert body["status"] == "SUCCESS"
+        metrics = await (await client.get("/metrics")).text()
+        dropped = metric(metrics, "flowhooks_traces_dropped_total")
+        assert dropped >= 40 - 5 - 5  # at most a queue in the writer's hands, a queue waiting
+    await wait_for(lambda: written(41 - dropped), timeout=20)
+    assert metric(metrics, "flowhooks_traces_written_total") == 41 - dropped
+    assert (await client.get("/readyz")).status == 200
+
+
+async def test_retention_purges_old_traces_in_batches(make_client: Any, db_url: str) -> None:
+    conf = traces_conf(db_url, extra="[traces]\nretention_days = 7\n")
+    client = await make_client(conf, now=NEUTRAL)
+    old = (NEUTRAL - timedelta(days=8)).isoformat()
+    for i in range(5):
+        await post(client, check("25-12-2026", "11:00", f"old-{i}"), now=old)
+    for i in range(3):
+        await post(client, check("25-12-2026", "11:00", f"new-{i}"))
+    await wait_traces(client, 8)
+    storage = client.server.app[appkeys.DB]
+    retention = conf.retention.model_copy(update={"batch_size": 2})
+    counts = await purge_once(storage, retention, NEUTRAL, conf.traces.retention_days)
+    assert counts["traces"] == 5
+    left = await traces(client, limit="100")
+    assert sorted(t_["callKey"] for t_ in left) == ["new-0", "new-1", "new-2"]
+    async with storage.read() as conn:
+        assert await conn.scalar(select(func.count()).select_from(t.traces)) == 3
+    kept = await purge_once(storage, retention, NEUTRAL + timedelta(days=1), 0)
+    assert "traces" not in kept  # 0 days: kept forever
