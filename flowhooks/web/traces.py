@@ -7,12 +7,15 @@ helpers): a malformed one is a 400 naming it; times are ISO 8601 with an offset 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from aiohttp import web
 
+from flowhooks.clients import Clients
+from flowhooks.methods.registry import MethodRegistry
 from flowhooks.phones import NumberRefused
 from flowhooks.texts import has_control
 from flowhooks.traces import search
@@ -56,11 +59,11 @@ def _text(query: Any, name: str, max_chars: int) -> str | None:
     return str(text)
 
 
-def _method(request: web.Request) -> str | None:
-    text = _text(request.query, "method", 64)
+def _method(query: Mapping[str, str], registry: MethodRegistry) -> str | None:
+    text = _text(query, "method", 64)
     if text is None:
         return None
-    known = request.app[appkeys.REGISTRY].lookup(text)
+    known = registry.lookup(text)
     return known.method if known is not None else text
 
 
@@ -81,14 +84,15 @@ def _cursor(query: Any) -> Cursor | None:
         raise BadParameter("cursor", "is not a cursor this API gave out") from None
 
 
-def selection(request: web.Request) -> Selection:
+def selection_of(
+    q: Mapping[str, str], client: str, clients: Clients, registry: MethodRegistry
+) -> Selection:
     """The filters: cli (any format of the number), method, status, errorCode, callKey,
-    from (inclusive), to (exclusive)."""
-    q, client = request.query, request[CLIENT]
+    from (inclusive), to (exclusive). The command line's export reads them here too."""
     cli = _text(q, "cli", 64)
     if cli is not None:
         try:
-            cli = request.app[appkeys.CLIENTS].number(client, cli)
+            cli = clients.number(client if client in clients else "default", cli)
         except NumberRefused as exc:
             raise BadParameter("cli", str(exc)) from None
     since, until = _instant(q, "from"), _instant(q, "to")
@@ -99,14 +103,19 @@ def selection(request: web.Request) -> Selection:
         since,
         until,
         cli,
-        _method(request),
+        _method(q, registry),
         _status(q),
         _text(q, "errorCode", 64),
         _text(q, "callKey", 128),
     )
 
 
-def _export_limit(query: Any) -> int | None:
+def selection(request: web.Request) -> Selection:
+    app = request.app
+    return selection_of(request.query, request[CLIENT], app[appkeys.CLIENTS], app[appkeys.REGISTRY])
+
+
+def export_limit(query: Mapping[str, str]) -> int | None:
     text = query.get("limit")
     if text is None:
         return None
@@ -145,7 +154,7 @@ async def export_traces(request: web.Request) -> web.StreamResponse:
     """JSONL replay cases (SPEC 5), oldest first, streamed batch by batch."""
     try:
         sel = selection(request)
-        limit = _export_limit(request.query)
+        limit = export_limit(request.query)
         if request.query.get("format", "replay") != "replay":
             raise BadParameter("format", "must be replay")
     except BadParameter as exc:
