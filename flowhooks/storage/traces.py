@@ -3,15 +3,17 @@ first.
 
 Performance: a trace row costs SQLite ~10 µs of index and page work, which would be a
 sixth of a validateDateTime request if it ran on the loop's thread. So a batch is one
-multi-row INSERT a chunk, run in a thread while the writer lock is held: ``sqlite3``
-binds the values holding the GIL (fast, in C) and then steps the whole statement without
-it, so the B-tree work runs beside the event loop instead of inside it. On PostgreSQL
-the rows go as one prepared executemany on the driver (the server does the index work).
+multi-row INSERT a chunk and its COMMIT (where the pages are written), run in a thread
+inside the single writer's transaction: ``sqlite3`` binds the values holding the GIL
+and steps each statement without it, so the B-tree and page work run beside the event
+loop instead of inside it. On PostgreSQL the rows go as one prepared executemany on the
+driver (the server does the index work).
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -70,7 +72,7 @@ def _sqlite_insert(rows: int) -> str:
 
 def _sqlite_at(at: datetime) -> str:
     """The text SQLAlchemy's SQLite DateTime stores: naive UTC with microseconds."""
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _sqlite_values(rows: Sequence[Trace]) -> list[Any]:
@@ -103,12 +105,18 @@ async def insert(storage: Storage, rows: Sequence[Trace]) -> None:
         async with storage.hot_write() as tx:
             await tx.many(_INSERT, params)
         return
-    async with storage.write() as conn:
+    async with storage.write() as conn:  # the writer's lock and BEGIN IMMEDIATE
         raw = await conn.run_sync(lambda sync: sync.connection.driver_connection)
-        for start in range(0, len(rows), CHUNK):
-            chunk = rows[start : start + CHUNK]
-            values = _sqlite_values(chunk)
-            await asyncio.to_thread(raw.execute, _sqlite_insert(len(chunk)), values)
+        await asyncio.to_thread(_write_sqlite, raw, rows)
+
+
+def _write_sqlite(raw: sqlite3.Connection, rows: Sequence[Trace]) -> None:
+    """In a thread, inside the open transaction: the rows, then COMMIT (``write()``'s own
+    commit then finds nothing left to do)."""
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
+        raw.execute(_sqlite_insert(len(chunk)), _sqlite_values(chunk))
+    raw.execute("COMMIT")
 
 
 def _query(sel: Selection, after: Cursor | None, newest_first: bool, columns: Any) -> Any:

@@ -86,7 +86,7 @@ class Recorder:
         self._rate = conf.sample_rate
         self._max = conf.queue_size
         self._shaper = shaper_for(conf, clients, bots)
-        self._queue: list[tuple[Answered, str, float, bytes]] = []
+        self._queue: list[tuple[Answered, str, float, bytes, bytes | None]] = []
         self._wake = asyncio.Event()
         self._storage: Storage | None = None
         self._clock: Clock | None = None
@@ -96,8 +96,16 @@ class Recorder:
 
     # -- the hot path ---------------------------------------------------------------
 
-    def add(self, outcome: Answered, request_id: str, latency: float, wire: bytes) -> None:
-        """Queue one answered envelope (``wire``: the answer's bytes as sent)."""
+    def add(
+        self,
+        outcome: Answered,
+        request_id: str,
+        latency: float,
+        wire: bytes,
+        body: bytes | None = None,
+    ) -> None:
+        """Queue one answered envelope (``wire``: the answer's bytes as sent; ``body``:
+        the request's, when it was read)."""
         if outcome.error_code in NOT_TRACED:
             return
         if self._rate < 1.0 and not self._sampled(outcome):
@@ -106,7 +114,7 @@ class Recorder:
         if len(queue) >= self._max or self._closing:
             self.dropped += 1
             return
-        queue.append((outcome, request_id, latency, wire))
+        queue.append((outcome, request_id, latency, wire, body))
         if len(queue) == BATCH:
             self._wake.set()
 
@@ -157,8 +165,8 @@ class Recorder:
             for start in range(0, len(batch), CHUNK):
                 if start:
                     await asyncio.sleep(0)  # building a chunk is ~1 ms: requests go between
-                for outcome, request_id, latency, wire in batch[start : start + CHUNK]:
-                    rows.append(self._shaper.trace(outcome, request_id, latency, now, wire))
+                for outcome, request_id, latency, wire, body in batch[start : start + CHUNK]:
+                    rows.append(self._shaper.trace(outcome, request_id, latency, now, wire, body))
             await self._store(rows)
 
     async def _store(self, rows: list[Any]) -> None:

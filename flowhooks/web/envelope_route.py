@@ -16,7 +16,7 @@ from flowhooks.web.edge import Observer, Route, read_body
 JSON = "application/json"
 
 
-Tracer = Callable[[Outcome, str, float, bytes], None]
+Tracer = Callable[[Outcome, str, float, bytes, bytes | None], None]
 
 
 def envelope_route(engine: Engine, observer: Observer, tracer: Tracer | None = None) -> Route:
@@ -28,6 +28,7 @@ def envelope_route(engine: Engine, observer: Observer, tracer: Tracer | None = N
         started = time.perf_counter()
         headers = request.headers
         request_id = new_request_id(headers.get("X-Request-Id"))
+        body: bytes | None = None
         try:
             try:
                 body = await read_body(request, limit, timeout)
@@ -60,7 +61,7 @@ def envelope_route(engine: Engine, observer: Observer, tracer: Tracer | None = N
         logged = (outcome.method, status, outcome.error_code)
         observer.record(request, answer.http_status, request_id, started, logged)
         if tracer is not None:
-            tracer(outcome, request_id, time.perf_counter() - started, wire)
+            tracer(outcome, request_id, time.perf_counter() - started, wire, body)
         return response
 
     return envelope
