@@ -178,3 +178,135 @@ ROUTES = [
     ("GET", "/api/v1/traces/export", export_traces),  # before {requestId}: matched in order
     ("GET", "/api/v1/traces/{requestId}", one_trace),
 ]
+
+
+# -- OpenAPI ---------------------------------------------------------------------------
+
+_KEYS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["name", "value"],
+        "properties": {
+            "name": {"type": "string"},
+            "value": {"type": ["string", "number", "boolean", "null"]},
+        },
+    },
+}
+TRACE_SCHEMA = {
+    "type": "object",
+    "required": [
+        "requestId", "at", "method", "httpStatus", "status", "errorCode", "latencyMs",
+        "cli", "callKey", "cut", "request", "answer",
+    ],
+    "properties": {
+        "requestId": {"type": "string"},
+        "at": {"type": "string", "format": "date-time", "description": "now as the method saw it"},
+        "method": {"type": "string"},
+        "httpStatus": {"type": "integer"},
+        "status": {"type": "string", "description": "SUCCESS or FAILED"},
+        "errorCode": {"type": "string"},
+        "latencyMs": {"type": "number"},
+        "cli": {"type": "string", "description": "the caller's number, E.164, or empty"},
+        "callKey": {"type": "string", "description": "the first [traces] call_keys sent"},
+        "cut": {"type": "boolean", "description": "a value was cut at max_value_chars"},
+        "request": {
+            "type": ["object", "null"],
+            "description": "the envelope as sent, secrets \"***\"; null: not an envelope",
+            "properties": {"method": {"type": "string"}, "keys": _KEYS},
+        },
+        "answer": {"type": "object", "required": ["keys"], "properties": {"keys": _KEYS}},
+    },
+}  # fmt: skip
+_PAGE = {
+    "type": "object",
+    "required": ["traces", "nextCursor"],
+    "properties": {
+        "traces": {"type": "array", "items": {"$ref": "#/components/schemas/Trace"}},
+        "nextCursor": {"type": ["string", "null"]},
+    },
+}
+_FILTERS = [
+    ("cli", "the caller's number, any format (matched as E.164)"),
+    ("method", "a method name, any case"),
+    ("status", "SUCCESS or FAILED"),
+    ("errorCode", "an errorCode, e.g. NO_VALID_SLOT"),
+    ("callKey", "a call's key ([traces] call_keys)"),
+    ("from", "ISO 8601 instant with offset, inclusive (1970-9000)"),
+    ("to", "ISO 8601 instant with offset, exclusive (1970-9000)"),
+]
+
+
+def _param(name: str, where: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": where,
+        "required": where == "path",
+        "description": description,
+        "schema": {"type": "string"},
+    }
+
+
+def _answer(description: str, schema: dict[str, Any], media: str = "application/json") -> Any:
+    return {"description": description, "content": {media: {"schema": schema}}}
+
+
+def _operation(
+    summary: str, params: list[dict[str, Any]], ok: dict[str, Any], codes: str
+) -> dict[str, Any]:
+    problem = {"$ref": "#/components/schemas/Problem"}
+    texts = {
+        "400": "BAD_PARAMETER: a query parameter is malformed (named in error.parameter)",
+        "401": "UNAUTHORIZED: a client's api_token is required as Bearer token",
+        "404": "NOT_FOUND: no trace of that requestId for this client",
+        "503": "STORAGE_UNAVAILABLE: the database cannot be reached",
+    }
+    return {
+        "summary": summary,
+        "parameters": params,
+        "security": [{"clientToken": []}],
+        "responses": {"200": ok, **{c: _answer(texts[c], problem) for c in codes.split()}},
+    }
+
+
+def openapi_paths() -> dict[str, Any]:
+    """The OpenAPI path items of these routes (``web.openapi`` merges them)."""
+    q = "query"
+    filters = [_param(name, q, text) for name, text in _FILTERS]
+    paging = [
+        _param("limit", q, "1-1000 (default 100)"),
+        _param("cursor", q, "the nextCursor of the previous page"),
+    ]
+    case = {"type": "string", "description": "one SPEC 5 replay case (JSON) a line"}
+    export = [
+        *filters,
+        _param("limit", q, "at most this many traces, 1-1000000 (default: all)"),
+        _param("format", q, "replay (the only one)"),
+    ]
+    request_id = _param("requestId", "path", "the requestId of the answer")
+    return {
+        "/api/v1/traces": {
+            "get": _operation(
+                "A client's flow traces, newest first (keyset paging)",
+                [*filters, *paging],
+                _answer("a page of traces", _PAGE),
+                "400 401 503",
+            )
+        },
+        "/api/v1/traces/export": {
+            "get": _operation(
+                "A client's traces as JSONL replay cases (SPEC 5), oldest first, streamed",
+                export,
+                _answer("replay cases", case, "application/x-ndjson"),
+                "400 401 503",
+            )
+        },
+        "/api/v1/traces/{requestId}": {
+            "get": _operation(
+                "One trace (the newest of that requestId)",
+                [request_id],
+                _answer("the trace", {"$ref": "#/components/schemas/Trace"}),
+                "401 404 503",
+            )
+        },
+    }
