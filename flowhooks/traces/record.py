@@ -123,19 +123,42 @@ def stored_keys(items: Sequence[Any], limit: int) -> tuple[str, bool]:
     return orjson.dumps(keys).decode(), was_cut
 
 
-def answer_items(answer: Answer, wire: bytes | None) -> Sequence[Any]:
-    """The answer's ``keys`` as a list (a memoised answer holds them as JSON bytes)."""
+# What the envelope route hands over, kept small: scalars, bytes, the keys' dict (a whole
+# answered request held for 250 ms cost ~15 µs a request in the collector's work):
+# (requestId, latency s, now or None, method, errorCode, HTTP status, status, the answer's
+#  bytes, the request's bytes or None, the method as sent or None, the request's keys by
+#  bare name or None, the memoised answer's Fragment or None)
+Captured = tuple[
+    str, float, datetime | None, str, str, int, str, bytes, bytes | None, str | None,
+    Mapping[str, str] | None, Any,
+]  # fmt: skip
+
+
+def capture(
+    outcome: Answered, request_id: str, latency: float, wire: bytes, body: bytes | None
+) -> Captured:
+    """What a trace needs of an answered envelope (``wire``: the answer's bytes as sent;
+    ``body``: the request's, when it was read)."""
+    env, answer = outcome.env, outcome.answer
     keys = answer.body.get("keys")
-    if isinstance(keys, list):
-        return keys
-    found = orjson.loads(wire if wire is not None else answer.dumps()).get("keys")
-    return found if isinstance(found, list) else []
+    return (
+        request_id,
+        latency,
+        outcome.now,
+        outcome.method,
+        outcome.error_code,
+        answer.http_status,
+        answer.body.get("status", ""),
+        wire,
+        body,
+        None if env is None else env.method,
+        None if env is None else env.keys,
+        None if type(keys) is list else keys,
+    )
 
 
-def _error_code(outcome: Answered, items: Sequence[Any], stored: str) -> str:
-    if outcome.error_code or outcome.answer.body.get("status") != "FAILED":
-        return outcome.error_code
-    for item in items or orjson.loads(stored):
+def _error_code(items: Sequence[Any]) -> str:
+    for item in items:
         if isinstance(item, dict) and item.get("name") == "$flow.key.errorCode":
             return str(item.get("value", ""))[:MAX_METHOD]
     return ""
@@ -164,69 +187,63 @@ class Shaper:
                 return value.strip()[:MAX_CALL_KEY]
         return ""
 
-    def _answer(self, answer: Answer, wire: bytes | None) -> tuple[str, bool, Sequence[Any]]:
-        """The stored answer keys, whether cut, and the keys as answered."""
-        keys = answer.body.get("keys")
-        if isinstance(keys, list):
-            return *stored_keys(keys, self.max_value_chars), keys
-        found = self._answers.get(keys)  # a memoised answer's Fragment
-        if found is not None:
-            return *found, ()
-        items = answer_items(answer, wire)
-        found = stored_keys(items, self.max_value_chars)
-        if len(self._answers) >= MEMO_ENTRIES:
-            self._answers.clear()
-        self._answers[keys] = found
-        return *found, items
-
-    def _request(self, env: Envelope, body: bytes | None) -> tuple[str, bool]:
-        """The stored request ``{"method", "keys"}`` and whether a value was cut."""
-        if body is not None:
-            found = self._requests.get(body)
+    def _answer(self, wire: bytes, fragment: Any) -> tuple[str, bool, Sequence[Any]]:
+        """The stored answer keys, whether cut, and the keys as answered (read from the
+        answer's bytes; a memoised answer's once per Fragment)."""
+        if fragment is not None:
+            found = self._answers.get(fragment)
             if found is not None:
-                return found, False
+                return *found, ()
+        items = orjson.loads(wire).get("keys")
+        items = items if isinstance(items, list) else []
+        stored = stored_keys(items, self.max_value_chars)
+        if fragment is not None:
+            if len(self._answers) >= MEMO_ENTRIES:
+                self._answers.clear()
+            self._answers[fragment] = stored
+        return *stored, items
+
+    def _request(self, method: str, body: bytes) -> tuple[str, bool]:
+        """The stored request ``{"method", "keys"}`` and whether a value was cut."""
+        found = self._requests.get(body)
+        if found is not None:
+            return found, False
+        raw = orjson.loads(body).get("keys") or []  # the engine parsed it: a list of keys
         limit = self.max_value_chars
-        if _plain(env.raw, limit):
-            text = orjson.dumps({"method": env.method, "keys": env.raw}).decode()
-            if body is not None and len(body) <= MEMO_BODY_BYTES:  # no secret in it
+        if _plain(raw, limit):
+            text = orjson.dumps({"method": method, "keys": raw}).decode()
+            if len(body) <= MEMO_BODY_BYTES:  # plain: no secret in it
                 if len(self._requests) >= MEMO_ENTRIES:
                     self._requests.clear()
                 self._requests[body] = text
             return text, False
-        keys, was_cut = keys_of(env.raw, limit)
-        return orjson.dumps({"method": env.method, "keys": keys}).decode(), was_cut
+        keys, was_cut = keys_of(raw, limit)
+        return orjson.dumps({"method": method, "keys": keys}).decode(), was_cut
 
-    def trace(
-        self,
-        outcome: Answered,
-        request_id: str,
-        latency: float,
-        now: datetime,
-        wire: bytes | None = None,
-        body: bytes | None = None,
-    ) -> Trace:
-        """``wire``: the answer's bytes as sent; ``body``: the request's, when read."""
-        env, answer = outcome.env, outcome.answer
-        answer_json, answer_cut, items = self._answer(answer, wire)
+    def trace(self, captured: Captured, now: datetime) -> Trace:
+        """The trace of a captured answer (``now``: when the method saw none)."""
+        (request_id, latency, seen, method, error_code, http_status, status, wire, body,
+         sent_method, keys, fragment) = captured  # fmt: skip
+        answer_json, answer_cut, items = self._answer(wire, fragment)
         client, cli, call_key, request, request_cut = "default", "", "", None, False
-        method = outcome.method
-        if env is not None:
-            keys = env.keys
+        if keys is not None and sent_method is not None and body is not None:
             client = self.owner(keys)[:MAX_CLIENT]
             call_key = self.call_key(keys)
             sent = keys.get("cli") or keys.get("contactnumber")
             cli = (self.number(client, sent) or "") if sent else ""
-            request, request_cut = self._request(env, body)
+            request, request_cut = self._request(sent_method, body)
             if method == "unknown":
-                method = env.method[:MAX_METHOD]
+                method = sent_method[:MAX_METHOD]
+        if not error_code and status == "FAILED":
+            error_code = _error_code(items or orjson.loads(answer_json))
         return Trace(
             request_id=request_id,
             client=client,
-            at=outcome.now or now,
+            at=seen or now,
             method=method,
-            http_status=answer.http_status,
-            status=str(answer.body.get("status", "")),
-            error_code=_error_code(outcome, items, answer_json),
+            http_status=http_status,
+            status=status,
+            error_code=error_code,
             latency_ms=round(latency * 1000, 3),
             cli=cli,
             call_key=call_key,

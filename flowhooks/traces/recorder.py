@@ -28,7 +28,7 @@ from flowhooks.phones import NumberRefused
 from flowhooks.settings import BotSettings, TracesSettings
 from flowhooks.storage import Storage
 from flowhooks.storage import traces as store
-from flowhooks.traces.record import Answered, Shaper
+from flowhooks.traces.record import Answered, Captured, Shaper, capture
 
 log = logging.getLogger("flowhooks.traces")
 
@@ -86,7 +86,7 @@ class Recorder:
         self._rate = conf.sample_rate
         self._max = conf.queue_size
         self._shaper = shaper_for(conf, clients, bots)
-        self._queue: list[tuple[Answered, str, float, bytes, bytes | None]] = []
+        self._queue: list[Captured] = []
         self._wake = asyncio.Event()
         self._storage: Storage | None = None
         self._clock: Clock | None = None
@@ -114,7 +114,7 @@ class Recorder:
         if len(queue) >= self._max or self._closing:
             self.dropped += 1
             return
-        queue.append((outcome, request_id, latency, wire, body))
+        queue.append(capture(outcome, request_id, latency, wire, body))
         if len(queue) == BATCH:
             self._wake.set()
 
@@ -165,8 +165,7 @@ class Recorder:
             for start in range(0, len(batch), CHUNK):
                 if start:
                     await asyncio.sleep(0)  # building a chunk is ~1 ms: requests go between
-                for outcome, request_id, latency, wire, body in batch[start : start + CHUNK]:
-                    rows.append(self._shaper.trace(outcome, request_id, latency, now, wire, body))
+                rows += [self._shaper.trace(c, now) for c in batch[start : start + CHUNK]]
             await self._store(rows)
 
     async def _store(self, rows: list[Any]) -> None:

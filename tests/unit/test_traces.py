@@ -18,7 +18,7 @@ from flowhooks.errors import ConfigError
 from flowhooks.methods.engine import Outcome
 from flowhooks.traces import search
 from flowhooks.traces.export import case_of, varies
-from flowhooks.traces.record import Trace
+from flowhooks.traces.record import Trace, capture
 from flowhooks.traces.recorder import Recorder, shaper_for
 from tests.conftest import settings_from
 
@@ -50,8 +50,10 @@ def outcome(keys: list[dict[str, Any]], answer: dict[str, Any], method: str = "m
     return Outcome(envelope.Answer(200, wire), method, "", env, NOW)
 
 
-def trace(out: Outcome, body: bytes | None = None) -> Trace:
-    made: Trace = shaper().trace(out, "r-1", 0.0012, NOW, out.answer.dumps(), body)
+def trace(out: Outcome) -> Trace:
+    assert out.env is not None
+    body = orjson.dumps({"method": out.env.method, "keys": list(out.env.raw)})
+    made: Trace = shaper().trace(capture(out, "r-1", 0.0012, out.answer.dumps(), body), NOW)
     return made
 
 
@@ -116,13 +118,13 @@ def test_plain_keys_are_stored_as_sent_and_memoised_only_without_secrets() -> No
     plain = [{"name": "$flow.key.inputDate", "value": "25-12-2026"}]
     out = outcome(plain, {"keys": [{"name": "$flow.key.status", "value": "SUCCESS"}]})
     body = orjson.dumps({"method": "m", "keys": plain})
-    first = s.trace(out, "r-1", 0.0, NOW, out.answer.dumps(), body)
+    first = s.trace(capture(out, "r-1", 0.0, out.answer.dumps(), body), NOW)
     assert orjson.loads(first.request) == {"method": "m", "keys": plain}
     assert s._requests == {body: first.request}
     secret = [{"name": "securityID", "value": "s" * 64}]
     out = outcome(secret, {"keys": []})
     body = orjson.dumps({"method": "m", "keys": secret})
-    s.trace(out, "r-2", 0.0, NOW, out.answer.dumps(), body)
+    s.trace(capture(out, "r-2", 0.0, out.answer.dumps(), body), NOW)
     assert body not in s._requests  # a body with a secret is never kept
 
 
@@ -131,8 +133,8 @@ def test_a_memoised_answer_is_read_from_its_bytes_once() -> None:
     fragment = orjson.Fragment(b'[{"name":"$flow.key.status","value":"SUCCESS"}]')
     out = outcome([], {"keys": fragment})
     wire = out.answer.dumps()
-    first = s.trace(out, "r-1", 0.0, NOW, wire)
-    again = s.trace(out, "r-2", 0.0, NOW, wire)
+    first = s.trace(capture(out, "r-1", 0.0, wire, b"{}"), NOW)
+    again = s.trace(capture(out, "r-2", 0.0, wire, b"{}"), NOW)
     assert keys(first.answer) == {"$flow.key.status": "SUCCESS"} and again.answer == first.answer
     assert list(s._answers) == [fragment]
 
@@ -166,7 +168,8 @@ def test_the_owner_cli_call_key_and_error_code() -> None:
 
 def test_a_body_that_was_no_envelope_has_no_request_and_no_case() -> None:
     answer = envelope.error("", "r-1", 400, "BAD_ENVELOPE", "body is not valid JSON")
-    made = shaper().trace(Outcome(answer, "unknown", "BAD_ENVELOPE"), "r-1", 0.0, NOW)
+    out = Outcome(answer, "unknown", "BAD_ENVELOPE")
+    made = shaper().trace(capture(out, "r-1", 0.0, answer.dumps(), b"{not json"), NOW)
     assert made.request is None and made.method == "unknown" and made.client == "default"
     assert made.error_code == "BAD_ENVELOPE" and made.http_status == 400
     assert case_of({"request": None}) is None
