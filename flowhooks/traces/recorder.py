@@ -93,6 +93,7 @@ class Recorder:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._failing = False
+        self._full = False  # dropping since the queue filled (logged on each change)
 
     # -- the hot path ---------------------------------------------------------------
 
@@ -113,6 +114,12 @@ class Recorder:
         queue = self._queue
         if len(queue) >= self._max or self._closing:
             self.dropped += 1
+            if not self._full and not self._closing:
+                self._full = True
+                log.warning(
+                    "traces dropped: the queue is full (the database is slow or down)",
+                    extra={"fields": {"queueSize": self._max}},
+                )
             return
         queue.append(capture(outcome, request_id, latency, wire, body))
         if len(queue) == BATCH:
@@ -167,6 +174,9 @@ class Recorder:
                     await asyncio.sleep(0)  # building a chunk is ~1 ms: requests go between
                 rows += [self._shaper.trace(c, now) for c in batch[start : start + CHUNK]]
             await self._store(rows)
+        if self._full:
+            self._full = False
+            log.info("traces queued again", extra={"fields": {"dropped": self.dropped}})
 
     async def _store(self, rows: list[Any]) -> None:
         assert self._storage is not None

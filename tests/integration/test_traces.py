@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -421,8 +422,9 @@ def metric(text: str, name: str) -> float:
 
 
 async def test_a_full_queue_drops_traces_without_holding_answers_back(
-    make_client: Any, db_url: str
+    make_client: Any, db_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="flowhooks.traces")
     client = await make_client(traces_conf(db_url, extra="[traces]\nqueue_size = 5\n"))
     plain = envelope("validateDateTime", inputDate="25-12-2026", inputTime="11:00")
     await post(client, plain)  # the first one is written: the writer is running
@@ -444,6 +446,9 @@ async def test_a_full_queue_drops_traces_without_holding_answers_back(
     await wait_for(lambda: written(41 - dropped), timeout=20)
     assert metric(metrics, "flowhooks_traces_written_total") == 41 - dropped
     assert (await client.get("/readyz")).status == 200
+    said = [r.getMessage() for r in caplog.records if r.name == "flowhooks.traces"]
+    assert said.count("traces dropped: the queue is full (the database is slow or down)") == 1
+    assert "traces queued again" in said  # each change of state once, not a line a drop
 
 
 async def test_retention_purges_old_traces_in_batches(make_client: Any, db_url: str) -> None:
