@@ -341,6 +341,136 @@ BENCHES: dict[str, Bench] = {
 }
 
 
+# -- tracing on against tracing off (issue 26) ------------------------------------------
+
+TRACE_BENCHES: dict[str, Callable[[], list[bytes]]] = {
+    "validateDateTime (repeated inputs)": validate_repeated,
+    "createOutbound": create_outbound,
+}
+
+
+def traces_database(kind: str, url: str, out: Path, label: str) -> str:
+    """A fresh database for one server of the pair."""
+    if kind == "sqlite":
+        path = out / f"traces-{label}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{path}"
+
+    async def create() -> str:
+        import asyncpg
+
+        name = f"traces_{label}_{os.urandom(3).hex()}"
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        return f"{url.rsplit('/', 1)[0]}/{name}"
+
+    return asyncio.run(create())
+
+
+def traces_config(out: Path, storage_url: str, label: str, enabled: bool) -> Path:
+    text = (HERE / "bench.toml").read_text().replace("sqlite:///var/bench.db", storage_url)
+    text += bench_agents() + f"\n[traces]\nenabled = {str(enabled).lower()}\n"
+    path = out / f"bench-traces-{label}.toml"
+    path.write_text(text)
+    return path
+
+
+def trace_counts(port: int) -> dict[str, float]:
+    """The traces server's written and dropped counters (a drop would flatter it)."""
+
+    async def scrape() -> str:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        text = (await reader.read()).decode()
+        writer.close()
+        return text
+
+    found = {"written": 0.0, "dropped": 0.0}
+    for line in asyncio.run(scrape()).splitlines():
+        for key in found:
+            if line.startswith(f"flowhooks_traces_{key}_total "):
+                found[key] = float(line.split()[-1])
+    return found
+
+
+def bench_trace_pair(
+    name: str, requests: list[bytes], kind: str, url: str, seconds: float, out: Path
+) -> dict[str, object]:
+    """bare, flowhooks with tracing off and with tracing on (each on its own fresh
+    database), side by side; closed-loop rounds alternate the three ROUNDS times."""
+    say(f"{name}:")
+    servers = {}
+    ports = {"bare": free_port(), "off": free_port(), "on": free_port()}
+    with contextlib.ExitStack() as stack:
+        servers["bare"] = stack.enter_context(server(bare_server(ports["bare"]), ports["bare"]))
+        for label in ("off", "on"):
+            config = traces_config(
+                out, traces_database(kind, url, out, label), label, label == "on"
+            )
+            argv = flowhooks_server(ports[label], config)
+            servers[label] = stack.enter_context(server(argv, ports[label]))
+        for port in ports.values():  # warm-up
+            uvloop.run(loadgen.run(port, requests[:64], connections=32, seconds=1.0))
+        runs: dict[str, list[loadgen.Result]] = {label: [] for label in ports}
+        for round_ in range(ROUNDS):
+            say(f"  round {round_ + 1}/{ROUNDS}: bare, tracing off, tracing on, {seconds}s each")
+            for label, port in ports.items():
+                runs[label].append(closed_loop(port, requests, seconds))
+        say(f"  CPU time over {CPU_REQUESTS} requests each ...")
+        cpu: dict[str, object] = {}
+        for label, port in ports.items():
+            db = [PG_PIDS["postgresql"]] if kind == "postgresql" and label != "bare" else []
+            ours, *theirs = cpu_per_request([servers[label], *db], port, requests)
+            cpu[label] = ours
+            if theirs:
+                cpu[f"postgresql_{label}"] = theirs[0]
+        counts = trace_counts(ports["on"])
+    medians = {label: median_run(r).summary() for label, r in runs.items()}
+    return {
+        "name": name,
+        "rps": {label: m["rps"] for label, m in medians.items()},
+        "p99_ms": {label: m["p99_ms"] for label, m in medians.items()},
+        "on_vs_off": round(medians["on"]["rps"] / medians["off"]["rps"], 3),
+        "off_vs_bare": round(medians["off"]["rps"] / medians["bare"]["rps"], 3),
+        "cpu_us_per_request": cpu,
+        "traces": counts,
+        "errors": sum(r.errors for label in ("off", "on") for r in runs[label]),
+    }
+
+
+def trace_table(results: list[dict[str, object]]) -> str:
+    rows = [
+        "| benchmark | bare req/s | tracing off req/s | tracing on req/s | on/off | off/bare"
+        " | p99 ms off | p99 ms on | CPU µs/req bare | off | on | PostgreSQL off | on"
+        " | traces written | dropped | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        rps, p99, cpu, n = r["rps"], r["p99_ms"], r["cpu_us_per_request"], r["traces"]
+        rows.append(
+            f"| {r['name']} | {rps['bare']} | {rps['off']} | {rps['on']} | {r['on_vs_off']}"  # type: ignore[index]
+            f" | {r['off_vs_bare']} | {p99['off']} | {p99['on']} | {cpu['bare']} | {cpu['off']}"  # type: ignore[index]
+            f" | {cpu['on']} | {cpu.get('postgresql_off', '—')} | {cpu.get('postgresql_on', '—')}"  # type: ignore[index, attr-defined]
+            f" | {int(n['written'])} | {int(n['dropped'])} | {r['errors']} |"  # type: ignore[index]
+        )
+    return "\n".join(rows)
+
+
+def run_traces(urls: dict[str, str], seconds: float, out: Path) -> list[dict[str, object]]:
+    results = []
+    for kind in ("sqlite", "postgresql"):
+        label = "SQLite" if kind == "sqlite" else "PostgreSQL"
+        for name, requests in TRACE_BENCHES.items():
+            results.append(
+                bench_trace_pair(f"{name} ({label})", requests(), kind, urls[kind], seconds, out)
+            )
+    return results
+
+
 def table(results: list[dict[str, object]]) -> str:
     rows = [
         "| benchmark | bare req/s | flowhooks req/s | ratio | p50 ms (closed) | p99 ms (closed)"
@@ -386,8 +516,9 @@ def main() -> None:
     results = []
     chosen = {n: b for n, b in BENCHES.items() if not args.only or n.startswith(args.only)}
     want_dispatch = not args.only or "dispatch".startswith(args.only) or args.only == "dispatch"
+    want_traces = not args.only or args.only == "traces"
     kinds = {b.database for b in chosen.values()} | (
-        {"sqlite", "postgresql"} if want_dispatch else set()
+        {"sqlite", "postgresql"} if want_dispatch or want_traces else set()
     )
     dispatched: dict[str, dict[str, object]] = {}
     with databases(kinds) as urls:
@@ -415,6 +546,10 @@ def main() -> None:
             mixed_load = run_mixed(out, urls["sqlite"], args.seconds)
             (out / "mixed.json").write_text(json.dumps(mixed_load, indent=2))
             print(json.dumps(mixed_load, indent=2))
+        if want_traces:
+            traced = run_traces(urls, args.seconds, out)
+            (out / "traces.json").write_text(json.dumps(traced, indent=2))
+            print(trace_table(traced))
         if not args.only or args.only == "deliveries":
             webhooks = run_deliveries(out)
             (out / "deliveries.json").write_text(json.dumps(webhooks, indent=2))

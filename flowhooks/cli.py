@@ -1,4 +1,4 @@
-"""The command line: serve | worker | replay | methods | check-config | db."""
+"""The command line: serve | worker | replay | traces | methods | check-config | db."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import aiohttp
+import orjson
+from tqdm import tqdm
 
 from flowhooks import __version__, logs, replay, settings
+from flowhooks.clients import Clients
 from flowhooks.clock import clock_from
 from flowhooks.errors import ConfigError, RegistryError, StorageUnavailable
 from flowhooks.integrations.http import client_session
@@ -20,9 +23,12 @@ from flowhooks.methods.loader import load_registry
 from flowhooks.outbound.service import Outbound
 from flowhooks.process import settle_heap, settle_heap_at_startup, start_storage
 from flowhooks.storage import Storage, migrations
+from flowhooks.traces import search
 from flowhooks.web.app import create_app
+from flowhooks.web.client_api import BadParameter
 from flowhooks.web.meta import describe
 from flowhooks.web.serving import serve_until_signalled
+from flowhooks.web.traces import export_limit, selection_of
 from flowhooks.workers.runtime import delivery_runtime, outbound_runtime
 
 
@@ -142,15 +148,19 @@ def cmd_methods(args: argparse.Namespace) -> int:
 
 async def _replay(args: argparse.Namespace) -> int:
     files = [replay.CaseFile.read(Path(p)) for p in args.cases]
+    given = replay.given_secrets(args.secret)
     if args.url:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
             sender = replay.HttpSender(session, args.url, args.token)
-            _, failed = await replay.replay(files, sender, sys.stdout, args.record)
+            _, failed = await replay.replay(files, sender, sys.stdout, args.record, given)
     else:
         conf = settings.load(args.config)
         logs.configure("WARNING")
+        secrets = replay.config_secrets(conf)
         async with replay.in_process(conf) as engine_sender:
-            _, failed = await replay.replay(files, engine_sender, sys.stdout, args.record)
+            _, failed = await replay.replay(
+                files, engine_sender, sys.stdout, args.record, given, secrets
+            )
     return 1 if failed else 0
 
 
@@ -163,6 +173,55 @@ def cmd_replay(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"flowhooks replay: {exc}", file=sys.stderr)
         return 2
+
+
+TRACE_FILTERS = {  # option -> the query parameter of GET /api/v1/traces/export
+    "cli": "cli",
+    "method": "method",
+    "status": "status",
+    "error_code": "errorCode",
+    "call_key": "callKey",
+    "since": "from",
+    "until": "to",
+    "limit": "limit",
+}
+
+
+async def _traces_export(args: argparse.Namespace) -> int:
+    conf = settings.load(args.config)
+    query = {p: str(v) for o, p in TRACE_FILTERS.items() if (v := getattr(args, o)) is not None}
+    try:
+        sel = selection_of(query, args.client, Clients(conf.clients), load_registry())
+        limit = export_limit(query)
+    except BadParameter as exc:
+        option = next(o for o, p in TRACE_FILTERS.items() if p == exc.name)
+        flag = {"since": "--from", "until": "--to"}.get(option, "--" + option.replace("_", "-"))
+        print(f"flowhooks traces export: {flag}: {exc.message}", file=sys.stderr)
+        return 2
+    storage = Storage.open(conf.storage.url)
+    out = sys.stdout if args.output == "-" else Path(args.output).open("w", encoding="utf-8")
+    try:
+        total = await search.count(storage, sel)
+        total = total if limit is None else min(total, limit)
+        written = 0
+        with tqdm(total=total, unit=" traces", file=sys.stderr, disable=args.quiet) as bar:
+            async for read, cases in search.cases(storage, sel, limit):
+                out.write("".join(orjson.dumps(c).decode() + "\n" for c in cases))
+                written += len(cases)
+                bar.update(read)
+    except StorageUnavailable as exc:
+        print(f"flowhooks traces export: {exc.message}", file=sys.stderr)
+        return 2
+    finally:
+        if out is not sys.stdout:
+            out.close()
+        await storage.close()
+    print(f"{written} replay cases of {total} traces", file=sys.stderr)
+    return 0
+
+
+def cmd_traces(args: argparse.Namespace) -> int:
+    return asyncio.run(_traces_export(args))
 
 
 async def _db(args: argparse.Namespace) -> int:
@@ -233,7 +292,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="FILE", help="run the service in-process with this config")
     p.add_argument("--token", help="bearer token for --url when [server] token is set")
     p.add_argument("--record", action="store_true", help="write the answers back as expectations")
+    p.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="fill a secret recorded as *** (e.g. securityID=...); repeatable. With --config"
+        " the config's own (security_id, cust_token, [translate] api_key, bot token) fill"
+        " the rest; a case still missing one is reported SKIP",
+    )
     p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser(
+        "traces",
+        help="export flow traces as replay cases",
+        description="Flow traces from the database of a config.",
+    )
+    tsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    e = tsub.add_parser(
+        "export",
+        help="write a client's traces as JSONL replay cases",
+        description="Write a client's traces (oldest first) as JSONL replay cases, the"
+        " filters as GET /api/v1/traces/export takes them; a progress bar on stderr."
+        " Replay them with: flowhooks replay FILE --config NEW.toml",
+    )
+    _config_arg(e)
+    e.add_argument("--client", required=True, help="whose traces ([clients.NAME])")
+    e.add_argument("--cli", help="the caller's number, any format")
+    e.add_argument("--method", help="a method name (any case)")
+    e.add_argument("--status", help="SUCCESS or FAILED")
+    e.add_argument("--error-code", help="an errorCode, e.g. NO_VALID_SLOT")
+    e.add_argument("--call-key", help="a call's key ([traces] call_keys)")
+    e.add_argument("--from", dest="since", metavar="TIME", help="ISO 8601 with offset, inclusive")
+    e.add_argument("--to", dest="until", metavar="TIME", help="ISO 8601 with offset, exclusive")
+    e.add_argument("--limit", type=int, help="at most this many traces")
+    e.add_argument("-o", "--output", default="-", metavar="FILE", help="default: stdout")
+    e.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    e.set_defaults(func=cmd_traces)
 
     p = sub.add_parser("methods", help="list registered methods", description="List methods.")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")

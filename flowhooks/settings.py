@@ -259,6 +259,27 @@ class RetentionSettings(Section):
     batch_size: int = Field(1000, ge=1, le=100000)
 
 
+class TracesSettings(Section):
+    """``[traces]``: a trace of every envelope answered, its secrets "***" (issue 26)."""
+
+    enabled: bool = True
+    sample_rate: float = Field(1.0, ge=0, le=1)  # share of calls (or requests) traced
+    retention_days: int = Field(7, ge=0, le=36500)  # 0 = forever
+    max_value_chars: int = Field(512, ge=16, le=8192)  # longer values are cut and marked
+    call_keys: list[str] = Field(
+        default_factory=lambda: ["callId", "ucid", "uuid", "callSid"], max_length=20
+    )
+    queue_size: int = Field(10_000, ge=1, le=1_000_000)  # traces waiting for the writer
+
+    @field_validator("call_keys")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not name.strip() or len(name) > 128 or not name.isprintable():
+                raise ValueError(f"{name!r} is not a key name (1 to 128 printable characters)")
+        return value
+
+
 _NUMBER_TYPES = frozenset(
     name for name in vars(phonenumbers.PhoneNumberType) if name.isupper() and name != "UNKNOWN"
 )
@@ -421,6 +442,7 @@ class Settings(Section):
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
     delivery: DeliverySettings = DeliverySettings()
     retention: RetentionSettings = RetentionSettings()
+    traces: TracesSettings = TracesSettings()
     links: LinksSettings = LinksSettings()
     bots: dict[str, BotSettings] = Field(default_factory=dict)
     translate: TranslateSettings = TranslateSettings()

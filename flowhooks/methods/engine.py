@@ -58,6 +58,8 @@ class Outcome:
     answer: envelope.Answer
     method: str  # canonical name when known, else "unknown"
     error_code: str = ""
+    env: envelope.Envelope | None = None  # the parsed request, when it parsed (traces)
+    now: datetime | None = None  # "now" as the handler saw it, once known (traces)
 
 
 @lru_cache(maxsize=64)
@@ -172,6 +174,8 @@ class Engine:
         request_id = req.request_id or new_request_id()
         method_name = "unknown"
         sent_method = ""
+        env: envelope.Envelope | None = None
+        now: datetime | None = None
         try:
             acting = self.check(req)
             env = envelope.parse(req.body)
@@ -194,24 +198,26 @@ class Engine:
                 result = await handler.handle(ctx, inp)
             except InvalidKeys as exc:
                 answer = envelope.envelope_error(sent_method, request_id, exc, handler.error_keys)
-                return Outcome(answer, method_name, exc.code)
+                return Outcome(answer, method_name, exc.code, env, now)
             except RateLimited as exc:
                 answer = envelope.envelope_error(sent_method, request_id, exc, handler.limited_keys)
                 answer.headers = {"Retry-After": str(exc.retry_after)}
-                return Outcome(answer, method_name, exc.code)
+                return Outcome(answer, method_name, exc.code, env, now)
             except HandlerFailed as exc:
-                return Outcome(envelope.handler_failed(method_name, request_id, exc), method_name)
+                failed = envelope.handler_failed(method_name, request_id, exc)
+                return Outcome(failed, method_name, "", env, now)
             if isinstance(result, BaseModel):
                 result = dict(result)
             elif not result.keys() <= handler.output_names and handler.undeclared(result):
                 raise TypeError(f"{method_name} answered keys its Output does not declare")
-            return Outcome(envelope.success(method_name, request_id, result), method_name)
+            answer = envelope.success(method_name, request_id, result)
+            return Outcome(answer, method_name, "", env, now)
         except EnvelopeError as exc:
             answer = envelope.envelope_error(sent_method, request_id, exc)
-            return Outcome(answer, method_name, exc.code)
+            return Outcome(answer, method_name, exc.code, env, now)
         except Exception:
             log.exception("handler crashed", extra={"fields": {"requestId": request_id}})
             answer = envelope.error(
                 sent_method, request_id, 500, "INTERNAL", f"internal error; requestId {request_id}"
             )
-            return Outcome(answer, method_name, "INTERNAL")
+            return Outcome(answer, method_name, "INTERNAL", env, now)

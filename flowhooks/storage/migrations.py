@@ -122,6 +122,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             indexes(t.ix_call_attempts_promised),
         ),
     ),
+    Migration(10, "flow traces", creates(t.traces)),
     Migration(
         11,
         "the console: request counts, outbox samples, delivery attempts, link days, sign-ins",

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, delete, select, tuple_
 
 from flowhooks.storage import tables as t
+from flowhooks.storage import traces
 from flowhooks.storage.database import Storage
 
 
@@ -97,4 +98,13 @@ async def purge(
             if pause is not None:
                 await pause()  # let the requests waiting for the writer go first
         counts[name] = total
+    cutoff = cutoffs.get("traces")
+    if cutoff is not None:  # oldest first by seq: traces have no index on the time alone
+        total, more = 0, True
+        while more:
+            n, more = await traces.purge_batch(storage, cutoff, batch)
+            total += n
+            if more and pause is not None:
+                await pause()
+        counts["traces"] = total
     return counts

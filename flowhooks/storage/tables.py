@@ -346,3 +346,28 @@ ix_call_attempts_promised = Index(
     sqlite_where=call_attempts.c.ended_at.is_(None),
     postgresql_where=call_attempts.c.ended_at.is_(None),
 )
+
+# -- flow traces (issue 26) ------------------------------------------------------------
+traces = Table(
+    "traces",  # one row per envelope answered; secrets already "***" (traces.record)
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),  # the keyset's tie-breaker
+    Column("request_id", String(64), nullable=False),
+    Column("client", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),  # "now" as the handler saw it
+    Column("method", String(64), nullable=False),
+    Column("http_status", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # SUCCESS | FAILED
+    Column("error_code", String(64), nullable=False, default=""),
+    Column("latency_ms", Float, nullable=False),
+    Column("cli", String(20), nullable=False, default=""),  # E.164 of cli/contactNumber
+    Column("call_key", String(128), nullable=False, default=""),  # [traces] call_keys
+    Column("request", Text, nullable=True),  # JSON {"method", "keys"}; null: not an envelope
+    Column("answer", Text, nullable=False),  # JSON [{"name", "value"}]: the answer's keys
+    Column("cut", Boolean, nullable=False, default=False),  # a value was cut (max_value_chars)
+    Index("ix_traces_client_at", "client", "at", "seq"),  # newest first, from/to
+    Index("ix_traces_cli", "client", "cli", "at", "seq"),
+    Index("ix_traces_call_key", "client", "call_key", "at", "seq"),
+    Index("ix_traces_method", "client", "method", "status", "at", "seq"),
+    Index("ix_traces_request_id", "request_id"),
+)

@@ -25,6 +25,7 @@ from flowhooks.metrics import Metrics
 from flowhooks.outbound.service import Outbound
 from flowhooks.process import start_storage
 from flowhooks.settings import Settings, build_calendars, build_planner, warnings
+from flowhooks.traces.recorder import Recorder, TraceCounts
 from flowhooks.web import agents as agents_api
 from flowhooks.web import callbacks as callbacks_api
 from flowhooks.web import deliveries as deliveries_api
@@ -33,6 +34,7 @@ from flowhooks.web import links as links_api
 from flowhooks.web import meta, openapi
 from flowhooks.web import outbound as outbound_api
 from flowhooks.web import reports as reports_api
+from flowhooks.web import traces as traces_api
 from flowhooks.web.edge import Observer, Route
 from flowhooks.web.envelope_route import envelope_route
 from flowhooks.workers.runtime import delivery_runtime, outbound_runtime
@@ -78,6 +80,19 @@ async def _db_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await storage.close()
+
+
+async def _traces_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The traces writer (``[traces]``); what is queued is written at stop."""
+    recorder = app[appkeys.TRACES]
+    if not recorder.enabled:
+        yield
+        return
+    recorder.start(app[appkeys.DB], app[appkeys.CLOCK])
+    try:
+        yield
+    finally:
+        await recorder.close()
 
 
 async def _links_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -197,7 +212,10 @@ def create_app(
     app[appkeys.ENGINE] = engine = Engine(registry, settings, clock, clients)
     app[appkeys.OPENAPI] = openapi.build(settings, registry)
     observer = Observer(access_log, metrics)
-    envelope = envelope_route(engine, observer)  # observes itself: the hot path
+    app[appkeys.TRACES] = recorder = Recorder(settings.traces, clients, settings.bots)
+    metrics.registry.register(TraceCounts(recorder))
+    tracer = recorder.add if recorder.enabled else None
+    envelope = envelope_route(engine, observer, tracer)  # observes itself: the hot path
     for path in dict.fromkeys(["/webhook", *settings.server.paths]):
         app.router.add_route("POST", path, envelope)
     routes: list[tuple[str, str, Route]] = [
@@ -208,6 +226,7 @@ def create_app(
         *deliveries_api.ROUTES,
         *reports_api.ROUTES,
         *links_api.ROUTES,
+        *traces_api.ROUTES,
     ]
     for method, path, handler in dict.fromkeys(routes):
         app.router.add_route(method, path, observer.wrap(handler))
@@ -218,6 +237,7 @@ def create_app(
         _http_ctx,
         _calendars_ctx,
         _db_ctx,
+        _traces_ctx,
         _links_ctx,
         _outbound_ctx,
         _deliveries_ctx,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -15,7 +16,11 @@ from flowhooks.web.edge import BodyRefused, Observer, Route, read_body
 JSON = "application/json"
 
 
-def envelope_route(engine: Engine, observer: Observer) -> Route:
+Tracer = Callable[[Outcome, str, float, bytes, bytes | None], None]
+
+
+def envelope_route(engine: Engine, observer: Observer, tracer: Tracer | None = None) -> Route:
+    """``tracer`` (the traces recorder's ``add``) gets every answer after it is built."""
     limit = engine.settings.server.max_body_bytes
     timeout = engine.settings.server.body_timeout_seconds
 
@@ -23,6 +28,7 @@ def envelope_route(engine: Engine, observer: Observer) -> Route:
         started = time.perf_counter()
         headers = request.headers
         request_id = new_request_id(headers.get("X-Request-Id"))
+        body: bytes | None = None
         try:
             try:
                 body = await read_body(request, limit, timeout)
@@ -45,13 +51,16 @@ def envelope_route(engine: Engine, observer: Observer) -> Route:
             return observer.failed(request, request_id, started, exc)
         answer = outcome.answer
         status = answer.body["status"]
+        wire = answer.dumps()
         response = web.Response(
-            body=answer.dumps(),
+            body=wire,
             status=answer.http_status,
             headers={"Content-Type": JSON, "X-Request-Id": request_id, **(answer.headers or {})},
         )
         logged = (outcome.method, status, outcome.error_code)
         observer.record(request, answer.http_status, request_id, started, logged)
+        if tracer is not None:
+            tracer(outcome, request_id, time.perf_counter() - started, wire, body)
         return response
 
     return envelope

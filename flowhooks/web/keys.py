@@ -19,6 +19,7 @@ from flowhooks.metrics import Metrics
 from flowhooks.outbound.service import Outbound
 from flowhooks.settings import Settings
 from flowhooks.storage import Storage
+from flowhooks.traces.recorder import Recorder
 from flowhooks.workers.delivery import DeliveryLoop
 from flowhooks.workers.dispatcher import Dispatcher
 
@@ -40,4 +41,5 @@ TRANSLATOR = web.AppKey("translator", Translator)  # only when [translate] has a
 NLU = web.AppKey("nlu", Nlu)  # only when [nlu] has a backend
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)  # only while this process dispatches
 DELIVERIES = web.AppKey("deliveries", DeliveryLoop)  # only while this process delivers
+TRACES = web.AppKey("traces", Recorder)  # the traces recorder (idle when [traces] is off)
 RESOLVER = web.AppKey("resolver", AbstractResolver)  # tests: a DNS seam for the SSRF guard

@@ -9,6 +9,7 @@ from flowhooks.console import openapi as console_openapi
 from flowhooks.method import Method
 from flowhooks.methods.registry import MethodRegistry
 from flowhooks.settings import Settings
+from flowhooks.web import traces as traces_api
 
 _KEY = {
     "type": "object",
@@ -491,6 +492,7 @@ def _api_paths() -> dict[str, Any]:
         },
         **_outbox_paths(),
         **_link_paths(),
+        **traces_api.openapi_paths(),
         "/callbacks/{provider}": {
             "post": {
                 "summary": "A provider's call-status notification (SPEC 2.3)",
@@ -559,6 +561,7 @@ def build(settings: Settings, registry: MethodRegistry) -> dict[str, Any]:
     if settings.console.enabled:
         paths.update(console_openapi.paths())
     schemas: dict[str, Any] = {"Answer": _ANSWER, **REST_SCHEMAS, **META_SCHEMAS}
+    schemas["Trace"] = traces_api.TRACE_SCHEMA
     schemas.update({f"method.{h.method}": method_schema(h) for h in registry.values()})
     schemas.update({f"envelope.{h.method}": envelope_schema(h) for h in registry.values()})
     return {

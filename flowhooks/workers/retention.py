@@ -1,4 +1,5 @@
-"""The retention job: every ``interval_minutes`` purge what ``[retention]`` keeps no more."""
+"""The retention job: every ``interval_minutes`` purge what ``[retention]`` (and
+``[traces] retention_days``) keeps no more."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from flowhooks.storage import retention as store
 log = logging.getLogger("flowhooks.retention")
 
 
-def cutoffs(conf: RetentionSettings, now: datetime) -> dict[str, datetime | None]:
+def cutoffs(
+    conf: RetentionSettings, now: datetime, traces_days: int = 0
+) -> dict[str, datetime | None]:
     """The oldest time kept for each kind; None when it is kept forever (0 days)."""
 
     def before(days: int) -> datetime | None:
@@ -25,23 +28,36 @@ def cutoffs(conf: RetentionSettings, now: datetime) -> dict[str, datetime | None
         "call_events": before(conf.call_events_days),
         "reports": before(conf.reports_days),
         "deliveries": before(conf.deliveries_days),
+        "traces": before(traces_days),
     }
 
 
-async def purge_once(storage: Storage, conf: RetentionSettings, now: datetime) -> dict[str, int]:
+async def purge_once(
+    storage: Storage, conf: RetentionSettings, now: datetime, traces_days: int = 0
+) -> dict[str, int]:
     counts = await store.purge(
-        storage, cutoffs(conf, now), now, conf.batch_size, lambda: asyncio.sleep(0.01)
+        storage,
+        cutoffs(conf, now, traces_days),
+        now,
+        conf.batch_size,
+        lambda: asyncio.sleep(0.01),
     )
     if any(counts.values()):
         log.info("retention purge", extra={"fields": counts})
     return counts
 
 
-async def run(storage: Storage, conf: RetentionSettings, clock: Clock, stop: asyncio.Event) -> None:
+async def run(
+    storage: Storage,
+    conf: RetentionSettings,
+    clock: Clock,
+    stop: asyncio.Event,
+    traces_days: int = 0,
+) -> None:
     """Purge at once, then every interval, until ``stop``."""
     while not stop.is_set():
         try:
-            await purge_once(storage, conf, clock.now())
+            await purge_once(storage, conf, clock.now(), traces_days)
         except StorageUnavailable as exc:
             log.warning("database unavailable", extra={"fields": {"error": exc.message}})
         except Exception:

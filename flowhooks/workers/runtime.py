@@ -73,7 +73,11 @@ async def delivery_runtime(
     stop = asyncio.Event()
     tasks = [
         asyncio.create_task(loop.run(stop), name="deliveries"),
-        asyncio.create_task(retention.run(outbound.db, settings.retention, clock, stop)),
+        asyncio.create_task(
+            retention.run(
+                outbound.db, settings.retention, clock, stop, settings.traces.retention_days
+            )
+        ),
     ]
     log.info("delivery loop started", extra={"fields": {"owner": loop.owner}})
     try:

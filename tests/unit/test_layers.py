@@ -10,6 +10,7 @@ PACKAGE = Path(__file__).parent.parent.parent / "flowhooks"
 
 PURE_OUTBOUND = ("outbound.model", "outbound.retry", "outbound.transitions", "outbound.pacing")
 PURE_LINKS = ("links.codes", "links.urls", "links.useragents")
+PURE_TRACES = ("traces.record", "traces.export")
 # bottom to top; a module's layer is that of its longest matching prefix
 LAYERS: list[tuple[str, ...]] = [
     (
@@ -37,10 +38,11 @@ LAYERS: list[tuple[str, ...]] = [
         "links",
         *PURE_OUTBOUND,
         *PURE_LINKS,
+        *PURE_TRACES,
     ),
     ("integrations", "storage"),
     ("settings",),
-    ("clients", "outbound.service", "links.service", "limits"),
+    ("clients", "outbound.service", "links.service", "limits", "traces"),
     ("method",),
     ("handlers",),
     ("methods",),
@@ -59,6 +61,7 @@ PURE = (
     "speech",
     *PURE_OUTBOUND,
     *PURE_LINKS,
+    *PURE_TRACES,
 )
 IO_LIBRARIES = ("aiohttp", "sqlalchemy", "asyncpg", "sqlite3")
 

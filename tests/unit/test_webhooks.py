@@ -268,4 +268,6 @@ def test_retention_cutoffs_per_kind_and_zero_keeps_forever() -> None:
         "call_events": NOW - timedelta(days=90),
         "reports": None,
         "deliveries": NOW - timedelta(days=30),
+        "traces": None,  # [traces] retention_days, given by the caller
     }
+    assert cutoffs(conf, NOW, 7)["traces"] == NOW - timedelta(days=7)
