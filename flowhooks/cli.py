@@ -25,8 +25,8 @@ from flowhooks.process import settle_heap, settle_heap_at_startup, start_storage
 from flowhooks.storage import Storage, migrations
 from flowhooks.traces import search
 from flowhooks.web.app import create_app
-from flowhooks.web.client_api import BadParameter
 from flowhooks.web.meta import describe
+from flowhooks.web.params import BadParameter
 from flowhooks.web.serving import serve_until_signalled
 from flowhooks.web.traces import export_limit, selection_of
 from flowhooks.workers.runtime import delivery_runtime, outbound_runtime
@@ -196,7 +196,7 @@ async def _traces_export(args: argparse.Namespace) -> int:
     except BadParameter as exc:
         option = next(o for o, p in TRACE_FILTERS.items() if p == exc.name)
         flag = {"since": "--from", "until": "--to"}.get(option, "--" + option.replace("_", "-"))
-        print(f"flowhooks traces export: {flag}: {exc.message}", file=sys.stderr)
+        print(f"flowhooks traces export: {flag}: {exc.detail}", file=sys.stderr)
         return 2
     storage = Storage.open(conf.storage.url)
     out = sys.stdout if args.output == "-" else Path(args.output).open("w", encoding="utf-8")

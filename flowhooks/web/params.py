@@ -47,6 +47,7 @@ class BadParameter(Exception):
     def __init__(self, name: str, message: str) -> None:
         super().__init__(f"{name}: {message}")
         self.name = name
+        self.detail = message  # without the name, for a command line's own option names
         self.message = f"{name}: {message}"
 
 
