@@ -11,6 +11,7 @@ from flowhooks.errors import StorageUnavailable
 from flowhooks.settings import RetentionSettings
 from flowhooks.storage import Storage
 from flowhooks.storage import retention as store
+from flowhooks.storage.database import in_background
 
 log = logging.getLogger("flowhooks.retention")
 
@@ -39,11 +40,12 @@ async def purge_once(storage: Storage, conf: RetentionSettings, now: datetime) -
 
 async def run(storage: Storage, conf: RetentionSettings, clock: Clock, stop: asyncio.Event) -> None:
     """Purge at once, then every interval, until ``stop``."""
+    in_background()
     while not stop.is_set():
         try:
             await purge_once(storage, conf, clock.now())
-        except StorageUnavailable as exc:
-            log.warning("database unavailable", extra={"fields": {"error": exc.message}})
+        except StorageUnavailable as exc:  # the storage logs the outage, once
+            log.debug("database unavailable", extra={"fields": {"error": exc.message}})
         except Exception:
             log.exception("retention purge failed")
         try:
