@@ -12,12 +12,19 @@ and what was answered FAILED is never stored later.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import shutil
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 import pytest
 from sqlalchemy import select
@@ -32,7 +39,7 @@ from tests.conftest import NEUTRAL, ClientFactory, answer_keys, envelope, settin
 from tests.fakes import wait_for
 from tests.integration.test_webhooks import SECRET as HOOK_SECRET
 from tests.outbound_conf import SECRET, TOKEN, create
-from tests.pg import Cluster, missing_reason
+from tests.pg import Cluster, free_port, missing_reason
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 CUST = "abcd1234"
@@ -170,11 +177,13 @@ def storage_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name == "flowhooks.storage"]
 
 
-def no_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
+def no_tracebacks(caplog: pytest.LogCaptureFixture, *also: str) -> None:
+    """No traceback; ERROR lines only from the storage (the outage's two) and ``also``
+    (the dispatcher names each call whose dial result its lease will settle)."""
     crashed = [r for r in caplog.records if r.exc_info or r.levelno >= logging.CRITICAL]
     assert not crashed, [(r.name, r.getMessage()) for r in crashed]
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert all(r.name == "flowhooks.storage" for r in errors), [
+    assert all(r.name in ("flowhooks.storage", *also) for r in errors), [
         (r.name, r.getMessage()) for r in errors
     ]
 
@@ -514,3 +523,234 @@ async def _stored_keys(url: str) -> set[str]:
         return {r[0] for r in rows}
     finally:
         await s.close()
+
+
+# -- SQLite out of space --------------------------------------------------------
+
+
+async def fill_until_full(client: Any, limit: int = 3000) -> tuple[list[str], dict[str, str]]:
+    """createOutbound until the database is full: the keys stored, and the first
+    failure's answer."""
+    stored: list[str] = []
+    for _ in range(limit):
+        key = fresh_key()
+        doc = create(
+            ",".join(f"99797{i:05d}" for i in range(5)), **{"$flow.key.idempotencyKey": key}
+        )
+        keys = answer_keys(await (await client.post("/webhook", json=doc)).json())
+        if keys["$flow.key.status"] != "SUCCESS":
+            return stored, keys
+        stored.append(key)
+    raise AssertionError(f"the database took {limit} requests without filling up")
+
+
+async def test_sqlite_out_of_space_fails_writes_says_why_once_and_recovers(
+    tmp_path: Any, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A real SQLITE_FULL ("database or disk is full") from SQLite's own page limit
+    (``PRAGMA max_page_count`` on the writer's connection: SQLite refuses to grow the
+    file exactly as on a full disk; the filesystem test below fills a real disk)."""
+    url = f"sqlite:///{tmp_path}/full.db"
+    client = await make_client(conf(url))
+    await quiet_recovery(client)
+    db = client.app[appkeys.DB]
+    caplog.set_level(logging.INFO, logger="flowhooks")
+    async with db.write() as conn:
+        pages = (await conn.exec_driver_sql("PRAGMA page_count")).scalar()
+        await conn.exec_driver_sql(f"PRAGMA max_page_count = {pages + 8}")
+    stored, failed = await fill_until_full(client)
+    assert failed["$flow.key.status"] == "FAILED", failed
+    assert failed["$flow.key.errorCode"] == "STORAGE_UNAVAILABLE"
+    assert "database or disk is full" in failed["$flow.key.errorMessage"]
+    for _ in range(20):  # every write fails the same way, and says so only once
+        _, again = await fill_until_full(client, limit=1)
+        assert again["$flow.key.errorCode"] == "STORAGE_UNAVAILABLE"
+    resp = await client.get("/readyz")
+    ready = await resp.json()
+    assert resp.status == 503, ready
+    assert ready["checks"]["database"] == {
+        "ok": False,
+        "dialect": "sqlite",
+        "reason": "database or disk is full",
+    }
+    down = [r for r in storage_lines(caplog) if r.getMessage() == "database unavailable"]
+    assert len(down) == 1 and down[0].levelno == logging.ERROR
+    assert down[0].fields == {"reason": "database or disk is full"}  # type: ignore[attr-defined]
+    no_tracebacks(caplog)
+
+    async with db.write() as conn:  # space again
+        await conn.exec_driver_sql("PRAGMA max_page_count = 1073741823")
+    await recovered(client)
+    back = [r for r in storage_lines(caplog) if r.getMessage() == "database available again"]
+    assert len(back) == 1
+    assert back[0].fields["reason"] == "database or disk is full"  # type: ignore[attr-defined]
+    async with db.read() as conn:
+        assert (await conn.exec_driver_sql("PRAGMA integrity_check")).scalar() == "ok"
+        held = {r[0] for r in (await conn.execute(select(t.outbound_keys.c.key))).all()}
+    assert set(stored) <= held  # every request answered SUCCESS is stored
+    no_tracebacks(caplog)
+
+
+def _namespaces_reason() -> str | None:
+    """Why a tmpfs of the test's own cannot be mounted here (None: it can)."""
+    if shutil.which("unshare") is None:
+        return "unshare(1) is not installed"
+    probe = subprocess.run(
+        ["unshare", "--user", "--map-root-user", "--mount", "true"], capture_output=True
+    )
+    if probe.returncode != 0:
+        return f"no user+mount namespaces here: {probe.stderr.decode(errors='replace').strip()}"
+    return None
+
+
+@pytest.mark.slow
+async def test_sqlite_on_a_full_filesystem_fails_writes_says_why_and_recovers(
+    tmp_path: Path,
+) -> None:
+    """``flowhooks serve`` with its SQLite file on a 2 MiB tmpfs (mounted in a user and
+    mount namespace of its own, no root needed): the disk filled up, then space freed."""
+    reason = _namespaces_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    exe = shutil.which("flowhooks", path=str(Path(sys.executable).parent))
+    assert exe is not None
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    port = free_port()
+    config = tmp_path / "full.toml"
+    config.write_text(
+        f"""
+[server]
+host = "127.0.0.1"
+port = {port}
+workers = false
+[storage]
+url = "sqlite:///{disk}/flowhooks.db"
+[clients.acme]
+security_id = "{SECRET}"
+default_region = "IN"
+flows = ["ab12cd34"]
+max_calls_per_second = 1000
+max_concurrent_calls = 1000
+"""
+    )
+    log = tmp_path / "serve.log"
+    script = f"mount -t tmpfs -o size=2m tmpfs {disk} && exec {exe} serve --config {config}"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    seen = Path(f"/proc/{proc.pid}/root") / str(disk).lstrip("/")  # the process's own view
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+
+            async def up() -> bool:
+                try:
+                    async with http.get(f"{base}/readyz") as resp:
+                        return resp.status == 200
+                except aiohttp.ClientError:
+                    return False
+
+            await wait_for(up, timeout=60, interval=0.1)
+            free = shutil.disk_usage(seen).free
+            filler = seen / "filler"
+            filler.write_bytes(b"\0" * max(0, free - 96 * 1024))  # leave ~96 KiB
+
+            async def create_one() -> dict[str, str]:
+                doc = create("9979746666", **{"$flow.key.idempotencyKey": fresh_key()})
+                async with http.post(f"{base}/webhook", json=doc) as resp:
+                    assert resp.status == 200
+                    return answer_keys(await resp.json())
+
+            stored = 0
+            for _ in range(3000):
+                keys = await create_one()
+                if keys["$flow.key.status"] != "SUCCESS":
+                    break
+                stored += 1
+            else:
+                raise AssertionError("the disk never filled up")
+            assert keys["$flow.key.errorCode"] == "STORAGE_UNAVAILABLE", keys
+            assert "database or disk is full" in keys["$flow.key.errorMessage"], keys
+            for _ in range(20):
+                assert (await create_one())["$flow.key.errorCode"] == "STORAGE_UNAVAILABLE"
+            async with http.get(f"{base}/readyz") as resp:
+                ready = await resp.json()
+                assert resp.status == 503, ready
+                assert ready["checks"]["database"]["reason"] == "database or disk is full"
+
+            filler.unlink()  # space again
+
+            async def stores() -> bool:
+                return (await create_one())["$flow.key.status"] == "SUCCESS"
+
+            await wait_for(stores, timeout=30, interval=0.1)
+            await wait_for(up, timeout=30, interval=0.2)  # after its quiet period
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    down = [d for d in lines if d["msg"] == "database unavailable"]
+    back = [d for d in lines if d["msg"] == "database available again"]
+    assert [(d["level"], d["reason"]) for d in down] == [("ERROR", "database or disk is full")]
+    assert [d["level"] for d in back] == ["ERROR"]
+    assert not [d for d in lines if "exc" in d], log.read_text()[-4000:]
+    assert stored > 0
+
+
+@pytest.mark.postgres
+async def test_postgres_down_and_back_loses_no_accepted_call_and_recovers_at_once(
+    own_cluster: Cluster,
+    own_db: str,
+    make_client: ClientFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """createOutbound under load while PostgreSQL stops (fast shutdown) and starts
+    again: every request answered SUCCESS is stored, none answered FAILED is, the first
+    success comes soon after the server is back, and the outage is two log lines."""
+    client = await make_client(conf(own_db, workers=True))
+    await quiet_recovery(client)
+    caplog.set_level(logging.INFO, logger="flowhooks")
+    answers: list[tuple[str, str, float]] = []  # key, status, when
+    stop = asyncio.Event()
+
+    async def caller() -> None:
+        while not stop.is_set():
+            key = fresh_key()
+            doc = create("9979746666", **{"$flow.key.idempotencyKey": key})
+            keys = answer_keys(await (await client.post("/webhook", json=doc)).json())
+            answers.append((key, keys["$flow.key.status"], time.monotonic()))
+            await asyncio.sleep(0.005)
+
+    callers = [asyncio.ensure_future(caller()) for _ in range(4)]
+    try:
+        await wait_for(lambda: len(answers) > 50, timeout=30)
+        own_cluster.halt()
+        await wait_for(lambda: sum(s == "FAILED" for _, s, _ in answers) > 20, timeout=30)
+        own_cluster.resume()
+        back_at = time.monotonic()
+        await wait_for(lambda: any(s == "SUCCESS" and at > back_at for _, s, at in answers), 30)
+        first = min(at for _, s, at in answers if s == "SUCCESS" and at > back_at)
+        await wait_for(lambda: len([a for a in answers if a[2] > first]) > 50, timeout=30)
+    finally:
+        stop.set()
+        await asyncio.gather(*callers)
+    print(f"PostgreSQL back: first createOutbound stored {first - back_at:.2f} s later")
+    assert first - back_at < 10  # seconds; typically well under one
+    stored = await _stored_keys(own_db)
+    succeeded = {k for k, s, _ in answers if s == "SUCCESS"}
+    failed = {k for k, s, _ in answers if s != "SUCCESS"}
+    assert succeeded <= stored  # no accepted call lost
+    assert not failed & stored
+    await recovered(client)
+    down = [r for r in storage_lines(caplog) if r.getMessage() == "database unavailable"]
+    back = [r for r in storage_lines(caplog) if r.getMessage() == "database available again"]
+    assert (len(down), len(back)) == (1, 1)
+    no_tracebacks(caplog, "flowhooks.dispatcher")
