@@ -384,6 +384,7 @@ async def test_a_session_shut_down_under_a_statement_is_unavailable(
         view = asyncio.ensure_future(client.get("/api/v1/agents/9800000001", headers=AUTH))
 
         async def both_waiting() -> bool:
+            await admin.execute("SELECT pg_stat_clear_snapshot()")  # fresh in a transaction
             waiting = await admin.fetchval(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
                 " AND datname = current_database()"
