@@ -602,11 +602,7 @@ class Storage:
     @asynccontextmanager
     async def _locked(self, wait: float) -> AsyncIterator[None]:
         """This process's write lock, waited for at most ``wait`` seconds."""
-        try:
-            async with asyncio.timeout(wait):
-                await self._write_lock.acquire()
-        except TimeoutError:
-            raise TimeoutError(f"the database was busy for {wait:g} s") from None
+        await _within(self._write_lock.acquire(), wait, f"the database was busy for {wait:g} s")
         try:
             yield
         finally:
