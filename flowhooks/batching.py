@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
-from flowhooks.errors import HandlerFailed
+from flowhooks.errors import HandlerFailed, StorageUnavailable
 
 log = logging.getLogger("flowhooks.batching")
 
@@ -30,9 +30,11 @@ class GroupCommit(Generic[T, R]):
 
     ``write`` stores a batch in one transaction and returns one result per item, in
     order. When it raises a ``HandlerFailed`` (the database is down), every item of the
-    batch gets that error: nothing of the batch was stored. Any other error means one
-    item may be at fault, so each item of the batch is written again on its own and
-    only the one that fails gets its error.
+    batch gets that error: nothing of the batch was stored. ``StorageUnavailable`` also
+    answers the items that queued meanwhile (a database that hangs fails a batch at its
+    deadline: they would wait a second one). Any other error means one item may be at
+    fault, so each item of the batch is written again on its own and only the one that
+    fails gets its error.
     """
 
     def __init__(
@@ -70,6 +72,8 @@ class GroupCommit(Generic[T, R]):
         try:
             results = await self._write([item for item, _ in batch])
         except HandlerFailed as exc:
+            if isinstance(exc, StorageUnavailable):
+                batch, self._pending = batch + self._pending, []
             for _, future in batch:
                 _settle(future, error=exc)
             return

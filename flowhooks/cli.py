@@ -21,7 +21,7 @@ from flowhooks.errors import ConfigError, RegistryError, StorageUnavailable
 from flowhooks.integrations.http import client_session
 from flowhooks.methods.loader import load_registry
 from flowhooks.outbound.service import Outbound
-from flowhooks.process import settle_heap, settle_heap_at_startup, start_storage
+from flowhooks.process import deadlines, settle_heap, settle_heap_at_startup, start_storage
 from flowhooks.storage import Storage, migrations
 from flowhooks.traces import search
 from flowhooks.web.app import create_app
@@ -226,7 +226,7 @@ def cmd_traces(args: argparse.Namespace) -> int:
 
 async def _db(args: argparse.Namespace) -> int:
     conf = settings.load(args.config)
-    storage = Storage.open(conf.storage.url)
+    storage = Storage.open(conf.storage.url, deadlines=deadlines(conf.storage))
     try:
         if args.action == "upgrade":
             before = await migrations.current_version(storage)

@@ -87,5 +87,6 @@ class RequestLimits:
         except (StorageUnavailable, TimeoutError):
             # the database is down or slow: a method that needs none still answers (fail
             # open, a lease at a time, so the database is asked at most once a lease)
-            log.warning("request limits unavailable: database down", extra={"fields": {}})
+            # (the storage logs an outage once, with its reason; this is every lease)
+            log.debug("request limits unavailable: database down or slow")
             return wanted

@@ -8,8 +8,9 @@ import logging
 from datetime import datetime
 
 from flowhooks import phones
-from flowhooks.settings import Settings
+from flowhooks.settings import Settings, StorageSettings
 from flowhooks.storage import Storage, agents, migrations
+from flowhooks.storage.database import Deadlines
 
 log = logging.getLogger("flowhooks.process")
 
@@ -42,6 +43,16 @@ async def settle_heap_at_startup(_app: object) -> None:
     settle_heap()
 
 
+def deadlines(conf: StorageSettings) -> Deadlines:
+    """``[storage]``'s deadlines for the Storage."""
+    return Deadlines(
+        connect=conf.connect_timeout_seconds,
+        acquire=conf.acquire_timeout_seconds,
+        statement=conf.statement_timeout_seconds,
+        ping=conf.ping_timeout_seconds,
+    )
+
+
 async def start_storage(settings: Settings, now: datetime) -> Storage:
     conf = settings.storage
     storage = Storage.open(
@@ -50,6 +61,7 @@ async def start_storage(settings: Settings, now: datetime) -> Storage:
         conf.pool_size,
         conf.driver_pool_size,
         conf.statement_cache,
+        deadlines(conf),
     )
     try:
         applied = await migrations.upgrade(

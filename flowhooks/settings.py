@@ -105,6 +105,11 @@ class StorageSettings(Section):
     pool_size: int = Field(10, ge=1, le=500)  # SQLAlchemy's (dispatcher, deliveries, API)
     driver_pool_size: int = Field(20, ge=1, le=500)  # asyncpg's, the envelope hot paths
     statement_cache: bool = True  # false behind PgBouncer in transaction mode
+    # deadlines of a database use, so a database that hangs costs a caller seconds:
+    connect_timeout_seconds: float = Field(2.0, gt=0, le=60)  # opening a connection
+    acquire_timeout_seconds: float = Field(1.0, gt=0, le=60)  # a free connection (SQLite: the lock)
+    statement_timeout_seconds: float = Field(2.0, gt=0, le=600)  # each statement, COMMIT too
+    ping_timeout_seconds: float = Field(0.8, gt=0, le=60)  # /readyz's database check
 
     @field_validator("url")
     @classmethod

@@ -14,12 +14,14 @@ import logging
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
+from flowhooks.errors import StorageUnavailable
 from flowhooks.links import useragents
 from flowhooks.links.codes import new_code
 from flowhooks.memo import BoundedCache
 from flowhooks.settings import LinksSettings
 from flowhooks.storage import Storage
 from flowhooks.storage import links as store
+from flowhooks.storage.database import in_background
 from flowhooks.storage.links import Clicks, CodeTaken, StoredLink
 
 log = logging.getLogger("flowhooks.links")
@@ -160,11 +162,14 @@ class Links:
         return len(batch)
 
     async def _flusher(self) -> None:
+        in_background()
         while True:
             await asyncio.sleep(self.conf.flush_seconds)
             try:
                 await self.flush()
-            except Exception as exc:  # the database is down: keep counting, try again
+            except StorageUnavailable:  # keep counting, try again; the storage logs the outage
+                log.debug("click counts not written yet: database unavailable")
+            except Exception as exc:
                 log.warning("click counts not written yet: %s", type(exc).__name__)
 
     def start(self) -> None:

@@ -140,7 +140,7 @@ LATEST = MIGRATIONS[-1].version
 
 
 async def current_version(storage: Storage) -> int:
-    async with storage.write() as conn:
+    async with storage.write(bounded=False) as conn:
         has_table = await conn.run_sync(lambda sync: inspect(sync).has_table("schema_version"))
         if not has_table:
             return 0
@@ -164,13 +164,14 @@ async def upgrade(
 
     On SQLite the writer's IMMEDIATE transaction, on PostgreSQL an advisory lock,
     keep two processes starting together from applying the same migration twice.
+    No statement deadline: a migration may rewrite a big table, or wait for another's.
     """
     applied: list[int] = []
-    async with storage.write() as conn:
+    async with storage.write(bounded=False) as conn:
         await _serialise(storage, conn)
         await conn.run_sync(lambda sync: t.schema_version.create(sync, checkfirst=True))
     for migration in MIGRATIONS:
-        async with storage.write() as conn:
+        async with storage.write(bounded=False) as conn:
             await _serialise(storage, conn)
             done = await conn.scalar(
                 select(t.schema_version.c.version).where(

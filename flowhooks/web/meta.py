@@ -55,13 +55,18 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readiness(app: web.Application) -> dict[str, dict[str, object]]:
-    """Each dependency's state: calendars, the database, this process's dispatcher."""
+    """Each dependency's state: calendars, the database (with the driver's reason when
+    it cannot be used), this process's dispatcher and delivery loop."""
     checks: dict[str, dict[str, object]] = {
         "calendars": {"ok": True, "count": len(app[appkeys.CALENDARS])}
     }
     db = app.get(appkeys.DB)
     if db is not None:
-        checks["database"] = {"ok": await db.ping(), "dialect": db.dialect}
+        # within [storage] ping_timeout_seconds; not ok while writes fail too (a full disk)
+        reason = await db.check()
+        checks["database"] = {"ok": reason is None, "dialect": db.dialect}
+        if reason is not None:
+            checks["database"]["reason"] = reason
     else:
         checks["database"] = {"ok": False, "detail": "not started"}
     dispatcher = app.get(appkeys.DISPATCHER)

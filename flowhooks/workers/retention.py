@@ -12,6 +12,7 @@ from flowhooks.errors import StorageUnavailable
 from flowhooks.settings import RetentionSettings
 from flowhooks.storage import Storage
 from flowhooks.storage import retention as store
+from flowhooks.storage.database import in_background
 
 log = logging.getLogger("flowhooks.retention")
 
@@ -55,11 +56,12 @@ async def run(
     traces_days: int = 0,
 ) -> None:
     """Purge at once, then every interval, until ``stop``."""
+    in_background()
     while not stop.is_set():
         try:
             await purge_once(storage, conf, clock.now(), traces_days)
-        except StorageUnavailable as exc:
-            log.warning("database unavailable", extra={"fields": {"error": exc.message}})
+        except StorageUnavailable as exc:  # the storage logs the outage, once
+            log.debug("database unavailable", extra={"fields": {"error": exc.message}})
         except Exception:
             log.exception("retention purge failed")
         try:

@@ -94,3 +94,30 @@ async def test_a_caller_that_goes_away_does_not_undo_its_write() -> None:
     while group._flusher is not None:
         await asyncio.sleep(0)
     assert rec.committed == [7]
+
+
+async def test_items_that_waited_behind_a_batch_the_database_failed_share_its_answer() -> None:
+    """A database that hangs fails a batch only at its deadline; the requests that
+    queued meanwhile get the same answer at once instead of waiting a second deadline
+    for a batch of their own (issue 22)."""
+    rec = Recorder(down=True)
+    rec.gate.clear()
+    group = GroupCommit(rec.write)
+    first = asyncio.ensure_future(group.submit(1))
+    while not rec.batches:
+        await asyncio.sleep(0)
+    queued = [asyncio.ensure_future(group.submit(i)) for i in range(2, 6)]
+    await asyncio.sleep(0)
+    rec.gate.set()
+    results = await asyncio.gather(first, *queued, return_exceptions=True)
+    assert all(isinstance(r, StorageUnavailable) for r in results)
+    assert rec.batches == [[1]]  # the queued ones were never written
+
+
+async def test_after_a_failed_batch_the_next_arrival_is_written() -> None:
+    rec = Recorder(down=True)
+    group = GroupCommit(rec.write)
+    with pytest.raises(StorageUnavailable):
+        await group.submit(1)
+    rec.down = False
+    assert await group.submit(2) == 20

@@ -139,3 +139,24 @@ def test_shipped_example_config_is_valid() -> None:
 def test_agent_numbers_are_checked() -> None:
     found = problems('[[agents]]\ncli = "hello"\nname = "A"\ndid = "+918068000000"\n')
     assert found == ["<test>: agents[0].cli: 'hello' is not a phone number"]
+
+
+def test_storage_deadlines_are_checked_with_their_paths() -> None:
+    """[storage]'s deadlines (issue 22): positive, bounded, each error at its path."""
+    found = problems(
+        """
+[storage]
+connect_timeout_seconds = 0
+acquire_timeout_seconds = -1
+statement_timeout_seconds = "soon"
+ping_timeout_seconds = 61
+"""
+    )
+    assert len(found) == 4
+    for key in ("connect", "acquire", "statement", "ping"):
+        assert any(p.startswith(f"<test>: storage.{key}_timeout_seconds: ") for p in found), found
+    conf = settings_from("[storage]\nstatement_timeout_seconds = 5.5")
+    assert conf.storage.statement_timeout_seconds == 5.5
+    assert conf.storage.connect_timeout_seconds == 2.0  # the defaults: a few seconds
+    assert conf.storage.acquire_timeout_seconds == 1.0
+    assert conf.storage.ping_timeout_seconds == 0.8
