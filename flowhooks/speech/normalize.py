@@ -1,4 +1,11 @@
-"""normalizedText: lower case, punctuation and fillers gone, number words as digits."""
+"""normalizedText: lower case, punctuation and fillers gone, number words as digits.
+
+``words`` is the one tokeniser every extractor reads. It keeps what punctuation means
+in numbers and dates: a decimal point ("2.5", ".77"), a date's separators ("8-12-2019",
+"2019-12-08", "25/12"), a clock's colon ("10:30"), and currency symbols as words of
+their own ("₹20" -> "₹", "20"); letters stuck to digits come apart ("rs20", "5k"),
+except an ordinal's ending ("15th").
+"""
 
 from __future__ import annotations
 
@@ -10,9 +17,19 @@ from text_to_num import alpha2digit
 FILLERS = frozenset({"um", "umm", "uh", "uhh", "uhm", "er", "erm", "ah", "hmm", "hm", "mm", "mmm"})
 MAX_CHARS = 2000
 _GROUPED = re.compile(r"(?<=\d),(?=\d)")  # 1,20,000 and 120,000: one number
-_PUNCT = re.compile(r"[^\w\s.]|(?<!\d)\.|\.(?!\d)|_")  # keep a decimal point
+_TOKEN = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:t\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:z|[+-]\d{2}:?\d{2})?)?"  # ISO
+    r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}(?!\d)"  # 8-12-2019, 8/12/19, 8.12.19
+    r"|\d{1,2}[-/]\d{1,2}(?![-/\d])"  # 25/12, 25-12 (a dot there is a decimal point)
+    r"|\d{1,2}:\d{2}(?::\d{2})?"  # a clock time
+    r"|\d+(?:st|nd|rd|th)(?![a-z])"  # an ordinal
+    r"|\d+(?:\.\d+)?|(?<!\S)\.\d+"  # a number, ".77" (not "rs.20")
+    r"|[ap]\.m\.?"  # a.m., p.m.
+    r"|[^\W\d_]+"  # a word, in any script
+    r"|[₹$€£%]"
+)
 _A_MAGNITUDE = re.compile(r"\ba (hundred|thousand|lakh|lac|crore|million|billion)\b")
-
+_SPELLED = {"a.m": "am", "a.m.": "am", "p.m": "pm", "p.m.": "pm", "%": "percent"}
 
 MEMO_CHARS = 256  # texts memoised (4,096 of them: ~2 MB at most); longer ones are computed
 
@@ -27,15 +44,20 @@ def normalize(text: str) -> str:
     return _normalize(text) if len(text) <= MEMO_CHARS else _normalize.__wrapped__(text)
 
 
-@lru_cache(maxsize=4096)  # three extractors read the same text's words in one request
+@lru_cache(maxsize=4096)  # every extractor reads the same text's words in one request
 def _words(text: str) -> tuple[str, ...]:
     lowered = _GROUPED.sub("", text[:MAX_CHARS].lower().replace("\u2019", "'"))
     lowered = lowered.replace("'", "")  # that's -> thats, don't -> dont
-    return tuple(w for w in _PUNCT.sub(" ", lowered).split() if w not in FILLERS)
+    return tuple(
+        _SPELLED.get(w, w) for w in _TOKEN.findall(lowered) if w not in FILLERS
+    )  # fmt: skip
 
 
 @lru_cache(maxsize=4096)  # recognisers repeat the same short answers
 def _normalize(text: str) -> str:
-    plain = " ".join(words(text))
+    plain = " ".join(w for w in words(text) if w not in _SYMBOLS)
     plain = _A_MAGNITUDE.sub(r"one \1", plain)
     return " ".join(alpha2digit(plain, "en", threshold=0).split())
+
+
+_SYMBOLS = frozenset("₹$€£")
