@@ -88,7 +88,8 @@ class Said:
     """A day mentioned at words[start:end], before it is read against today.
 
     kind: ``date`` (year -- under 100 when said in two digits -- or None, month, day),
-    ``exact`` (an ISO date), ``day`` (a day of the month;
+    ``exact`` (an ISO date), ``month`` (a month and year: no day, but not a number
+    either), ``day`` (a day of the month;
     ``months`` from this month, or None: this month or the next), ``shift`` (days,
     months from today), ``weekday`` (``weekday`` and ``mode``), ``nth`` (the ``day``-th
     ``weekday`` of month/year, -1 the last), ``moment`` (an ISO date-time: ``text``)."""
@@ -344,7 +345,10 @@ def _month_first(ws: tuple[str, ...], i: int) -> Said | None:
     if j < len(ws) and ws[j] == "the":
         j += 1
     found = _day_at(ws, j)
-    if found is None or (ws[i] == "may" and not found[2] and not ws[j].isdigit()):
+    if found is None:
+        year = _year_at(ws, i + 1)  # "december 2026": no day, but its words are a year
+        return Said(i, year[1], "month", year[0], MONTHS[ws[i]]) if year else None
+    if ws[i] == "may" and not found[2] and not ws[j].isdigit():
         return None
     day, k, _ = found
     year = _year_at(ws, k)
@@ -472,6 +476,8 @@ def resolve(said: tuple[Said, ...], today: date, zone: ZoneInfo, was_done: bool)
     """The ISO date all mentions agree on; empty when there is none, or not one."""
     days: set[date] = set()
     for one in said:
+        if one.kind == "month":
+            continue  # a month and year is not a day
         try:
             day = _resolve(one, today, zone, was_done)
         except (ValueError, OverflowError):  # past 9999 or before year 1: no day

@@ -18,18 +18,32 @@ FILLERS = frozenset({"um", "umm", "uh", "uhh", "uhm", "er", "erm", "ah", "hmm", 
 MAX_CHARS = 2000
 _GROUPED = re.compile(r"(?<=\d),(?=\d)")  # 1,20,000 and 120,000: one number
 _TOKEN = re.compile(
-    r"\d{4}-\d{2}-\d{2}(?:t\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:z|[+-]\d{2}:?\d{2})?)?"  # ISO
+    r"\d{4}-\d{1,2}-\d{1,2}(?:t\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:z|[+-]\d{2}:?\d{2})?)?"  # ISO
     r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}(?!\d)"  # 8-12-2019, 8/12/19, 8.12.19
     r"|\d{1,2}[-/]\d{1,2}(?![-/\d])"  # 25/12, 25-12 (a dot there is a decimal point)
     r"|\d{1,2}:\d{2}(?::\d{2})?"  # a clock time
     r"|\d+(?:st|nd|rd|th)(?![a-z])"  # an ordinal
+    r"|(?<![^\s(])-(?=\s?\.?\d)"  # a minus sign: "-504", "- 1,200,000"
+    r"|[a-z]+\d+(?:\.\d+)?(?![\d.])|(?:\d+(?:\.\d+)?|(?<!\S)\.\d+)[a-z]+"  # "rs20", "5k"
     r"|\d+(?:\.\d+)?|(?<!\S)\.\d+"  # a number, ".77" (not "rs.20")
     r"|[ap]\.m\.?"  # a.m., p.m.
     r"|[^\W\d_]+"  # a word, in any script
-    r"|[₹$€£%]"
+    r"|[₹$€£¢%]"
 )
+_GLUED = re.compile(r"([a-z]+)(\d+(?:\.\d+)?)|(\d*\.?\d+)([a-z]+)")
+# what may be stuck to a number and still be read ("rs20", "20rs", "5k", "2.5l", "5pm");
+# anything else stuck to one ("3m", ".0012g", "covid19") is one word, not a number
+STUCK = frozenset({
+    "rs", "inr", "usd", "cad", "aud", "sgd", "eur", "gbp", "rm", "myr", "aed", "chf",
+    "k", "l", "lakh", "lakhs", "lac", "lacs", "lkh", "lkhs", "cr", "crore", "crores",
+    "mn", "bn", "c", "p", "am", "pm", "hrs", "hr", "h", "min", "mins", "kg", "km", "us",
+})  # fmt: skip
+_SYMBOLS = frozenset("₹$€£")
 _A_MAGNITUDE = re.compile(r"\ba (hundred|thousand|lakh|lac|crore|million|billion)\b")
-_SPELLED = {"a.m": "am", "a.m.": "am", "p.m": "pm", "p.m.": "pm", "%": "percent"}
+_SPELLED = {
+    "a.m": "am", "a.m.": "am", "p.m": "pm", "p.m.": "pm", "%": "percent", "¢": "cents",
+    "-": "minus",
+}  # fmt: skip
 
 MEMO_CHARS = 256  # texts memoised (4,096 of them: ~2 MB at most); longer ones are computed
 
@@ -48,9 +62,18 @@ def normalize(text: str) -> str:
 def _words(text: str) -> tuple[str, ...]:
     lowered = _GROUPED.sub("", text[:MAX_CHARS].lower().replace("\u2019", "'"))
     lowered = lowered.replace("'", "")  # that's -> thats, don't -> dont
-    return tuple(
-        _SPELLED.get(w, w) for w in _TOKEN.findall(lowered) if w not in FILLERS
-    )  # fmt: skip
+    out: list[str] = []
+    for w in _TOKEN.findall(lowered):
+        if w in FILLERS:
+            continue
+        glued = None if w.isalpha() or w.isdigit() else _GLUED.fullmatch(w)
+        if glued is None:
+            out.append(_SPELLED.get(w, w))
+        elif glued.group(1) in STUCK or glued.group(4) in STUCK:
+            out.extend(g for g in glued.groups() if g)
+        else:
+            out.append(w)
+    return tuple(out)
 
 
 @lru_cache(maxsize=4096)  # recognisers repeat the same short answers
@@ -58,6 +81,3 @@ def _normalize(text: str) -> str:
     plain = " ".join(w for w in words(text) if w not in _SYMBOLS)
     plain = _A_MAGNITUDE.sub(r"one \1", plain)
     return " ".join(alpha2digit(plain, "en", threshold=0).split())
-
-
-_SYMBOLS = frozenset("₹$€£")

@@ -36,14 +36,17 @@ _MILLION, _BILLION = Decimal(10) ** 6, Decimal(10) ** 9
 SCALES = {
     "thousand": _THOUSAND, "thousands": _THOUSAND, "grand": _THOUSAND, "k": _THOUSAND,
     "lakh": _LAKH, "lakhs": _LAKH, "lac": _LAKH, "lacs": _LAKH, "lakhs": _LAKH,
-    "lkh": _LAKH, "lack": _LAKH, "lacks": _LAKH, "l": _LAKH,
+    "lkh": _LAKH, "lkhs": _LAKH, "lack": _LAKH, "lacks": _LAKH, "l": _LAKH,
     "crore": _CRORE, "crores": _CRORE, "cr": _CRORE, "crs": _CRORE, "krore": _CRORE,
-    "krores": _CRORE, "koti": _CRORE, "karod": _CRORE, "karor": _CRORE,
+    "krores": _CRORE, "kr": _CRORE, "koti": _CRORE, "karod": _CRORE, "karor": _CRORE,
     "million": _MILLION, "millions": _MILLION, "mn": _MILLION,
     "billion": _BILLION, "billions": _BILLION, "bn": _BILLION,
 }  # fmt: skip
 # short forms that are a multiplier only right after digits ("2.5L", "5 mn"), never alone
 AFTER_DIGITS_ONLY = frozenset({"l", "lack", "lacks", "mn", "bn"})
+# "l" is a lakh only at the end or before the money's name ("30 l", "2.5L rupees"), not
+# in "42 L.E" (Egyptian pounds)
+L_BEFORE = frozenset({"", "rupees", "rs", "inr", "only", "please"})
 HUNDRED = frozenset({"hundred", "hundreds"})
 DOZEN = frozenset({"dozen", "dozens"})
 POINT = frozenset({"point", "dot"})
@@ -173,10 +176,13 @@ def _atom(ws: tuple[str, ...], i: int, atoms: list[Atom]) -> tuple[Atom, int] | 
     if w in HUNDRED:
         return (("hundred", Decimal(100), 0), i + 1) if last in ("small", "digits", "one") else None
     m = _scale(w, last)
+    if m is not None and w == "l" and (ws[i + 1] if i + 1 < len(ws) else "") not in L_BEFORE:
+        m = None
     if m is not None:
         return (("scale", m, 0), i + 1) if last and last != "and" else None
     if w in DOZEN:
-        return (("dozen", Decimal(12), 0), i + 1) if last in ("small", "digits", "one") else None
+        fits_before = last in ("small", "digits", "one", "hundred")
+        return (("dozen", Decimal(12), 0), i + 1) if fits_before else None
     nxt = ws[i + 1] if i + 1 < len(ws) else ""
     if w in ("a", "an") and (last in ("", "and")) and starts_number(ws, i):
         if nxt in ("couple", "pair"):

@@ -25,19 +25,32 @@ CURRENCIES = {
     ),
     **dict.fromkeys(("euros", "euro", "eur", "€"), "euro"),
     **dict.fromkeys(("pounds", "pound", "quid", "gbp", "£"), "pound"),
-    **dict.fromkeys(("ringgit", "rm", "myr"), "ringgit"),
+    **dict.fromkeys(("ringgit", "ringgits", "rm", "myr"), "ringgit"),
     **dict.fromkeys(("dirhams", "dirham", "aed"), "dirham"),
+    **dict.fromkeys(("riyals", "riyal", "sar", "qar", "rials", "rial"), "riyal"),
+    **dict.fromkeys(("dinars", "dinar", "kwd", "bhd"), "dinar"),
+    **dict.fromkeys(("francs", "franc", "chf"), "franc"),
+    **dict.fromkeys(("yen", "jpy"), "yen"),
+    **dict.fromkeys(("yuan", "cny", "rmb"), "yuan"),
+    **dict.fromkeys(("shekels", "shekel", "ils"), "shekel"),
+    **dict.fromkeys(("rand", "zar"), "rand"),
+    **dict.fromkeys(("taka", "bdt"), "taka"),
 }
+_CENTS_OF = frozenset(CURRENCIES.values()) - {"rupee", "pound", "taka"}
 SUBUNITS = {
-    **dict.fromkeys(("paise", "paisa", "paisay"), frozenset({"rupee"})),
-    **dict.fromkeys(("cents", "cent", "c"), frozenset({"dollar", "euro"})),
+    **dict.fromkeys(("paise", "paisa", "paisay"), frozenset({"rupee", "taka"})),
+    **dict.fromkeys(("cents", "cent", "c"), _CENTS_OF),
     **dict.fromkeys(("pence", "penny", "pennies"), frozenset({"pound"})),
     "p": frozenset({"pound", "rupee"}),
-    "sen": frozenset({"ringgit"}),
-    "fils": frozenset({"dirham"}),
+    **dict.fromkeys(("sen", "sens"), frozenset({"ringgit", "yen"})),
+    "fils": frozenset({"dirham", "dinar"}),
 }
 # a word between a number and its currency: "forty canadian dollars"
-CURRENCY_ADJECTIVES = frozenset({"canadian", "us", "american", "australian", "singapore"})
+CURRENCY_ADJECTIVES = frozenset({
+    "canadian", "us", "american", "australian", "singapore", "malaysia", "malaysian",
+    "kuwaiti", "saudi", "qatari", "swiss", "japanese", "chinese", "indian", "south",
+    "african", "hong", "kong", "new", "zealand",
+})  # fmt: skip
 COUNT_NOUNS = frozenset({
     "day", "days", "week", "weeks", "month", "months", "year", "years", "hour", "hours",
     "hrs", "minute", "minutes", "mins", "second", "seconds", "time", "times", "digit",
@@ -47,8 +60,13 @@ COUNT_NOUNS = frozenset({
     "floor", "star", "stars", "options", "numbers",
 })  # fmt: skip
 CLOCK_WORDS = frozenset({"am", "pm", "oclock", "baje", "sharp"})
-TIME_CUES = frozenset({"at", "after", "before", "by", "till", "until", "from"})
+TIME_CUES = frozenset({"at", "after", "before", "by", "till", "until"})
 VAGUE = frozenset({"something", "odd", "plus", "ish"})
+# a bound is not the amount: "under 7 euros", "at least $1.42", "less than 500", "-504"
+BOUNDS = frozenset({
+    "under", "below", "over", "above", "upto", "within", "max", "maximum", "min", "minimum",
+    "least", "most", "than", "minus", "negative", "beyond", "exceeding",
+})  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +117,13 @@ def _ranges(ws: tuple[str, ...], numbers: list[Spoken]) -> tuple[Spoken, ...]:
     out = list(numbers)
     for k in range(len(out) - 2, -1, -1):
         one, nxt = out[k], out[k + 1]
-        joined = ws[one.number.end : nxt.number.start] in (("and",), ("or",), ("to",))
-        if one.role == "plain" and nxt.role == "money" and nxt.currency and joined:
+        joined = ws[one.number.end : nxt.number.start] in _RANGE_GAPS
+        if one.role in ("plain", "time") and nxt.role == "money" and nxt.currency and joined:
             out[k] = replace(one, role="money", currency=nxt.currency)
     return tuple(out)
+
+
+_RANGE_GAPS = (("and",), ("or",), ("to",), ("minus",))
 
 
 def _spoken(ws: tuple[str, ...], n: Number, prev: Spoken | None) -> Spoken:
@@ -113,17 +134,29 @@ def _spoken(ws: tuple[str, ...], n: Number, prev: Spoken | None) -> Spoken:
         and prev.number.end == n.start
         and prev.number.value == n.value
         and (prev.number.kind == "digits") != (n.kind == "digits"),
-        "vague": after in VAGUE or ws[n.end : n.end + 2] in (("or", "so"), ("and", "something")),
+        "vague": _vague(ws, n, before, after),
         "cents": _cents(ws, n, prev, after),
     }
     if after in SUBUNITS:
         return Spoken(n, "money", sub=SUBUNITS[after], **flags)
     if flags["cents"]:
         return Spoken(n, "money", **flags)
+    stolen = prev is not None and prev.number.end == n.start - 1 and before in CURRENCIES
+    if stolen and prev is not None and not _prefixed(ws, prev.number):
+        before = ""  # "20 rupees 43": the currency word is the first number's
     currency = _currency(ws, n, before, after)
     if currency is not None:
         return Spoken(n, "money", currency, **flags)
     return Spoken(n, _role(ws, n, before, after, prev), **flags)
+
+
+def _vague(ws: tuple[str, ...], n: Number, before: str, after: str) -> bool:
+    """"two hundred and something", "500 odd", "under 7 euros", "at least $1.42"."""
+    if after in VAGUE or ws[n.end : n.end + 2] in (("or", "so"), ("and", "something")):
+        return True
+    if before in CURRENCIES and n.start >= 2:
+        before = ws[n.start - 2]
+    return before in BOUNDS
 
 
 def _cents(ws: tuple[str, ...], n: Number, prev: Spoken | None, after: str) -> bool:
@@ -140,8 +173,13 @@ def _cents(ws: tuple[str, ...], n: Number, prev: Spoken | None, after: str) -> b
         return False
     if after in SUBUNITS:
         return True
-    said_first = prev.number.start > 0 and ws[prev.number.start - 1] in CURRENCIES
-    return (not gap and said_first) or (0 < len(gap) <= 2 and gap[0] in CURRENCIES)
+    said_first = _prefixed(ws, prev.number)
+    return (not gap and said_first) or (0 < len(gap) <= 2 and not said_first)
+
+
+def _prefixed(ws: tuple[str, ...], n: Number) -> bool:
+    """Whether the currency came before the number ("$20", "rs 750")."""
+    return n.start > 0 and ws[n.start - 1] in CURRENCIES
 
 
 def _currency(ws: tuple[str, ...], n: Number, before: str, after: str) -> str | None:
