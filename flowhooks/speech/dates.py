@@ -43,13 +43,25 @@ MONTHS["sept"] = 9
 WEEKDAYS = {name.lower(): i for i, name in enumerate(_stdcal.day_name)} | {
     "tues": 1, "weds": 2, "thurs": 3,
 }  # fmt: skip
+# "fri", "sun": a weekday only beside a date ("Fri, Jul 18"); alone they are other words
+WEEKDAY_ABBREVIATIONS = {name[:3].lower(): i for i, name in enumerate(_stdcal.day_name)}
+FIXED_DAYS = {("christmas",): (12, 25), ("xmas",): (12, 25), ("christmas", "eve"): (12, 24)} | {
+    ("new", "years", "day"): (1, 1), ("new", "years", "eve"): (12, 31),
+}  # fmt: skip
+# before a weekday these make it a feast, not the next such day: "black friday"
+FEAST_WORDS = frozenset({
+    "black", "cyber", "good", "easter", "palm", "whit", "white", "trinity", "clean", "maundy",
+    "holy", "ash", "shrove", "fat", "orthodox", "great", "lazarus", "branch", "super",
+    "lunar", "chinese",
+})  # fmt: skip
+RANGE_WORDS = frozenset({"to", "thru", "through", "till", "until", "minus"})
 ORDINALS = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
     "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13,
     "fourteenth": 14, "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18,
     "nineteenth": 19, "twentieth": 20, "thirtieth": 30,
 }  # fmt: skip
-RELATIVE = {"today": 0, "tonight": 0, "aaj": 0, "tomorrow": 1, "yesterday": -1}
+RELATIVE = {"today": 0, "tonight": 0, "aaj": 0, "tomorrow": 1, "tomorrows": 1, "yesterday": -1}
 UNIT_DAYS = {"day": 1, "days": 1, "week": 7, "weeks": 7, "fortnight": 14, "fortnights": 14}
 UNIT_MONTHS = {"month": 1, "months": 1, "year": 12, "years": 12}
 NTH = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1} | {
@@ -64,6 +76,7 @@ NOT_A_DAY = frozenset({
     "year", "grade", "standard", "class", "cross", "main", "street", "avenue", "block",
     "phase", "sector", "stage", "road", "lane", "house", "flat", "payment", "bill", "item",
     "question", "account", "card", "child", "birthday", "anniversary", "quarter", "half",
+    "qtr", "last",
 })  # fmt: skip
 # before a bare ordinal these make it a day: "on the 15th", "by 10th"
 DAY_CUES = frozenset(
@@ -78,7 +91,7 @@ DONE_WORDS = frozenset({
 })  # fmt: skip
 NOT_DONE_AFTER = frozenset({"wondering", "hoping", "thinking", "planning", "going"})
 _DATE_TOKEN = re.compile(r"(\d{1,2})[-/.](\d{1,2})(?:[-/.](\d{2}|\d{4}))?")
-_ISO_TOKEN = re.compile(r"(\d{4})-(\d{2})-(\d{2})(t.*)?")
+_ISO_TOKEN = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(t.*)?")
 _ORDINAL_TOKEN = re.compile(r"(\d{1,2})(?:st|nd|rd|th)")
 PIVOT_YEARS = 20  # a two-digit year up to 20 years ahead is 20YY, else 19YY
 
@@ -92,7 +105,8 @@ class Said:
     either), ``day`` (a day of the month;
     ``months`` from this month, or None: this month or the next), ``shift`` (days,
     months from today), ``weekday`` (``weekday`` and ``mode``), ``nth`` (the ``day``-th
-    ``weekday`` of month/year, -1 the last), ``moment`` (an ISO date-time: ``text``)."""
+    ``weekday`` of month/year, -1 the last), ``moment`` (an ISO date-time: ``text``),
+    ``vague`` (a day was said, but not one we can trust: a month alone, a range)."""
 
     start: int
     end: int
@@ -122,7 +136,26 @@ def find(ws: tuple[str, ...]) -> tuple[Said, ...]:
             continue
         found.append(said)
         i = said.end
-    return tuple(s for s in _checked(found, ws) if not _negated(ws, s.start))
+    checked = [_unsure(ws, s) for s in _checked(found, ws) if s.mode != "abbreviation"]
+    return tuple(s for s in checked if not _negated(ws, s.start))
+
+
+def _unsure(ws: tuple[str, ...], s: Said) -> Said:
+    """A day said as one end of a range ("july 13 to 15", "from 13 to 15 july"), the
+    week around it ("the week of october 6th"), or a feast's weekday ("black friday"):
+    the caller named no one day we can trust."""
+    before = tuple(w for w in ws[max(0, s.start - 3) : s.start] if w != "the")[-2:]
+    after = tuple(w for w in ws[s.end : s.end + 3] if w != "the")[:2]
+    ranged = (after[:1] and after[0] in RANGE_WORDS and len(after) > 1 and _day_like(after[1]))
+    ranged = ranged or (len(after) > 0 and s.kind in ("date", "day") and _day_like(after[0]))
+    ranged = ranged or (len(before) == 2 and before[1] in RANGE_WORDS and _day_like(before[0]))
+    week_of = before == ("week", "of")
+    feast = s.kind in ("weekday", "date") and before[-1:] != () and before[-1] in FEAST_WORDS
+    return replace(s, kind="vague") if ranged or week_of or feast else s
+
+
+def _day_like(word: str) -> bool:
+    return bool(_ORDINAL_TOKEN.fullmatch(word)) or (word.isdigit() and len(word) <= 2)
 
 
 def done(ws: tuple[str, ...]) -> bool:
@@ -159,7 +192,7 @@ def _beside(a: Said, b: Said, ws: tuple[str, ...]) -> bool:
     if (a.weekday if a.kind == "weekday" else b.weekday) is None:
         return False
     weekday = a if a.kind == "weekday" else b
-    if weekday.mode != "":
+    if weekday.mode not in ("", "abbreviation"):
         return False  # "next friday 27th" is two mentions; they must agree anyway
     gap = ws[a.end : b.start]
     return all(w in ("the", "on", "of") for w in gap) and len(gap) <= 1
@@ -175,6 +208,10 @@ def _said_at(ws: tuple[str, ...], i: int) -> Said | None:  # noqa: C901
         return _month_first(ws, i)
     if w in WEEKDAYS:
         return _weekday_at(ws, i)
+    if w in WEEKDAY_ABBREVIATIONS:
+        return Said(i, i + 1, "weekday", weekday=WEEKDAY_ABBREVIATIONS[w], mode="abbreviation")
+    if w in ("christmas", "xmas", "new"):
+        return _fixed_day_at(ws, i)
     if w in RELATIVE:
         return Said(i, i + 1, "shift", days=RELATIVE[w])
     if w == "day" or (w == "the" and i + 1 < len(ws) and ws[i + 1] == "day"):
@@ -195,6 +232,8 @@ def _digits_at(ws: tuple[str, ...], i: int) -> Said | None:
             return Said(i, i + 1, "moment", text=w)
         return Said(i, i + 1, "exact", int(m.group(1)), int(m.group(2)), int(m.group(3)))
     if (m := _DATE_TOKEN.fullmatch(w)) and not (w.count(".") == 1 and m.group(3) is None):
+        if m.group(3) is None and not _day_and_month(ws, i):
+            return None
         day, month, year = int(m.group(1)), int(m.group(2)), m.group(3)
         if year is not None and len(year) == 4:
             return Said(i, i + 1, "exact", int(year), month, day)
@@ -204,6 +243,14 @@ def _digits_at(ws: tuple[str, ...], i: int) -> Said | None:
     if _ORDINAL_TOKEN.fullmatch(w) or (w.isdigit() and len(w) <= 2):
         return _day_first(ws, i) or _shift_at(ws, i)
     return _shift_at(ws, i)
+
+
+def _day_and_month(ws: tuple[str, ...], i: int) -> bool:
+    """Whether "25/12" is a day and month: not "3-4 pm", "in 1/2 hour", "1-8 september"."""
+    after = ws[i + 1] if i + 1 < len(ws) else ""
+    if after in _CLOCK_WORDS or after in UNIT_DAYS or after in UNIT_MONTHS or after in MONTHS:
+        return False
+    return after not in ("h", "hour", "hr", "hrs") and (i == 0 or ws[i - 1] != "in")
 
 
 def _packed(ws: tuple[str, ...], i: int) -> Said | None:
@@ -280,14 +327,23 @@ def _day_first(ws: tuple[str, ...], i: int) -> Said | None:
         year = _year_at(ws, j_of + 1)
         end = year[1] if year else j_of + 1
         return Said(i, end, "date", year[0] if year else None, MONTHS[ws[j_of]], day)
+    months = _month_named(ws, j_of) if j_of > j else None  # "20(th) of next month"
+    if months is not None:
+        return Said(i, months[1], "day", day=day, months=months[0])
     if not ordinal:
         return None
     if ws[i] in NTH and j < len(ws) and ws[j] in WEEKDAYS:
         return _nth_at(ws, i, j)
-    months = _month_named(ws, j_of)
-    if months is not None:
-        return Said(i, months[1], "day", day=day, months=months[0])
+    if ws[j : j + 2] == ("day", "of") and j + 2 < len(ws) and ws[j + 2] in MONTHS:
+        return _month_day(ws, i, j + 2, day)
     return _lone_day(ws, i, j, day)
+
+
+def _month_day(ws: tuple[str, ...], i: int, k: int, day: int) -> Said:
+    """"third day of october [2015]", "last day of october" (``day`` -1)."""
+    year = _year_at(ws, k + 1)
+    end = year[1] if year else k + 1
+    return Said(i, end, "nth", year[0] if year else None, MONTHS[ws[k]], day)
 
 
 def _month_named(ws: tuple[str, ...], j: int) -> tuple[int | None, int] | None:
@@ -322,8 +378,8 @@ def _day_words_at(ws: tuple[str, ...], i: int) -> Said | None:
 def _nth_at(ws: tuple[str, ...], i: int, j: int) -> Said | None:
     """"first tuesday of october [2027]", "last friday of this month"."""
     weekday, k = WEEKDAYS[ws[j]], j + 1
-    if k >= len(ws) or ws[k] != "of":
-        return None
+    if k >= len(ws) or ws[k] not in ("of", "in"):
+        return Said(i, k, "vague")  # "third tuesday after christmas": of what, unsure
     k += 1
     if k < len(ws) and ws[k] == "the" and k + 1 < len(ws) and ws[k + 1] in MONTHS:
         k += 1
@@ -335,7 +391,7 @@ def _nth_at(ws: tuple[str, ...], i: int, j: int) -> Said | None:
         )
     months = _month_named(ws, k)
     if months is None:
-        return None
+        return Said(i, k, "vague")
     return Said(i, months[1], "nth", day=NTH[ws[i]], months=months[0] or 0, weekday=weekday)
 
 
@@ -347,7 +403,9 @@ def _month_first(ws: tuple[str, ...], i: int) -> Said | None:
     found = _day_at(ws, j)
     if found is None:
         year = _year_at(ws, i + 1)  # "december 2026": no day, but its words are a year
-        return Said(i, year[1], "month", year[0], MONTHS[ws[i]]) if year else None
+        if year:
+            return Said(i, year[1], "month", year[0], MONTHS[ws[i]])
+        return None if ws[i] == "may" else Said(i, i + 1, "vague")
     if ws[i] == "may" and not found[2] and not ws[j].isdigit():
         return None
     day, k, _ = found
@@ -359,12 +417,29 @@ def _month_first(ws: tuple[str, ...], i: int) -> Said | None:
 def _weekday_at(ws: tuple[str, ...], i: int) -> Said:
     """"friday", "friday next week", "monday after next"."""
     weekday, j = WEEKDAYS[ws[i]], i + 1
+    if j < len(ws) and ws[j] in ("of", "from"):  # "wednesday of next week"
+        j += 1
     pair = ws[j : j + 2]
-    modes = {("next", "week"): "next_week", ("this", "week"): "this_week"}
-    modes |= {("last", "week"): "last_week", ("after", "next"): "after_next"}
-    if pair in modes:
-        return Said(i, j + 2, "weekday", weekday=weekday, mode=modes[pair])
-    return Said(i, j, "weekday", weekday=weekday)
+    if pair in _WEEK_MODES:
+        return Said(i, j + 2, "weekday", weekday=weekday, mode=_WEEK_MODES[pair])
+    return Said(i, i + 1, "weekday", weekday=weekday)
+
+
+_WEEK_MODES = {("next", "week"): "next_week", ("this", "week"): "this_week"} | {
+    ("last", "week"): "last_week", ("after", "next"): "after_next",
+}  # fmt: skip
+
+
+def _fixed_day_at(ws: tuple[str, ...], i: int) -> Said | None:
+    """"christmas (day)", "xmas", "christmas eve", "new year's day"."""
+    for size in (3, 2, 1):
+        key = ws[i : i + size]
+        if key in FIXED_DAYS:
+            month, day = FIXED_DAYS[key]
+            end = i + size + (1 if ws[i + size : i + size + 1] == ("day",) else 0)
+            year = _year_at(ws, end)
+            return Said(i, year[1] if year else end, "date", year[0] if year else None, month, day)
+    return None
 
 
 def _modified_at(ws: tuple[str, ...], i: int) -> Said | None:
@@ -373,8 +448,14 @@ def _modified_at(ws: tuple[str, ...], i: int) -> Said | None:
     j = i + 1
     if ws[i] == "this" and j < len(ws) and ws[j] == "coming":
         j += 1
-    if ws[i] == "last" and j + 1 < len(ws) and ws[j] in WEEKDAYS and ws[j + 1] == "of":
+    if ws[i] == "last" and j + 1 < len(ws) and ws[j] in WEEKDAYS and ws[j + 1] in ("of", "in"):
         return _nth_at(ws, i, j)  # "last friday of december"
+    if ws[i] == "last" and ws[j : j + 2] == ("day", "of") and j + 2 < len(ws) and ws[j + 2] in MONTHS:
+        if i and (ws[i - 1] in ORDINALS or _ORDINAL_TOKEN.fullmatch(ws[i - 1])):
+            return Said(i, j + 3, "vague")  # "fifth last day of may"
+        return _month_day(ws, i, j + 2, -1)
+    if ws[i] == "last" and j + 1 < len(ws) and ws[j] == "weeks" and ws[j + 1] in WEEKDAYS:
+        return Said(i, j + 2, "weekday", weekday=WEEKDAYS[ws[j + 1]], mode="last_week")
     if j < len(ws) and ws[j] in WEEKDAYS:
         mode = "last" if ws[i] in LAST_WORDS else "next"
         return Said(i, j + 1, "weekday", weekday=WEEKDAYS[ws[j]], mode=mode)
@@ -478,6 +559,8 @@ def resolve(said: tuple[Said, ...], today: date, zone: ZoneInfo, was_done: bool)
     for one in said:
         if one.kind == "month":
             continue  # a month and year is not a day
+        if one.kind == "vague":
+            return ""
         try:
             day = _resolve(one, today, zone, was_done)
         except (ValueError, OverflowError):  # past 9999 or before year 1: no day
@@ -558,7 +641,6 @@ def _weekday(s: Said, today: date, was_done: bool) -> date:
 
 
 def _nth(s: Said, today: date) -> date | None:
-    assert s.weekday is not None
     if s.month is None:
         first = today.replace(day=1) + relativedelta(months=s.months or 0)
         return _nth_in(first.year, first.month, s.weekday, s.day)
@@ -571,11 +653,12 @@ def _nth(s: Said, today: date) -> date | None:
     return _nth_in(today.year + 1, s.month, s.weekday, s.day)
 
 
-def _nth_in(year: int, month: int, weekday: int, n: int) -> date | None:
+def _nth_in(year: int, month: int, weekday: int | None, n: int) -> date | None:
+    """The ``n``-th (-1: last) ``weekday`` (None: any day) of a month."""
     if not 1 <= year <= 9999 or not 1 <= month <= 12:
         return None
-    days = [d for d in range(1, _stdcal.monthrange(year, month)[1] + 1)]
-    matching = [d for d in days if date(year, month, d).weekday() == weekday]
+    days = range(1, _stdcal.monthrange(year, month)[1] + 1)
+    matching = [d for d in days if weekday is None or date(year, month, d).weekday() == weekday]
     if n == -1:
         return date(year, month, matching[-1])
     return date(year, month, matching[n - 1]) if n <= len(matching) else None

@@ -37,6 +37,9 @@ STUCK = frozenset({
     "rs", "inr", "usd", "cad", "aud", "sgd", "eur", "gbp", "rm", "myr", "aed", "chf",
     "k", "l", "lakh", "lakhs", "lac", "lacs", "lkh", "lkhs", "cr", "crore", "crores",
     "mn", "bn", "c", "p", "am", "pm", "hrs", "hr", "h", "min", "mins", "kg", "km", "us",
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
+    "sep", "sept", "oct", "nov", "dec",
 })  # fmt: skip
 _SYMBOLS = frozenset("₹$€£")
 _A_MAGNITUDE = re.compile(r"\ba (hundred|thousand|lakh|lac|crore|million|billion)\b")
