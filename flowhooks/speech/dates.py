@@ -32,8 +32,7 @@ from flowhooks.speech.numbers import (
     TEENS,
     TENS,
     UNITS,
-    read_number,
-    starts_number,
+    number_at,
 )
 
 MONTHS = {name.lower(): i for i, name in enumerate(_stdcal.month_name) if name} | {
@@ -96,6 +95,14 @@ _ORDINAL_TOKEN = re.compile(r"(\d{1,2})(?:st|nd|rd|th)")
 PIVOT_YEARS = 20  # a two-digit year up to 20 years ahead is 20YY, else 19YY
 
 
+# every word a day mention can start with (besides digits)
+STARTS = frozenset({
+    *MONTHS, *WEEKDAYS, *WEEKDAY_ABBREVIATIONS, *RELATIVE, *ORDINALS, *TENS, *TEENS, *UNITS,
+    *NEXT_WORDS, *LAST_WORDS, "day", "the", "in", "after", "a", "an", "christmas", "xmas",
+    "new",
+})  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class Said:
     """A day mentioned at words[start:end], before it is read against today.
@@ -130,9 +137,14 @@ def find(ws: tuple[str, ...]) -> tuple[Said, ...]:
     found: list[Said] = []
     i = 0
     while i < len(ws):
+        w = ws[i]
+        if w not in STARTS and not "0" <= w[0] <= "9":
+            i += 1  # most words start no day: one set lookup
+            continue
         said = _said_at(ws, i)
         if said is None:
-            i += 1
+            number = number_at(ws, i)  # no day starts inside a number: skip past it
+            i = number.end if number is not None else i + 1
             continue
         found.append(said)
         i = said.end
@@ -227,6 +239,10 @@ def _said_at(ws: tuple[str, ...], i: int) -> Said | None:  # noqa: C901
 
 def _digits_at(ws: tuple[str, ...], i: int) -> Said | None:
     w = ws[i]
+    if w.isdigit():
+        if len(w) in (6, 8):
+            return _packed(ws, i)
+        return (_day_first(ws, i) if len(w) <= 2 else None) or _shift_at(ws, i)
     if m := _ISO_TOKEN.fullmatch(w):
         if m.group(4):
             return Said(i, i + 1, "moment", text=w)
@@ -238,10 +254,8 @@ def _digits_at(ws: tuple[str, ...], i: int) -> Said | None:
         if year is not None and len(year) == 4:
             return Said(i, i + 1, "exact", int(year), month, day)
         return Said(i, i + 1, "date", int(year) if year else None, month, day)
-    if w.isdigit() and len(w) in (6, 8):
-        return _packed(ws, i)
-    if _ORDINAL_TOKEN.fullmatch(w) or (w.isdigit() and len(w) <= 2):
-        return _day_first(ws, i) or _shift_at(ws, i)
+    if _ORDINAL_TOKEN.fullmatch(w):
+        return _day_first(ws, i)
     return _shift_at(ws, i)
 
 
@@ -282,8 +296,8 @@ def _day_at(ws: tuple[str, ...], i: int) -> tuple[int, int, bool] | None:
     elif w in TENS and i + 1 < len(ws) and ws[i + 1] in ORDINALS and ORDINALS[ws[i + 1]] < 10:
         day, j, ordinal = TENS[w] + ORDINALS[ws[i + 1]], i + 2, True
     elif w in TENS or w in UNITS or w in TEENS:
-        number = read_number(ws, i)
-        if number.value is None or number.kind != "words":
+        number = number_at(ws, i)
+        if number is None or number.value is None or number.kind != "words":
             return None
         day, j, ordinal = int(number.value), number.end, False
     else:
@@ -304,10 +318,8 @@ def _year_at(ws: tuple[str, ...], i: int) -> tuple[int, int] | None:
         return int(w), i + 1
     if w.isdigit() and len(w) == 2:
         return int(w), i + 1
-    if not starts_number(ws, i):
-        return None
-    number = read_number(ws, i)
-    if number.value is None or number.kind not in ("parts", "scaled"):
+    number = number_at(ws, i)
+    if number is None or number.value is None or number.kind not in ("parts", "scaled"):
         return None
     year = int(number.value)
     return (year, number.end) if 1900 <= year <= 2199 else None
@@ -492,10 +504,8 @@ def _count_at(ws: tuple[str, ...], i: int) -> tuple[int, int] | None:
         return None
     if ws[i] in ("a", "an", "one") and i + 1 < len(ws) and _unit(ws[i + 1]) is not None:
         return 1, i + 1
-    if not starts_number(ws, i):
-        return None
-    number = read_number(ws, i)
-    if number.value is None or number.value != int(number.value):
+    number = number_at(ws, i)
+    if number is None or number.value is None or number.value != int(number.value):
         return None
     return int(number.value), number.end
 

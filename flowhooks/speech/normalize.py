@@ -66,7 +66,22 @@ def _words(text: str) -> tuple[str, ...]:
     lowered = _GROUPED.sub("", text[:MAX_CHARS].lower().replace("\u2019", "'"))
     lowered = lowered.replace("'", "")  # that's -> thats, don't -> dont
     out: list[str] = []
-    for w in _TOKEN.findall(lowered):
+    pieces = lowered.split()
+    for k, piece in enumerate(pieces):
+        if piece.isalpha():  # most of them: a plain word, no regex needed
+            if piece not in FILLERS:
+                out.append(piece)
+        elif piece == "-" and k + 1 < len(pieces) and pieces[k + 1][:1].isdigit():
+            out.append("minus")  # "- 1,200,000"
+        else:
+            out.extend(_tokens(piece))
+    return tuple(out)
+
+
+def _tokens(piece: str) -> list[str]:
+    """The words of one whitespace-free piece: "₹2.5l," -> ["₹", "2.5", "l"]."""
+    out = []
+    for w in _TOKEN.findall(piece):
         if w in FILLERS:
             continue
         glued = None if w.isalpha() or w.isdigit() else _GLUED.fullmatch(w)
@@ -76,7 +91,7 @@ def _words(text: str) -> tuple[str, ...]:
             out.extend(g for g in glued.groups() if g)
         else:
             out.append(w)
-    return tuple(out)
+    return out
 
 
 @lru_cache(maxsize=4096)  # recognisers repeat the same short answers

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 UNITS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -57,6 +58,8 @@ ID_WORDS = frozenset({
     "policy", "order", "customer", "reference", "ref", "ticket", "pnr", "aadhaar", "aadhar",
     "code", "extension", "ext", "flat", "option", "serial", "imei", "model", "roll",
 })  # fmt: skip
+# the words a number can start with (besides digits)
+STARTS = frozenset({*UNITS, *TEENS, *TENS, "a", "an", "half", *POINT})
 NUMBER_TOKEN = re.compile(r"\d+(?:\.\d+)?|\.\d+")
 MAX_DIGITS = 18  # a value with more integer digits than this is not an amount anyone said
 
@@ -80,7 +83,9 @@ Atom = tuple[str, Decimal, int]
 def starts_number(ws: tuple[str, ...], i: int) -> bool:
     """Whether a number can start at words[i]."""
     w = ws[i]
-    if w in UNITS or w in TEENS or w in TENS or NUMBER_TOKEN.fullmatch(w):
+    if w not in STARTS and not ("0" <= w[0] <= "9" or w[0] == "."):
+        return False  # most words: one set lookup
+    if w in UNITS or w in TEENS or w in TENS or (w not in STARTS and NUMBER_TOKEN.fullmatch(w)):
         return True
     nxt = ws[i + 1] if i + 1 < len(ws) else ""
     if w in ("a", "an"):
@@ -88,6 +93,12 @@ def starts_number(ws: tuple[str, ...], i: int) -> bool:
     if w == "half":
         return nxt in ("a", "an") and i + 2 < len(ws) and _multiplies(ws[i + 2])
     return w in POINT and _fraction(ws, i + 1)[1] > i + 1
+
+
+@lru_cache(maxsize=1024)  # days and amounts read the same numbers of one text
+def number_at(ws: tuple[str, ...], i: int) -> Number | None:
+    """The number starting at words[i], or None."""
+    return read_number(ws, i) if i < len(ws) and starts_number(ws, i) else None
 
 
 def read_number(ws: tuple[str, ...], i: int) -> Number:
@@ -167,7 +178,7 @@ def _atom(ws: tuple[str, ...], i: int, atoms: list[Atom]) -> tuple[Atom, int] | 
     Digits may start a number or follow a multiplier ("1 lakh 20000"); words may not
     follow digits directly ("20 forty"), nor digits words: those are two numbers."""
     w, last = ws[i], atoms[-1][0] if atoms else ""
-    if NUMBER_TOKEN.fullmatch(w):
+    if ("0" <= w[0] <= "9" or w[0] == ".") and NUMBER_TOKEN.fullmatch(w):
         if last and last not in ("scale", "and"):
             return None
         return ("digits", Decimal(w), 0), i + 1

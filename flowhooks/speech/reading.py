@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from flowhooks.speech import dates
 from flowhooks.speech.normalize import MEMO_CHARS, words
-from flowhooks.speech.numbers import ID_WORDS, Number, read_number, starts_number
+from flowhooks.speech.numbers import ID_WORDS, Number, number_at, read_number, starts_number
 
 CURRENCIES = {
     **dict.fromkeys(("rupees", "rupee", "rs", "inr", "₹", "rupaye", "rupay", "rupiya"), "rupee"),
@@ -106,7 +106,8 @@ def _read(text: str) -> Reading:
             i += 1
             continue
         stop = next((k for k in range(i, len(ws)) if k in covered), len(ws))
-        number = read_number(ws[:stop], i)
+        number = number_at(ws, i) if stop == len(ws) else read_number(ws[:stop], i)
+        assert number is not None
         numbers.append(_spoken(ws, number, numbers[-1] if numbers else None))
         i = number.end
     return Reading(ws, days, dates.done(ws), _ranges(ws, numbers))
