@@ -50,10 +50,12 @@ FIXED_DAYS = {("christmas",): (12, 25), ("xmas",): (12, 25), ("christmas", "eve"
 # before a weekday these make it a feast, not the next such day: "black friday"
 FEAST_WORDS = frozenset({
     "black", "cyber", "good", "easter", "palm", "whit", "white", "trinity", "clean", "maundy",
-    "holy", "ash", "shrove", "fat", "orthodox", "great", "lazarus", "branch", "super",
+    "holy", "ash", "shrove", "fat", "orthodox", "great", "lazarus", "super",
     "lunar", "chinese",
 })  # fmt: skip
-RANGE_WORDS = frozenset({"to", "thru", "through", "till", "until", "minus"})
+RANGE_WORDS = frozenset({"to", "thru", "through", "till", "until", "minus", "or", "and"})
+# before a day these make it a bound, not the day: "after the 5th", "before friday"
+BOUND_WORDS = frozenset({"after", "before", "since", "post", "beyond", "around", "approximately"})
 ORDINALS = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
     "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13,
@@ -162,8 +164,10 @@ def _unsure(ws: tuple[str, ...], s: Said) -> Said:
     ranged = ranged or (len(after) > 0 and s.kind in ("date", "day") and _day_like(after[0]))
     ranged = ranged or (len(before) == 2 and before[1] in RANGE_WORDS and _day_like(before[0]))
     week_of = before == ("week", "of")
-    feast = s.kind in ("weekday", "date") and before[-1:] != () and before[-1] in FEAST_WORDS
-    return replace(s, kind="vague") if ranged or week_of or feast else s
+    previous = ws[s.start - 1] if s.start else ""
+    feast = previous in FEAST_WORDS and (s.kind == "date" or s.mode in ("", "abbreviation"))
+    bound = before[-1:] != () and before[-1] in BOUND_WORDS
+    return replace(s, kind="vague") if ranged or week_of or feast or bound else s
 
 
 def _day_like(word: str) -> bool:
@@ -554,6 +558,9 @@ def _shift_at(ws: tuple[str, ...], i: int) -> Said | None:
     if ws[j] == "from" and j + 1 < len(ws) and ws[j + 1] in _FROM:
         base = _FROM[ws[j + 1]]
         return Said(i, j + 2, "shift", days=base + n * unit[0], months=n * unit[1])
+    if ws[j] == "from" and j + 1 < len(ws) and ws[j + 1] in WEEKDAYS and not unit[1]:
+        weekday = WEEKDAYS[ws[j + 1]]  # "a week from monday"
+        return Said(i, j + 2, "weekday", weekday=weekday, mode="next", days=n * unit[0])
     return None
 
 
@@ -640,7 +647,7 @@ def _weekday(s: Said, today: date, was_done: bool) -> date:
     mode = s.mode or ("last" if was_done else "next")
     ahead = (s.weekday - today.weekday() - 1) % 7 + 1
     if mode == "next":
-        return today + timedelta(days=ahead)
+        return today + timedelta(days=ahead + s.days)
     if mode == "last":
         return today - timedelta(days=(today.weekday() - s.weekday - 1) % 7 + 1)
     if mode == "after_next":

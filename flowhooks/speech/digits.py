@@ -81,7 +81,7 @@ def _digit_words(r: Reading) -> list[str]:
             ws[day.start : day.end] = [SKIP] * (day.end - day.start)
     for s in r.numbers:
         n = s.number
-        not_digits = s.role in ("money", "time", "count") or s.restated
+        not_digits = s.role in ("money", "time", "count") or s.restated or s.vague
         if not_digits or n.kind == "scaled" or (n.kind == "digits" and "." in ws[n.start]):
             ws[n.start : n.end] = [SKIP] * (n.end - n.start)
     for i, w in enumerate(ws):

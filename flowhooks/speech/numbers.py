@@ -36,7 +36,8 @@ _THOUSAND, _LAKH, _CRORE = Decimal(10) ** 3, Decimal(10) ** 5, Decimal(10) ** 7
 _MILLION, _BILLION = Decimal(10) ** 6, Decimal(10) ** 9
 SCALES = {
     "thousand": _THOUSAND, "thousands": _THOUSAND, "grand": _THOUSAND, "k": _THOUSAND,
-    "lakh": _LAKH, "lakhs": _LAKH, "lac": _LAKH, "lacs": _LAKH, "lakhs": _LAKH,
+    "lakh": _LAKH, "lakhs": _LAKH, "lac": _LAKH, "lacs": _LAKH, "hazaar": _THOUSAND,
+    "hazar": _THOUSAND, "hajar": _THOUSAND,
     "lkh": _LAKH, "lkhs": _LAKH, "lack": _LAKH, "lacks": _LAKH, "l": _LAKH,
     "crore": _CRORE, "crores": _CRORE, "cr": _CRORE, "crs": _CRORE, "krore": _CRORE,
     "krores": _CRORE, "kr": _CRORE, "koti": _CRORE, "karod": _CRORE, "karor": _CRORE,
@@ -48,7 +49,14 @@ AFTER_DIGITS_ONLY = frozenset({"l", "lack", "lacks", "mn", "bn"})
 # "l" is a lakh only at the end or before the money's name ("30 l", "2.5L rupees"), not
 # in "42 L.E" (Egyptian pounds)
 L_BEFORE = frozenset({"", "rupees", "rs", "inr", "only", "please"})
-HUNDRED = frozenset({"hundred", "hundreds"})
+HUNDRED = frozenset({"hundred", "hundreds", "sau"})
+# Hindi numbers, read only before a multiplier ("do hazaar", "paanch sau", "dedh lakh"):
+# alone, "do" and "teen" are English words
+HINDI = {w: Decimal(v) for w, v in {
+    "ek": "1", "do": "2", "teen": "3", "char": "4", "chaar": "4", "paanch": "5", "panch": "5",
+    "chhe": "6", "che": "6", "saat": "7", "aath": "8", "nau": "9", "das": "10", "dedh": "1.5",
+    "dhai": "2.5", "dhaai": "2.5", "sawa": "1.25",
+}.items()}  # fmt: skip
 DOZEN = frozenset({"dozen", "dozens"})
 POINT = frozenset({"point", "dot"})
 DIGIT_WORDS = {**{w: str(v) for w, v in UNITS.items()}, "oh": "0", "o": "0", "nought": "0"}
@@ -59,7 +67,7 @@ ID_WORDS = frozenset({
     "code", "extension", "ext", "flat", "option", "serial", "imei", "model", "roll",
 })  # fmt: skip
 # the words a number can start with (besides digits)
-STARTS = frozenset({*UNITS, *TEENS, *TENS, "a", "an", "half", *POINT})
+STARTS = frozenset({*UNITS, *TEENS, *TENS, *HINDI, "a", "an", "half", *POINT})
 NUMBER_TOKEN = re.compile(r"\d+(?:\.\d+)?|\.\d+")
 MAX_DIGITS = 18  # a value with more integer digits than this is not an amount anyone said
 
@@ -89,9 +97,11 @@ def starts_number(ws: tuple[str, ...], i: int) -> bool:
         return True
     nxt = ws[i + 1] if i + 1 < len(ws) else ""
     if w in ("a", "an"):
-        return nxt in HUNDRED or nxt in DOZEN or nxt in ("couple", "pair") or _scale(nxt, "")
+        return nxt in HUNDRED or nxt in DOZEN or nxt in ("couple", "pair") or _multiplies(nxt)
     if w == "half":
         return nxt in ("a", "an") and i + 2 < len(ws) and _multiplies(ws[i + 2])
+    if w in HINDI:
+        return _multiplies(nxt)
     return w in POINT and _fraction(ws, i + 1)[1] > i + 1
 
 
@@ -109,31 +119,20 @@ def read_number(ws: tuple[str, ...], i: int) -> Number:
         step = _atom(ws, j, atoms)
         if step is None:
             break
-        atom, j = step
-        if atom[0] == "and":
-            split = len(atoms)
-        atoms.append(atom)
-    while atoms and atoms[-1][0] == "and":  # "five hundred and" ends before "and"
-        atoms.pop()
-        j -= 1
+        if step[0][0] == "and":
+            split = j
+        atoms.append(step[0])
+        j = step[1]
     value, kind = _evaluate(atoms)
-    and_at = _split_index(ws, i, j) if split is not None else None
-    return Number(i, j, value, kind, and_at)
+    return Number(i, j, value, kind, split)
 
 
-def _split_index(ws: tuple[str, ...], start: int, end: int) -> int | None:
-    for k in range(end - 1, start, -1):
-        if ws[k] == "and":
-            return k
-    return None
-
-
-def _scale(word: str, previous: str) -> Decimal | None:
+def _scale(word: str, previous: str, following: str) -> Decimal | None:
     """The multiplier ``word`` names after ``previous`` (an atom kind, "" for none)."""
     m = SCALES.get(word)
     if m is None or (word in AFTER_DIGITS_ONLY and previous != "digits"):
         return None
-    return m
+    return None if word == "l" and following not in L_BEFORE else m
 
 
 def _multiplies(word: str) -> bool:
@@ -172,48 +171,50 @@ def _small(ws: tuple[str, ...], i: int) -> tuple[Atom, int] | None:
     return None
 
 
-def _atom(ws: tuple[str, ...], i: int, atoms: list[Atom]) -> tuple[Atom, int] | None:  # noqa: C901
+def _atom(ws: tuple[str, ...], i: int, atoms: list[Atom]) -> tuple[Atom, int] | None:
     """The next step of the number at words[i], or None where the number ends.
 
     Digits may start a number or follow a multiplier ("1 lakh 20000"); words may not
     follow digits directly ("20 forty"), nor digits words: those are two numbers."""
     w, last = ws[i], atoms[-1][0] if atoms else ""
     if ("0" <= w[0] <= "9" or w[0] == ".") and NUMBER_TOKEN.fullmatch(w):
-        if last and last not in ("scale", "and"):
-            return None
-        return ("digits", Decimal(w), 0), i + 1
+        return (("digits", Decimal(w), 0), i + 1) if last in ("", "scale", "and") else None
     if w in UNITS or w in TEENS or w in TENS:
         return _small(ws, i) if last in ("", "small", "hundred", "scale", "and") else None
+    if w in HINDI and i + 1 < len(ws) and _multiplies(ws[i + 1]) and last in ("", "scale"):
+        return ("small", HINDI[w], 1), i + 1  # "do hazaar", "dedh lakh"
     if w in HUNDRED:
         return (("hundred", Decimal(100), 0), i + 1) if last in ("small", "digits", "one") else None
-    m = _scale(w, last)
-    if m is not None and w == "l" and (ws[i + 1] if i + 1 < len(ws) else "") not in L_BEFORE:
-        m = None
+    if w in DOZEN:
+        after = last in ("small", "digits", "one", "hundred")
+        return (("dozen", Decimal(12), 0), i + 1) if after else None
+    m = _scale(w, last, ws[i + 1] if i + 1 < len(ws) else "")
     if m is not None:
         return (("scale", m, 0), i + 1) if last and last != "and" else None
-    if w in DOZEN:
-        fits_before = last in ("small", "digits", "one", "hundred")
-        return (("dozen", Decimal(12), 0), i + 1) if fits_before else None
-    nxt = ws[i + 1] if i + 1 < len(ws) else ""
-    if w in ("a", "an") and (last in ("", "and")) and starts_number(ws, i):
-        if nxt in ("couple", "pair"):
-            j = i + 3 if i + 2 < len(ws) and ws[i + 2] == "of" else i + 2
-            return ("small", Decimal(2), 1), j
-        return ("one", Decimal(1), 1), i + 1
-    if w == "half" and not last and starts_number(ws, i):
-        return ("small", Decimal("0.5"), 1), i + 2
-    if w == "and" and last in ("small", "digits") and nxt in ("half", "a"):
-        if nxt == "half":
-            return ("half", Decimal("0.5"), 0), i + 2
-        if i + 2 < len(ws) and ws[i + 2] == "half":  # "one and a half"
-            return ("half", Decimal("0.5"), 0), i + 3
-    if w == "and" and last in ("hundred", "scale") and i + 1 < len(ws):
-        nxt_small = nxt in UNITS or nxt in TEENS or nxt in TENS or nxt.isdigit()
-        return (("and", Decimal(0), 0), i + 1) if nxt_small else None
     if w in POINT and last in ("", "small", "digits"):
         digits, j = _fraction(ws, i + 1)
-        if digits:
-            return ("fraction", Decimal("0." + digits), 0), j
+        return (("fraction", Decimal("0." + digits), 0), j) if digits else None
+    return _joining(ws, i, last)
+
+
+def _joining(ws: tuple[str, ...], i: int, last: str) -> tuple[Atom, int] | None:
+    """"a"/"an" before a multiplier ("a lakh", "a couple of hundred"), "half a", "and"
+    inside a number ("five hundred and fifty", "one and a half")."""
+    w, nxt = ws[i], ws[i + 1] if i + 1 < len(ws) else ""
+    if w in ("a", "an") and last in ("", "and") and starts_number(ws, i):
+        if nxt in ("couple", "pair"):
+            return ("small", Decimal(2), 1), i + (3 if ws[i + 2 : i + 3] == ("of",) else 2)
+        return ("one", Decimal(1), 1), i + 1
+    if w == "half" and not last and starts_number(ws, i):
+        return ("small", Decimal("0.5"), 1), i + 2  # "half a million"
+    if w != "and":
+        return None
+    if last in ("small", "digits") and nxt == "half":
+        return ("half", Decimal("0.5"), 0), i + 2
+    if last in ("small", "digits") and ws[i + 1 : i + 3] == ("a", "half"):
+        return ("half", Decimal("0.5"), 0), i + 3
+    if last in ("hundred", "scale") and (nxt in UNITS or nxt in TEENS or nxt in TENS or nxt.isdigit()):
+        return ("and", Decimal(0), 0), i + 1
     return None
 
 

@@ -57,7 +57,8 @@ COUNT_NOUNS = frozenset({
     "digits", "people", "person", "persons", "members", "kids", "children", "items",
     "pieces", "transactions", "cards", "card", "accounts", "loans", "emis", "installments",
     "instalments", "calls", "attempts", "tickets", "orders", "percent", "km", "kms", "kg",
-    "floor", "star", "stars", "options", "numbers",
+    "floor", "star", "stars", "options", "numbers", "child", "adult", "adults", "guests",
+    "seats", "rooms", "nights",
 })  # fmt: skip
 CLOCK_WORDS = frozenset({"am", "pm", "oclock", "baje", "sharp"})
 TIME_CUES = frozenset({"at", "after", "before", "by", "till", "until"})
@@ -114,13 +115,17 @@ def _read(text: str) -> Reading:
 
 
 def _ranges(ws: tuple[str, ...], numbers: list[Spoken]) -> tuple[Spoken, ...]:
-    """"500 or 600 rupees", "between 500 and 1000 rupees": both are money."""
+    """Numbers joined into a range or a choice say no one amount: "500 or 600 rupees",
+    "between 500 and 1000 rupees" (both money), "fifty to sixty thousand" (both vague)."""
     out = list(numbers)
     for k in range(len(out) - 2, -1, -1):
         one, nxt = out[k], out[k + 1]
-        joined = ws[one.number.end : nxt.number.start] in _RANGE_GAPS
-        if one.role in ("plain", "time") and nxt.role == "money" and nxt.currency and joined:
+        if one.role not in ("plain", "time") or ws[one.number.end : nxt.number.start] not in _RANGE_GAPS:
+            continue
+        if nxt.role == "money" and nxt.currency:
             out[k] = replace(one, role="money", currency=nxt.currency)
+        elif nxt.role == "plain" and nxt.number.kind == "scaled":
+            out[k], out[k + 1] = replace(one, vague=True), replace(nxt, vague=True)
     return tuple(out)
 
 

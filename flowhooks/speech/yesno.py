@@ -22,7 +22,7 @@ YES_PHRASES = (
 )  # fmt: skip
 NO_PHRASES = (
     "no", "nope", "nah", "nay", "never", "negative", "wrong", "incorrect", "not really",
-    "not right",
+    "not right", "not at all",
     "no thanks", "no thank you", "dont", "do not", "not now", "not interested",
     "i dont", "nahin", "nahi", "nai", "na", "mat", "galat",
     "bilkul nahin", "bilkul nahi", "nahi chahiye", "nahin chahiye", "rehne do",
