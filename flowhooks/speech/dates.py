@@ -146,7 +146,7 @@ def find(ws: tuple[str, ...]) -> tuple[Said, ...]:
         said = _said_at(ws, i)
         if said is None:
             number = number_at(ws, i)  # no day starts inside a number: skip past it
-            i = number.end if number is not None else i + 1
+            i = max(i + 1, number.end) if number is not None else i + 1
             continue
         found.append(said)
         i = said.end

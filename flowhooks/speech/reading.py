@@ -108,7 +108,9 @@ def _read(text: str) -> Reading:
             continue
         stop = next((k for k in range(i, len(ws)) if k in covered), len(ws))
         number = number_at(ws, i) if stop == len(ws) else read_number(ws[:stop], i)
-        assert number is not None
+        if number is None or number.end == i:  # "point" right before a day: no number
+            i += 1
+            continue
         numbers.append(_spoken(ws, number, numbers[-1] if numbers else None))
         i = number.end
     return Reading(ws, days, dates.done(ws), _ranges(ws, numbers))
