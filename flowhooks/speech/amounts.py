@@ -81,8 +81,9 @@ def _bare_amount(r: Reading, s: Spoken) -> bool:
 
 
 def _a_currency_alone(r: Reading) -> list[Money]:
-    """"a dollar", "a rupee" with no number after: one of it."""
-    ws, out = r.words, []
+    """ "a dollar", "a rupee" with no number after: one of it."""
+    ws = r.words
+    out: list[Money] = []
     starts = {s.number.start for s in r.numbers}
     for i in range(len(ws) - 1):
         if ws[i] in ("a", "an") and ws[i + 1] in CURRENCIES and i + 2 not in starts:

@@ -109,13 +109,19 @@ STARTS = frozenset({
 class Said:
     """A day mentioned at words[start:end], before it is read against today.
 
-    kind: ``date`` (year -- under 100 when said in two digits -- or None, month, day),
-    ``exact`` (an ISO date), ``month`` (a month and year: no day, but not a number
-    either), ``day`` (a day of the month;
-    ``months`` from this month, or None: this month or the next), ``shift`` (days,
-    months from today), ``weekday`` (``weekday`` and ``mode``), ``nth`` (the ``day``-th
-    ``weekday`` of month/year, -1 the last), ``moment`` (an ISO date-time: ``text``),
-    ``vague`` (a day was said, but not one we can trust: a month alone, a range)."""
+    ``kind`` says which fields hold it:
+    * ``date``: ``year`` (under 100 when said in two digits; None: this year or the
+      next), ``month``, ``day``; ``exact``: an ISO or D-M-YYYY date, as said;
+    * ``day``: a ``day`` of the month, ``months`` from this one (None: this month, or
+      the next when past);
+    * ``shift``: ``days`` and ``months`` from today;
+    * ``weekday``: ``weekday`` and ``mode`` (next, last, next_week, this_week,
+      last_week, after_next; "" alone), plus ``days`` ("a week from monday");
+    * ``nth``: the ``day``-th (-1: last) ``weekday`` (None: any day) of ``month``
+      (``year``) or of the month ``months`` from this one;
+    * ``moment``: an ISO date-time (``text``), read in the calendar's zone;
+    * ``month``: a month and year (no day, but its words are not an amount either);
+    * ``vague``: a day was said, but not one to trust (a range, a month alone)."""
 
     start: int
     end: int
@@ -155,19 +161,19 @@ def find(ws: tuple[str, ...]) -> tuple[Said, ...]:
 
 
 def _unsure(ws: tuple[str, ...], s: Said) -> Said:
-    """A day said as one end of a range ("july 13 to 15", "from 13 to 15 july"), the
-    week around it ("the week of october 6th"), or a feast's weekday ("black friday"):
-    the caller named no one day we can trust."""
+    """A day said as one end of a range or a choice ("july 13 to 15", "from 13 to 15
+    july", "the 5th or 6th"), as a bound ("after the 5th"), the week around it ("the
+    week of october 6th"), or a feast's weekday ("black friday"): no one day to trust."""
     before = tuple(w for w in ws[max(0, s.start - 3) : s.start] if w != "the")[-2:]
     after = tuple(w for w in ws[s.end : s.end + 3] if w != "the")[:2]
-    ranged = (after[:1] and after[0] in RANGE_WORDS and len(after) > 1 and _day_like(after[1]))
-    ranged = ranged or (len(after) > 0 and s.kind in ("date", "day") and _day_like(after[0]))
-    ranged = ranged or (len(before) == 2 and before[1] in RANGE_WORDS and _day_like(before[0]))
-    week_of = before == ("week", "of")
+    to_a_day = len(after) == 2 and after[0] in RANGE_WORDS and _day_like(after[1])
+    from_a_day = len(before) == 2 and before[1] in RANGE_WORDS and _day_like(before[0])
+    then_a_day = s.kind in ("date", "day") and len(after) > 0 and _day_like(after[0])
+    bound = len(before) > 0 and before[-1] in BOUND_WORDS
     previous = ws[s.start - 1] if s.start else ""
     feast = previous in FEAST_WORDS and (s.kind == "date" or s.mode in ("", "abbreviation"))
-    bound = before[-1:] != () and before[-1] in BOUND_WORDS
-    return replace(s, kind="vague") if ranged or week_of or feast or bound else s
+    unsure = to_a_day or from_a_day or then_a_day or bound or feast or before == ("week", "of")
+    return replace(s, kind="vague") if unsure else s
 
 
 def _day_like(word: str) -> bool:
@@ -214,7 +220,7 @@ def _beside(a: Said, b: Said, ws: tuple[str, ...]) -> bool:
     return all(w in ("the", "on", "of") for w in gap) and len(gap) <= 1
 
 
-def _said_at(ws: tuple[str, ...], i: int) -> Said | None:  # noqa: C901
+def _said_at(ws: tuple[str, ...], i: int) -> Said | None:
     w = ws[i]
     if w[0].isdigit():
         return _digits_at(ws, i)
@@ -356,7 +362,7 @@ def _day_first(ws: tuple[str, ...], i: int) -> Said | None:
 
 
 def _month_day(ws: tuple[str, ...], i: int, k: int, day: int) -> Said:
-    """"third day of october [2015]", "last day of october" (``day`` -1)."""
+    """ "third day of october [2015]", "last day of october" (``day`` -1)."""
     year = _year_at(ws, k + 1)
     end = year[1] if year else k + 1
     return Said(i, end, "nth", year[0] if year else None, MONTHS[ws[k]], day)
@@ -374,7 +380,7 @@ def _month_named(ws: tuple[str, ...], j: int) -> tuple[int | None, int] | None:
 
 
 def _lone_day(ws: tuple[str, ...], i: int, j: int, day: int) -> Said | None:
-    """"15th" said alone is a day of the month when it is all that was said, or follows
+    """ "15th" said alone is a day of the month when it is all that was said, or follows
     "on", "by", ... ("on the 15th"), and no noun makes it something else."""
     if j < len(ws) and ws[j] in NOT_A_DAY:
         return None
@@ -392,7 +398,7 @@ def _day_words_at(ws: tuple[str, ...], i: int) -> Said | None:
 
 
 def _nth_at(ws: tuple[str, ...], i: int, j: int) -> Said | None:
-    """"first tuesday of october [2027]", "last friday of this month"."""
+    """ "first tuesday of october [2027]", "last friday of this month"."""
     weekday, k = WEEKDAYS[ws[j]], j + 1
     if k >= len(ws) or ws[k] not in ("of", "in"):
         return Said(i, k, "vague")  # "third tuesday after christmas": of what, unsure
@@ -412,7 +418,7 @@ def _nth_at(ws: tuple[str, ...], i: int, j: int) -> Said | None:
 
 
 def _month_first(ws: tuple[str, ...], i: int) -> Said | None:
-    """"december 25th [2026]", "dec the 25th", "jan twenty sixth"."""
+    """ "december 25th [2026]", "dec the 25th", "jan twenty sixth"."""
     j = i + 1
     if j < len(ws) and ws[j] == "the":
         j += 1
@@ -431,7 +437,7 @@ def _month_first(ws: tuple[str, ...], i: int) -> Said | None:
 
 
 def _weekday_at(ws: tuple[str, ...], i: int) -> Said:
-    """"friday", "friday next week", "monday after next"."""
+    """ "friday", "friday next week", "monday after next"."""
     weekday, j = WEEKDAYS[ws[i]], i + 1
     if j < len(ws) and ws[j] in ("of", "from"):  # "wednesday of next week"
         j += 1
@@ -447,7 +453,7 @@ _WEEK_MODES = {("next", "week"): "next_week", ("this", "week"): "this_week"} | {
 
 
 def _fixed_day_at(ws: tuple[str, ...], i: int) -> Said | None:
-    """"christmas (day)", "xmas", "christmas eve", "new year's day"."""
+    """ "christmas (day)", "xmas", "christmas eve", "new year's day"."""
     for size in (3, 2, 1):
         key = ws[i : i + size]
         if key in FIXED_DAYS:
@@ -459,40 +465,47 @@ def _fixed_day_at(ws: tuple[str, ...], i: int) -> Said | None:
 
 
 def _modified_at(ws: tuple[str, ...], i: int) -> Said | None:
-    """"next monday", "this coming friday", "last sunday", "next week friday", "next
-    month 10th"."""
-    j = i + 1
-    if ws[i] == "this" and j < len(ws) and ws[j] == "coming":
-        j += 1
-    if ws[i] == "last" and j + 1 < len(ws) and ws[j] in WEEKDAYS and ws[j + 1] in ("of", "in"):
-        return _nth_at(ws, i, j)  # "last friday of december"
-    if ws[i] == "last" and ws[j : j + 2] == ("day", "of") and j + 2 < len(ws) and ws[j + 2] in MONTHS:
-        if i and (ws[i - 1] in ORDINALS or _ORDINAL_TOKEN.fullmatch(ws[i - 1])):
-            return Said(i, j + 3, "vague")  # "fifth last day of may"
-        return _month_day(ws, i, j + 2, -1)
-    if ws[i] == "last" and j + 1 < len(ws) and ws[j] == "weeks" and ws[j + 1] in WEEKDAYS:
-        return Said(i, j + 2, "weekday", weekday=WEEKDAYS[ws[j + 1]], mode="last_week")
+    """Days after next/this/coming/last: "next monday", "this coming friday", "last
+    sunday", "last friday of december", "next week friday", "next month 10th"."""
+    j = i + 2 if ws[i : i + 2] == ("this", "coming") else i + 1
+    if ws[i] == "last":
+        found = _last_at(ws, i, j)
+        if found is not None:
+            return found
     if j < len(ws) and ws[j] in WEEKDAYS:
         mode = "last" if ws[i] in LAST_WORDS else "next"
         return Said(i, j + 1, "weekday", weekday=WEEKDAYS[ws[j]], mode=mode)
-    if j < len(ws) and ws[j] == "week":
-        k = j + 2 if j + 1 < len(ws) and ws[j + 1] == "on" else j + 1
+    if j < len(ws) and ws[j] == "week" and ws[i] in ("next", "this", "last"):
+        k = j + 2 if ws[j + 1 : j + 2] == ("on",) else j + 1
         if k < len(ws) and ws[k] in WEEKDAYS:
             mode = {"next": "next_week", "last": "last_week"}.get(ws[i], "this_week")
-            if ws[i] in ("next", "this", "last"):
-                return Said(i, k + 1, "weekday", weekday=WEEKDAYS[ws[k]], mode=mode)
+            return Said(i, k + 1, "weekday", weekday=WEEKDAYS[ws[k]], mode=mode)
     if j < len(ws) and ws[j] == "month" and ws[i] in ("next", "this"):
         k = j + 1
         while k < len(ws) and ws[k] in ("on", "the"):
             k += 1
-        found = _day_at(ws, k)
-        if found is not None and found[2]:
-            return Said(i, found[1], "day", day=found[0], months=1 if ws[i] == "next" else 0)
+        found_day = _day_at(ws, k)
+        if found_day is not None and found_day[2]:
+            months = 1 if ws[i] == "next" else 0
+            return Said(i, found_day[1], "day", day=found_day[0], months=months)
+    return None
+
+
+def _last_at(ws: tuple[str, ...], i: int, j: int) -> Said | None:
+    """ "last friday of december", "last day of october", "last week's sunday"."""
+    if ws[j : j + 1] and ws[j] in WEEKDAYS and ws[j + 1 : j + 2] in (("of",), ("in",)):
+        return _nth_at(ws, i, j)
+    if ws[j : j + 2] == ("day", "of") and ws[j + 2 : j + 3] and ws[j + 2] in MONTHS:
+        if i and (ws[i - 1] in ORDINALS or _ORDINAL_TOKEN.fullmatch(ws[i - 1])):
+            return Said(i, j + 3, "vague")  # "fifth last day of may"
+        return _month_day(ws, i, j + 2, -1)
+    if ws[j : j + 1] == ("weeks",) and ws[j + 1 : j + 2] and ws[j + 1] in WEEKDAYS:
+        return Said(i, j + 2, "weekday", weekday=WEEKDAYS[ws[j + 1]], mode="last_week")
     return None
 
 
 def _day_after_at(ws: tuple[str, ...], i: int) -> Said | None:
-    """"(the) day after tomorrow", "(the) day before yesterday"."""
+    """ "(the) day after tomorrow", "(the) day before yesterday"."""
     j = i + 1 if ws[i] == "the" else i
     tail = ws[j + 1 : j + 3]
     if tail == ("after", "tomorrow"):
@@ -524,7 +537,7 @@ def _unit(word: str) -> tuple[int, int] | None:
 
 
 def _shift_after_word(ws: tuple[str, ...], i: int) -> Said | None:
-    """"in a week", "in 3 days('s) time", "after 2 days", "after a month"."""
+    """ "in a week", "in 3 days('s) time", "after 2 days", "after a month"."""
     count = _count_at(ws, i + 1)
     if count is None or count[1] >= len(ws):
         return None
@@ -543,7 +556,7 @@ _FROM = {"now": 0, "today": 0, "tomorrow": 1}
 
 
 def _shift_at(ws: tuple[str, ...], i: int) -> Said | None:
-    """"3 days from now", "a week from today", "two weeks from tomorrow", "3 days ago",
+    """ "3 days from now", "a week from today", "two weeks from tomorrow", "3 days ago",
     "two days back", "two days later"."""
     count = _count_at(ws, i)
     if count is None or count[1] + 1 >= len(ws):
@@ -588,7 +601,7 @@ def resolve(said: tuple[Said, ...], today: date, zone: ZoneInfo, was_done: bool)
     return days.pop().isoformat() if len(days) == 1 else ""
 
 
-def _resolve(s: Said, today: date, zone: ZoneInfo, was_done: bool) -> date | None:  # noqa: C901
+def _resolve(s: Said, today: date, zone: ZoneInfo, was_done: bool) -> date | None:
     if s.kind == "date":
         return _calendar_day(s, today, was_done)
     if s.kind == "exact":

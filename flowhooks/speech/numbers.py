@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 
 UNITS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -105,9 +104,21 @@ def starts_number(ws: tuple[str, ...], i: int) -> bool:
     return w in POINT and _fraction(ws, i + 1)[1] > i + 1
 
 
-@lru_cache(maxsize=1024)  # days and amounts read the same numbers of one text
+class Words(tuple[str, ...]):
+    """The words of one text, remembering the number read at each position: days,
+    amounts and digits ask for the same numbers, and each is read once."""
+
+    def number_at(self, i: int) -> Number | None:
+        memo: dict[int, Number | None] = self.__dict__.setdefault("numbers", {})
+        if i not in memo:
+            memo[i] = read_number(self, i) if i < len(self) and starts_number(self, i) else None
+        return memo[i]
+
+
 def number_at(ws: tuple[str, ...], i: int) -> Number | None:
     """The number starting at words[i], or None."""
+    if isinstance(ws, Words):
+        return ws.number_at(i)
     return read_number(ws, i) if i < len(ws) and starts_number(ws, i) else None
 
 
@@ -198,7 +209,7 @@ def _atom(ws: tuple[str, ...], i: int, atoms: list[Atom]) -> tuple[Atom, int] | 
 
 
 def _joining(ws: tuple[str, ...], i: int, last: str) -> tuple[Atom, int] | None:
-    """"a"/"an" before a multiplier ("a lakh", "a couple of hundred"), "half a", "and"
+    """ "a"/"an" before a multiplier ("a lakh", "a couple of hundred"), "half a", "and"
     inside a number ("five hundred and fifty", "one and a half")."""
     w, nxt = ws[i], ws[i + 1] if i + 1 < len(ws) else ""
     if w in ("a", "an") and last in ("", "and") and starts_number(ws, i):
@@ -213,7 +224,9 @@ def _joining(ws: tuple[str, ...], i: int, last: str) -> tuple[Atom, int] | None:
         return ("half", Decimal("0.5"), 0), i + 2
     if last in ("small", "digits") and ws[i + 1 : i + 3] == ("a", "half"):
         return ("half", Decimal("0.5"), 0), i + 3
-    if last in ("hundred", "scale") and (nxt in UNITS or nxt in TEENS or nxt in TENS or nxt.isdigit()):
+    if last in ("hundred", "scale") and (
+        nxt in UNITS or nxt in TEENS or nxt in TENS or nxt.isdigit()
+    ):
         return ("and", Decimal(0), 0), i + 1
     return None
 

@@ -10,13 +10,21 @@ extractors from disagreeing about what a word is.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import lru_cache
 
 from flowhooks.speech import dates
 from flowhooks.speech.normalize import MEMO_CHARS, words
-from flowhooks.speech.numbers import ID_WORDS, Number, number_at, read_number, starts_number
+from flowhooks.speech.numbers import (
+    ID_WORDS,
+    Number,
+    Words,
+    number_at,
+    read_number,
+    starts_number,
+)
 
 CURRENCIES = {
     **dict.fromkeys(("rupees", "rupee", "rs", "inr", "₹", "rupaye", "rupay", "rupiya"), "rupee"),
@@ -97,16 +105,18 @@ def read(text: str) -> Reading:
 
 @lru_cache(maxsize=4096)  # the extractors of one request read the same text
 def _read(text: str) -> Reading:
-    ws = words(text)
+    ws = Words(words(text))
     days = dates.find(ws)
     covered = {i for d in days for i in range(d.start, d.end)}
+    starts = sorted(d.start for d in days)  # a number stops where a day starts
     numbers: list[Spoken] = []
     i = 0
     while i < len(ws):
         if i in covered or not starts_number(ws, i):
             i += 1
             continue
-        stop = next((k for k in range(i, len(ws)) if k in covered), len(ws))
+        later = bisect_right(starts, i)
+        stop = starts[later] if later < len(starts) else len(ws)
         number = number_at(ws, i) if stop == len(ws) else read_number(ws[:stop], i)
         if number is None or number.end == i:  # "point" right before a day: no number
             i += 1
@@ -122,7 +132,10 @@ def _ranges(ws: tuple[str, ...], numbers: list[Spoken]) -> tuple[Spoken, ...]:
     out = list(numbers)
     for k in range(len(out) - 2, -1, -1):
         one, nxt = out[k], out[k + 1]
-        if one.role not in ("plain", "time") or ws[one.number.end : nxt.number.start] not in _RANGE_GAPS:
+        if (
+            one.role not in ("plain", "time")
+            or ws[one.number.end : nxt.number.start] not in _RANGE_GAPS
+        ):
             continue
         if nxt.role == "money" and nxt.currency:
             out[k] = replace(one, role="money", currency=nxt.currency)
@@ -137,29 +150,25 @@ _RANGE_GAPS = (("and",), ("or",), ("to",), ("minus",))
 def _spoken(ws: tuple[str, ...], n: Number, prev: Spoken | None) -> Spoken:
     before = ws[n.start - 1] if n.start else ""
     after = ws[n.end] if n.end < len(ws) else ""
-    flags = {
-        "restated": prev is not None
+    vague = _vague(ws, n, before, after)
+    if prev is not None and prev.number.end == n.start - 1 and before in CURRENCIES:
+        if not _prefixed(ws, prev.number):
+            before = ""  # "20 rupees 43": that currency word is the first number's
+    cents = _cents(ws, n, prev, after)
+    sub = SUBUNITS.get(after)
+    currency = None if sub or cents else _currency(ws, n, before, after)
+    role = "money" if sub or cents or currency else _role(ws, n, before, after, prev)
+    restated = (
+        prev is not None
         and prev.number.end == n.start
         and prev.number.value == n.value
-        and (prev.number.kind == "digits") != (n.kind == "digits"),
-        "vague": _vague(ws, n, before, after),
-        "cents": _cents(ws, n, prev, after),
-    }
-    if after in SUBUNITS:
-        return Spoken(n, "money", sub=SUBUNITS[after], **flags)
-    if flags["cents"]:
-        return Spoken(n, "money", **flags)
-    stolen = prev is not None and prev.number.end == n.start - 1 and before in CURRENCIES
-    if stolen and prev is not None and not _prefixed(ws, prev.number):
-        before = ""  # "20 rupees 43": the currency word is the first number's
-    currency = _currency(ws, n, before, after)
-    if currency is not None:
-        return Spoken(n, "money", currency, **flags)
-    return Spoken(n, _role(ws, n, before, after, prev), **flags)
+        and (prev.number.kind == "digits") != (n.kind == "digits")
+    )
+    return Spoken(n, role, currency, sub, cents, restated, vague)
 
 
 def _vague(ws: tuple[str, ...], n: Number, before: str, after: str) -> bool:
-    """"two hundred and something", "500 odd", "under 7 euros", "at least $1.42"."""
+    """ "two hundred and something", "500 odd", "under 7 euros", "at least $1.42"."""
     if after in VAGUE or ws[n.end : n.end + 2] in (("or", "so"), ("and", "something")):
         return True
     if before in CURRENCIES and n.start >= 2:
@@ -236,7 +245,7 @@ def is_decimal_digits(ws: tuple[str, ...], n: Number) -> bool:
 
 
 def whole_and_cents(ws: tuple[str, ...], n: Number) -> tuple[Decimal | None, Decimal | None]:
-    """"five hundred and fifty (paise)": (500, 50), split at the last "and"."""
+    """ "five hundred and fifty (paise)": (500, 50), split at the last "and"."""
     if n.split is None:
         return None, n.value
     whole = read_number(ws[: n.split], n.start)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
