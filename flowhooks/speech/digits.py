@@ -38,6 +38,7 @@ BETWEEN = frozenset({"to", "too", "for", "won", "ate", "free"})
 ONE_BEFORE = frozenset({"no", "which", "this", "that", "the", "any", "every", "some", "each"})
 ONE_AFTER = frozenset({"more", "moment", "thing", "of", "by", "another", "day"})
 SKIP = ""  # a word that is not part of any digits
+_DIGIT_WORDS = frozenset({*UNITS, *TEENS, *TENS, *REPEAT, *OH})
 
 
 def extract_digits(text: str) -> str:
@@ -110,6 +111,8 @@ def _spoken_digit(word: str | None) -> bool:
 def _digits_at(ws: list[str], i: int) -> tuple[str, int]:
     """(digits, words used) at ws[i]; ("", 1) for a word that is not a digit."""
     w = ws[i]
+    if w not in _DIGIT_WORDS and not w.isdigit():
+        return "", 1  # most words: one set lookup
     nxt = ws[i + 1] if i + 1 < len(ws) else None
     prev = ws[i - 1] if i else None
     if w in REPEAT and nxt is not None and (_digit(nxt) is not None or nxt.isdigit()):

@@ -107,7 +107,7 @@ def read(text: str) -> Reading:
 def _read(text: str) -> Reading:
     ws = Words(words(text))
     days = dates.find(ws)
-    covered = {i for d in days for i in range(d.start, d.end)}
+    covered = {i for d in days for i in range(d.start, d.end)} if days else set()
     starts = sorted(d.start for d in days)  # a number stops where a day starts
     numbers: list[Spoken] = []
     i = 0
