@@ -84,6 +84,8 @@ def _a_currency_alone(r: Reading) -> list[Money]:
     """ "a dollar", "a rupee" with no number after: one of it."""
     ws = r.words
     out: list[Money] = []
+    if "a" not in ws and "an" not in ws:
+        return out
     starts = {s.number.start for s in r.numbers}
     for i in range(len(ws) - 1):
         if ws[i] in ("a", "an") and ws[i + 1] in CURRENCIES and i + 2 not in starts:

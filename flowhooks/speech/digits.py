@@ -53,7 +53,8 @@ def digits_of(r: Reading) -> str:
     start = 0
     i = 0
     while i < len(ws):
-        got, used = _digits_at(ws, i)
+        w = ws[i]
+        got, used = _digits_at(ws, i) if w in _DIGIT_WORDS or w.isdigit() else ("", 1)
         if got:
             if not current:
                 start = i
@@ -85,7 +86,7 @@ def _digit_words(r: Reading) -> list[str]:
         not_digits = s.role in ("money", "time", "count") or s.restated or s.vague
         if not_digits or n.kind == "scaled" or (n.kind == "digits" and "." in ws[n.start]):
             ws[n.start : n.end] = [SKIP] * (n.end - n.start)
-    for i, w in enumerate(ws):
+    for i, w in enumerate(ws if "one" in r.words else ()):
         if w == "one" and (
             (i and ws[i - 1] in ONE_BEFORE) or (i + 1 < len(ws) and ws[i + 1] in ONE_AFTER)
         ):
@@ -111,8 +112,6 @@ def _spoken_digit(word: str | None) -> bool:
 def _digits_at(ws: list[str], i: int) -> tuple[str, int]:
     """(digits, words used) at ws[i]; ("", 1) for a word that is not a digit."""
     w = ws[i]
-    if w not in _DIGIT_WORDS and not w.isdigit():
-        return "", 1  # most words: one set lookup
     nxt = ws[i + 1] if i + 1 < len(ws) else None
     prev = ws[i - 1] if i else None
     if w in REPEAT and nxt is not None and (_digit(nxt) is not None or nxt.isdigit()):

@@ -78,7 +78,7 @@ BOUNDS = frozenset({
 })  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen (never changed once made): 3x cheaper to build
 class Spoken:
     """A number as it is used in the sentence."""
 
