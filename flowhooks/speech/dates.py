@@ -699,11 +699,3 @@ def _safe(year: int, month: int, day: int) -> date | None:
         return date(year, month, day)
     except ValueError:
         return None
-
-
-def extract_date(text: str, today: date, zone: ZoneInfo) -> str:
-    """ISO date of the day the text names; empty if none, or not one."""
-    from flowhooks.speech.reading import read  # reading builds on this module
-
-    r = read(text)
-    return resolve(r.days, today, zone, r.done)

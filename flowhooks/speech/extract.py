@@ -36,3 +36,9 @@ def _extract(text: str, want: frozenset[str], today: date, zone: ZoneInfo) -> Ex
 
 
 _READ = frozenset({"digits", "amount", "date"})
+
+
+def extract_date(text: str, today: date, zone: ZoneInfo) -> str:
+    """ISO date of the day the text names; empty if none, or not one."""
+    r = read(text)
+    return resolve(r.days, today, zone, r.done)

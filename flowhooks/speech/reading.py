@@ -240,10 +240,6 @@ def _clock_like(n: Number) -> bool:
     return False
 
 
-def is_decimal_digits(ws: tuple[str, ...], n: Number) -> bool:
-    return n.kind == "digits" and "." in ws[n.start]
-
-
 def whole_and_cents(ws: tuple[str, ...], n: Number) -> tuple[Decimal | None, Decimal | None]:
     """ "five hundred and fifty (paise)": (500, 50), split at the last "and"."""
     if n.split is None:

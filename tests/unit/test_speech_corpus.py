@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from flowhooks.speech.amounts import extract_amount
-from flowhooks.speech.dates import extract_date
 from flowhooks.speech.default_intents import DEFAULT_INTENTS
 from flowhooks.speech.digits import extract_digits
+from flowhooks.speech.extract import extract_date
 from flowhooks.speech.intents import IntentSet
 from flowhooks.speech.yesno import extract_yes_no
 

@@ -3,8 +3,7 @@
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from flowhooks.speech.dates import extract_date
-from flowhooks.speech.extract import extract
+from flowhooks.speech.extract import extract, extract_date
 
 ZONE = ZoneInfo("Asia/Kolkata")
 TODAY = date(2026, 11, 21)  # a Saturday

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowhooks.speech.amounts import extract_amount
-from flowhooks.speech.dates import extract_date
 from flowhooks.speech.digits import extract_digits
+from flowhooks.speech.extract import extract_date
 from flowhooks.speech.normalize import words
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
