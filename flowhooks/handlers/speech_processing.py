@@ -42,9 +42,14 @@ class Output(Keys):
     intent: str = Field(description="the best intent, or none under [nlu] threshold")
     intentConfidence: str = Field(description="0-1, two decimals")
     yesNo: str = Field(description="yes, no or empty")
-    digits: str = Field(description="spoken digits as digits: 9877")
-    amount: str = Field(description="a decimal number: 2500, 120000, 500.50")
-    date: str = Field(description="ISO date by validateDateTime's parser: 2026-11-30")
+    digits: str = Field(description="spoken digits as digits: 9877; empty if not one run")
+    amount: str = Field(
+        description="a decimal number: 2500, 120000, 500.50; empty when not said one way"
+    )
+    date: str = Field(
+        description="ISO date of the day said, against the calendar's today: 2026-11-30;"
+        " empty when not said one way"
+    )
 
 
 async def handle(ctx: Context, keys: Input) -> dict[str, object]:

@@ -1,99 +1,134 @@
 """Amounts: "two thousand five hundred" -> 2500, "one lakh twenty thousand" -> 120000,
-"2.5 crore" -> 25000000, "rupees five hundred and fifty paise" -> 500.50, "1,20,000".
+"2.5 crore" -> 25000000, "rupees five hundred and fifty paise" -> 500.50, "₹20",
+"20 rupees 43" -> 20.43, "3 CAD 3 cents" -> 3.03, "point 77" -> 0.77.
 
-English number words go through ``text2num`` (via ``normalize``); it leaves the Indian
-magnitudes ``lakh`` and ``crore`` (and ``k``) alone, and they are applied here.
+The rule: a wrong amount is worse than none. The amount is the one value the caller
+said as money (a currency or sub-unit beside it), or else the one plain number in the
+sentence; two different values, a number that reads more than one way, currencies
+mixed, or a vague one ("two hundred and something") answer empty. Numbers that are
+something else are not amounts: a day, a time ("at 5"), a count ("3 days"), an
+identifier ("pin 4421"), a correction ("not 3000"), digits said one by one, a lone
+digit word ("one"), a number with a leading zero, a bare number of ten or more digits.
 """
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal, InvalidOperation
 
-from flowhooks.speech.normalize import normalize, words
+from flowhooks.speech.numbers import fits
+from flowhooks.speech.reading import CURRENCIES, Reading, Spoken, read, whole_and_cents
 
-MAGNITUDE = {
-    "hundred": Decimal(100), "thousand": Decimal(1000), "k": Decimal(1000),
-    "lakh": Decimal(10) ** 5, "lakhs": Decimal(10) ** 5, "lac": Decimal(10) ** 5,
-    "lacs": Decimal(10) ** 5, "crore": Decimal(10) ** 7, "crores": Decimal(10) ** 7,
-    "cr": Decimal(10) ** 7, "million": Decimal(10) ** 6, "billion": Decimal(10) ** 9,
-}  # fmt: skip
-CURRENCY = frozenset({"rupees", "rupee", "rs", "inr", "dollars", "dollar", "bucks"})
-PAISE = frozenset({"paise", "paisa", "paisay", "cents", "cent"})
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_STUCK = re.compile(r"^(\d+(?:\.\d+)?)(k|cr|lakh|lakhs|crore|crores)$")  # "5k", "2cr"
-MAX_DIGITS = 18
-
-
-def _tokens(text: str) -> list[str]:
-    out: list[str] = []
-    for word in normalize(text).split():
-        stuck = _STUCK.match(word)
-        out.extend(stuck.groups() if stuck else (word,))
-    return out
-
-
-def _value(tokens: list[str]) -> Decimal | None:
-    """The first number in ``tokens`` with its magnitudes: "1 lakh 20000" -> 120000."""
-    total, current, seen, started = Decimal(0), None, False, False
-    for tok in tokens:
-        if _NUMBER.fullmatch(tok):
-            if current is not None:  # "1 lakh 20000": the lakh part is done
-                total += current
-            current, seen, started = Decimal(tok), True, True
-        elif tok in MAGNITUDE and started:
-            current = (current if current is not None else Decimal(1)) * MAGNITUDE[tok]
-            if MAGNITUDE[tok] >= 1000:
-                total, current = total + current, None
-        elif tok in CURRENCY or tok in ("and", "only"):
-            continue
-        elif started:
-            break  # the amount ended at the first other word
-    if not seen:
-        return None
-    return total + (current or Decimal(0))
-
-
-def _text(amount: Decimal, cents: bool) -> str:
-    if cents:
-        return f"{amount.quantize(Decimal('0.01'))}"
-    if amount == amount.to_integral_value():
-        return str(amount.quantize(Decimal(1)))
-    return format(amount.normalize(), "f")
-
-
-def _split_paise(raw: tuple[str, ...], at: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(rupee words, paise words) of the words before ``paise``: split at the last "and"
-    (before text2num would join "five hundred and fifty"), else after a currency word."""
-    before = raw[:at]
-    if "and" in before:
-        cut = len(before) - 1 - before[::-1].index("and")
-        return before[:cut], before[cut + 1 :]
-    for i in range(len(before) - 1, 0, -1):
-        if before[i] in CURRENCY:
-            return before[:i], before[i + 1 :]
-    return (), before
+HUNDREDTH = Decimal("0.01")
+MAX_BARE_DIGITS = 9  # a bare number longer than this is a phone or account number
+Money = tuple[Decimal, str | None, bool]  # value, currency named, said with cents
 
 
 def extract_amount(text: str) -> str:
-    """The amount said, as a decimal number (empty when there is none)."""
-    raw = words(text)
-    paise_at = next((i for i, w in enumerate(raw) if w in PAISE), None)
-    if paise_at is None:
-        value = _value(_tokens(text))  # normalize(text): the handler's, already cached
-        return "" if value is None else _checked(value, False)
-    rupees, paise = _split_paise(raw, paise_at)
-    whole = _value(_tokens(" ".join(rupees))) if rupees else None
-    cents = _value(_tokens(" ".join(paise))) if paise else None
-    if whole is None and cents is None:
-        return ""
-    return _checked((whole or Decimal(0)) + (cents or Decimal(0)) / 100, True)
+    """The amount said, as a decimal number (empty when there is none, or not one)."""
+    return amount_of(read(text))
 
 
-def _checked(value: Decimal, cents: bool) -> str:
+def amount_of(r: Reading) -> str:
+    money: list[Money] = []
+    plain: list[Decimal] = []
+    spoken = r.numbers
+    i = 0
+    while i < len(spoken):
+        s = spoken[i]
+        if s.role == "money":
+            found = _money(r, s, spoken[i + 1] if i + 1 < len(spoken) else None)
+            if found is None:
+                return ""  # said as money, but not one way
+            money.append(found[0])
+            i += found[1]
+            continue
+        if s.role == "plain" and _bare_amount(r, s):
+            if s.number.value is None or s.vague:
+                return ""  # a number was said, but not one way
+            plain.append(s.number.value)
+        i += 1
+    money += _a_currency_alone(r)
+    return _one(money, plain)
+
+
+def _one(money: list[Money], plain: list[Decimal]) -> str:
+    if len({c for _, c, _ in money if c is not None}) > 1:
+        return ""  # currencies mixed
+    values = {v for v, _, _ in money} | set(plain)
+    if len(values) != 1:
+        return ""  # none, or two different values
+    if not money:
+        return _text(plain[0], False)
+    value, currency, cents = money[0]
+    return _text(value, cents or (currency is not None and value != int(value)))
+
+
+def _bare_amount(r: Reading, s: Spoken) -> bool:
+    """Whether a plain number (no currency beside it) may be the amount."""
+    n = s.number
+    if s.restated or n.kind == "string":
+        return False
+    if n.kind in ("words", "digits") and n.value is not None and n.value < 10:
+        if n.value == int(n.value):
+            return False  # "one", "press 1": too often not an amount at all
+    if n.kind == "digits":
+        integer = r.words[n.start].split(".")[0]
+        if len(integer) > 1 and integer.startswith("0"):
+            return False  # "007", "0812": an identifier
+        if len(integer) > MAX_BARE_DIGITS:
+            return False
+    return True
+
+
+def _a_currency_alone(r: Reading) -> list[Money]:
+    """ "a dollar", "a rupee" with no number after: one of it."""
+    ws = r.words
+    out: list[Money] = []
+    if "a" not in ws and "an" not in ws:
+        return out
+    starts = {s.number.start for s in r.numbers}
+    for i in range(len(ws) - 1):
+        if ws[i] in ("a", "an") and ws[i + 1] in CURRENCIES and i + 2 not in starts:
+            out.append((Decimal(1), CURRENCIES[ws[i + 1]], False))
+    return out
+
+
+def _money(r: Reading, s: Spoken, nxt: Spoken | None) -> tuple[Money, int] | None:
+    """(the money said from ``s``, how many numbers it took), or None when it does not
+    read one way. "20 rupees 43", "$20 43", "3 CAD 3 cents", "500 and 50 paise"."""
+    value = s.number.value
+    if s.vague or value is None:
+        return None
+    if s.cents:  # "a dollar fifty": one dollar, and this is its cents
+        return _plus_cents(Decimal(1), CURRENCIES.get(r.words[s.number.start - 1]), s), 1
+    if s.sub is not None:  # "fifty paise", "five hundred and fifty paise"
+        whole, cents = whole_and_cents(r.words, s.number)
+        if cents is None or cents >= 100:
+            return None
+        return ((whole or Decimal(0)) + cents * HUNDREDTH, None, True), 1
+    if nxt is None or not nxt.cents:
+        return (value, s.currency, False), 1
+    if nxt.number.value is None or nxt.vague:
+        return None
+    if nxt.sub is not None and s.currency not in nxt.sub:
+        return None  # "twenty dollars and fifty paise"
+    return _plus_cents(value, s.currency, nxt), 2
+
+
+def _plus_cents(whole: Decimal, currency: str | None, cents: Spoken) -> Money:
+    return whole + (cents.number.value or Decimal(0)) * HUNDREDTH, currency, True
+
+
+def _text(amount: Decimal, cents: bool) -> str:
+    """2500, 20.5; with cents 500.50 (more decimals than two stay as said)."""
     try:
-        if value.adjusted() >= MAX_DIGITS:
+        if not fits(amount):
             return ""
-        return _text(value, cents)
+        exponent = amount.as_tuple().exponent
+        if cents and isinstance(exponent, int) and exponent >= -2:
+            return str(amount.quantize(HUNDREDTH))
+        if amount == amount.to_integral_value():
+            return str(amount.quantize(Decimal(1)))
+        return format(amount.normalize(), "f")
     except InvalidOperation:
         return ""

@@ -6,10 +6,11 @@ from datetime import date
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from flowhooks.speech.amounts import extract_amount
-from flowhooks.speech.dates import extract_date
-from flowhooks.speech.digits import extract_digits
+from flowhooks.speech.amounts import amount_of
+from flowhooks.speech.dates import resolve
+from flowhooks.speech.digits import digits_of
 from flowhooks.speech.normalize import MEMO_CHARS, normalize
+from flowhooks.speech.reading import read
 from flowhooks.speech.yesno import extract_yes_no
 
 Extracted = tuple[str, str, str, str, str]  # normalizedText, yesNo, digits, amount, date
@@ -24,10 +25,20 @@ def extract(text: str, want: frozenset[str], today: date, zone: ZoneInfo) -> Ext
 
 @lru_cache(maxsize=4096)  # recognisers hand back the same few answers; a hit saves ~20 µs
 def _extract(text: str, want: frozenset[str], today: date, zone: ZoneInfo) -> Extracted:
+    r = read(text) if want & _READ else None
     return (
         normalize(text),
         extract_yes_no(text) if "yes_no" in want else "",
-        extract_digits(text) if "digits" in want else "",
-        extract_amount(text) if "amount" in want else "",
-        extract_date(text, today, zone) if "date" in want else "",
+        digits_of(r) if r is not None and "digits" in want else "",
+        amount_of(r) if r is not None and "amount" in want else "",
+        resolve(r.days, today, zone, r.done) if r is not None and "date" in want else "",
     )
+
+
+_READ = frozenset({"digits", "amount", "date"})
+
+
+def extract_date(text: str, today: date, zone: ZoneInfo) -> str:
+    """ISO date of the day the text names; empty if none, or not one."""
+    r = read(text)
+    return resolve(r.days, today, zone, r.done)

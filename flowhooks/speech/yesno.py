@@ -1,4 +1,9 @@
-"""Yes or no, in English and common Hinglish, negation aware ("not really" is no)."""
+"""Yes or no, in English and common Hinglish, negation aware ("not really" is no).
+
+Not sure is neither: "I don't know", "not sure", "no idea", "maybe" answer empty (a
+wrong value is worse than none), and so do words that are a yes or a no only when
+they are the whole answer: "cancel my order" is not a no, "... 2,45,000 right" is not
+a yes."""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import re
 from flowhooks.speech.normalize import words
 
 YES_PHRASES = (
-    "yes", "yeah", "yea", "yep", "yup", "ya", "yah", "sure", "correct", "right",
+    "yes", "yeah", "yea", "yep", "yup", "ya", "yah", "sure", "correct",
     "thats right", "absolutely", "definitely", "of course", "ok", "okay", "fine",
     "alright", "affirmative", "go ahead", "please do", "i do", "i agree", "agreed",
     "confirm", "confirmed", "exactly", "true", "certainly", "haan", "han", "haa", "ha ji",
@@ -17,10 +22,17 @@ YES_PHRASES = (
 )  # fmt: skip
 NO_PHRASES = (
     "no", "nope", "nah", "nay", "never", "negative", "wrong", "incorrect", "not really",
+    "not right", "not at all",
     "no thanks", "no thank you", "dont", "do not", "not now", "not interested",
-    "i dont", "cancel", "stop", "nahin", "nahi", "nai", "na", "mat", "galat",
+    "i dont", "nahin", "nahi", "nai", "na", "mat", "galat",
     "bilkul nahin", "bilkul nahi", "nahi chahiye", "nahin chahiye", "rehne do",
 )  # fmt: skip
+UNSURE_PHRASES = (
+    "not sure", "dont know", "do not know", "no idea", "maybe", "not certain", "let me think",
+    "let me check", "i think", "perhaps", "pata nahi", "pata nahin",
+)  # fmt: skip
+# a yes or a no only as (nearly) the whole answer, or its first word
+ALONE = {"cancel": "no", "stop": "no", "right": "yes"}
 NEGATORS = frozenset({"not", "dont", "never", "no", "nahin", "nahi", "isnt", "wasnt", "aint"})
 
 
@@ -32,6 +44,10 @@ def _pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
 
 
 _YES, _NO = _pattern(YES_PHRASES), _pattern(NO_PHRASES)
+_UNSURE = _pattern(UNSURE_PHRASES)
+_FIRST_WORDS = frozenset(
+    phrase.split()[0] for phrase in (*YES_PHRASES, *NO_PHRASES, *UNSURE_PHRASES, *ALONE)
+)
 
 
 def _find(text: str, pattern: re.Pattern[str]) -> tuple[int, int] | None:
@@ -45,7 +61,25 @@ def _find(text: str, pattern: re.Pattern[str]) -> tuple[int, int] | None:
 def extract_yes_no(text: str) -> str:
     """``yes``, ``no`` or empty; a negated yes ("not correct", "not sure") is no."""
     ws = words(text)
+    if _FIRST_WORDS.isdisjoint(ws):
+        return ""  # no phrase can start anywhere: three searches saved
     joined = " ".join(ws)
+    unsure = _find(joined, _UNSURE)
+    if unsure is not None:
+        return _before(ws[: unsure[0]])
+    if ws and ws[0] in ALONE and (len(ws) <= 2 or ws[0] == "right"):
+        return ALONE[ws[0]]
+    return _judged(ws, joined)
+
+
+def _before(ws: tuple[str, ...]) -> str:
+    """Yes or no said before the caller went on to be unsure ("no, I'm not sure" is no);
+    else empty."""
+    cut = tuple(w for w in ws if w not in ("i", "im", "am"))
+    return _judged(cut, " ".join(cut)) if cut else ""
+
+
+def _judged(ws: tuple[str, ...], joined: str) -> str:
     yes, no = _find(joined, _YES), _find(joined, _NO)
     if yes is None:
         return "no" if no is not None else ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -151,3 +152,47 @@ async def test_the_http_backend_fails_on_500_and_on_a_timeout(
     _, body = await speech(client, speechText="nine eight", expect="digits")
     assert answer_keys(body)["$flow.key.digits"] == "98"  # no intent asked: no backend call
     assert len(fake.received) == 2
+
+
+ISSUE_24 = [  # what was said -> (output, value): issue 24's table, on a Tuesday
+    ("5 thousand", "amount", "5000"),
+    ("two point two million", "amount", "2200000"),
+    ("one twenty two", "amount", "122"),
+    ("forty-five (45)", "amount", "45"),
+    ("$20 43", "amount", "20.43"),
+    ("3 CAD 3 cents", "amount", "3.03"),
+    (".77", "amount", "0.77"),
+    ("two dozen", "amount", "24"),
+    ("three hundred krores", "amount", "3000000000"),
+    ("INR20", "amount", "20"),
+    ("last sunday", "date", "2019-01-06"),
+    ("Sunday, Feb 10", "date", "2019-02-10"),
+    ("first tuesday of october", "date", "2019-10-01"),
+    ("14th April 15", "date", "2015-04-14"),
+    ("3 years from today", "date", "2022-01-08"),
+    ("8-12-2019", "date", "2019-12-08"),
+    ("08122019", "date", "2019-12-08"),
+    ("20th of next month", "date", "2019-02-20"),
+]
+
+
+async def test_how_callers_say_numbers_amounts_and_days(make_client: ClientFactory) -> None:
+    tuesday = datetime.fromisoformat("2019-01-08T10:00:00+05:30")
+    client = await make_client(settings_from(""), now=tuesday)
+    for said, output, value in ISSUE_24:
+        status, body = await speech(client, speechText=said, expect=output)
+        assert (status, answer_keys(body)[f"$flow.key.{output}"]) == (200, value), said
+
+
+async def test_a_day_past_the_end_of_time_is_empty_not_an_error(
+    make_client: ClientFactory,
+) -> None:
+    client = await make_client(settings_from(""), now=NEUTRAL)
+    for said, day in (
+        ("9999-12-31T23:00:00-10:00", ""),  # 10000-01-01 in Asia/Kolkata
+        ("on 0001-01-01T00:00:00+10:00", ""),  # the year 0 in Asia/Kolkata
+        ("31-12-9999", "9999-12-31"),
+    ):
+        status, body = await speech(client, speechText=said)
+        assert (status, body["status"]) == (200, "SUCCESS"), said
+        assert answer_keys(body)["$flow.key.date"] == day, said

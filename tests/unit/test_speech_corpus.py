@@ -1,12 +1,16 @@
-"""The labelled corpus (tests/corpus/speech.txt): accuracy per extractor, with a floor.
+"""The labelled corpus (tests/corpus/speech.txt): every output of every utterance.
 
-Prints its table every run; fails when an extractor falls below its floor, listing
-what it got wrong."""
+Each line holds what the recogniser heard and what every output should be, empty ones
+included. Per output the table counts what was *there* (a value expected), what was
+*found* (that value answered), and what was *wrong* (a value answered that is not the
+expected one, where one was expected or none was). A wrong value is worse than none,
+so the floors are: wrong at most 1 % of the utterances, found at least 90 % of what is
+there. The table prints every run, with every wrong and missed utterance."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,63 +18,96 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from flowhooks.speech.amounts import extract_amount
-from flowhooks.speech.dates import extract_date
 from flowhooks.speech.default_intents import DEFAULT_INTENTS
 from flowhooks.speech.digits import extract_digits
+from flowhooks.speech.extract import extract_date
 from flowhooks.speech.intents import IntentSet
 from flowhooks.speech.yesno import extract_yes_no
 
 CORPUS = Path(__file__).parent.parent / "corpus" / "speech.txt"
-TODAY, ZONE = date(2026, 11, 23), ZoneInfo("Asia/Kolkata")
-FLOORS = {"digits": 0.99, "amount": 0.97, "yesno": 0.97, "date": 0.95, "intent": 0.90}
+TODAY, ZONE = date(2026, 11, 23), ZoneInfo("Asia/Kolkata")  # a Monday
+OUTPUTS = ("digits", "amount", "date", "yesNo", "intent")
+MAX_WRONG, MIN_FOUND = 0.01, 0.90
+# intents are matched fuzzily against examples (a different kind of output): their floor
+# is the share of intents found, and their wrong share is printed, not bounded here
+INTENT_MIN_FOUND = 0.80
 _INTENTS = IntentSet(DEFAULT_INTENTS)
 EXTRACTORS: dict[str, Callable[[str], str]] = {
     "digits": extract_digits,
     "amount": extract_amount,
-    "yesno": extract_yes_no,
     "date": lambda text: extract_date(text, TODAY, ZONE),
+    "yesNo": extract_yes_no,
     "intent": lambda text: _INTENTS.match(text, 0.6).intent,
 }
 
 
-def corpus() -> list[tuple[str, str, str]]:
+@dataclass
+class Tally:
+    utterances: int = 0
+    there: int = 0
+    found: int = 0
+    wrong: list[str] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)
+
+
+def corpus() -> list[tuple[str, dict[str, str]]]:
     rows = []
     for line in CORPUS.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
-            category, text, expected = (part.strip() for part in line.split("|"))
-            rows.append((category, text, expected))
+            said, *expected = (part.strip() for part in line.split("|"))
+            assert len(expected) == len(OUTPUTS), line
+            rows.append((said, dict(zip(OUTPUTS, expected, strict=True))))
     return rows
 
 
-def test_the_corpus_is_big_enough_and_covers_every_extractor() -> None:
+def tally() -> dict[str, Tally]:
+    tallies = {name: Tally() for name in OUTPUTS}
+    for said, expected in corpus():
+        for name in OUTPUTS:
+            t, want = tallies[name], expected[name]
+            empty = "none" if name == "intent" else ""
+            got = EXTRACTORS[name](said)
+            t.utterances += 1
+            t.there += want != empty
+            if got == want:
+                t.found += want != empty
+            elif got != empty:
+                t.wrong.append(f"{said!r}: got {got!r}, expected {want!r}")
+            else:
+                t.missed.append(f"{said!r}: got nothing, expected {want!r}")
+    return tallies
+
+
+def test_the_corpus_is_big_and_labels_every_output() -> None:
     rows = corpus()
-    assert len(rows) >= 300
-    counts: dict[str, int] = defaultdict(int)
-    for category, _, _ in rows:
-        counts[category] += 1
-    assert set(counts) == set(FLOORS) and min(counts.values()) >= 40
+    assert len(rows) >= 600
+    assert len({said for said, _ in rows}) == len(rows), "an utterance is there twice"
+    for name in ("digits", "amount", "date", "yesNo"):
+        assert sum(bool(expected[name]) for _, expected in rows) >= 60, name
 
 
-def test_accuracy_per_extractor(capsys: pytest.CaptureFixture[str]) -> None:
-    misses: dict[str, list[str]] = defaultdict(list)
-    totals: dict[str, int] = defaultdict(int)
-    for category, text, expected in corpus():
-        totals[category] += 1
-        got = EXTRACTORS[category](text)
-        if got != expected:
-            misses[category].append(f"{text!r}: got {got!r}, expected {expected!r}")
-    lines = ["", "extractor   utterances  correct  accuracy  floor"]
+def test_accuracy_per_output(capsys: pytest.CaptureFixture[str]) -> None:
+    tallies = tally()
+    lines = ["", "output   utterances  there  found  found %  wrong  wrong %  floors"]
     failed = []
-    for category, floor in FLOORS.items():
-        total = totals[category]
-        correct = total - len(misses[category])
-        accuracy = correct / total
-        lines.append(f"{category:<11} {total:>10}  {correct:>7}  {accuracy:>8.1%}  {floor:>5.0%}")
-        if accuracy < floor:
-            failed.append(category)
+    for name, t in tallies.items():
+        found, wrong = t.found / t.there, len(t.wrong) / t.utterances
+        if name == "intent":
+            floors, ok = f"found ≥ {INTENT_MIN_FOUND:.0%}", found >= INTENT_MIN_FOUND
+        else:
+            floors = f"found ≥ {MIN_FOUND:.0%}, wrong ≤ {MAX_WRONG:.0%}"
+            ok = found >= MIN_FOUND and wrong <= MAX_WRONG
+        lines.append(
+            f"{name:<8} {t.utterances:>10}  {t.there:>5}  {t.found:>5}  {found:>7.1%}"
+            f"  {len(t.wrong):>5}  {wrong:>7.1%}  {floors}"
+        )
+        if not ok:
+            failed.append(name)
     with capsys.disabled():
         print("\n".join(lines))
-        for category, found in misses.items():
-            for miss in found:
-                print(f"  miss [{category}] {miss}")
+        for name, t in tallies.items():
+            for miss in t.wrong:
+                print(f"  wrong  [{name}] {miss}")
+            for miss in t.missed:
+                print(f"  missed [{name}] {miss}")
     assert not failed, f"below the floor: {failed}"
