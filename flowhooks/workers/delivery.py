@@ -18,6 +18,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import timedelta
 
 import aiohttp
@@ -25,7 +26,7 @@ import aiohttp
 from flowhooks import __version__
 from flowhooks.clock import Clock
 from flowhooks.errors import StorageUnavailable
-from flowhooks.integrations.http import ForbiddenTarget, guarded
+from flowhooks.integrations.http import ForbiddenTarget, NoAnswer, guarded, read_body
 from flowhooks.settings import Settings, WebhookSettings
 from flowhooks.storage import Storage, outbox
 from flowhooks.webhooks import signing, templates
@@ -35,7 +36,7 @@ from flowhooks.workers.turns import run_turns
 
 log = logging.getLogger("flowhooks.delivery")
 USER_AGENT = f"flowhooks/{__version__}"
-MAX_ANSWER_BYTES = 64 * 1024  # of a receiver's answer body read (then the rest is dropped)
+MAX_ANSWER_BYTES = 64 * 1024  # of a receiver's answer read; its status alone decides
 
 
 def request_of(
@@ -164,8 +165,10 @@ class DeliveryLoop:
                 async with self.http.post(
                     url, data=body, headers=headers, allow_redirects=False, timeout=timeout
                 ) as resp:
-                    await resp.content.read(MAX_ANSWER_BYTES)
-                    return Result(status=resp.status, retry_after=resp.headers.get("Retry-After"))
+                    result = Result(status=resp.status, retry_after=resp.headers.get("Retry-After"))
+                    with suppress(NoAnswer, TimeoutError, aiohttp.ClientError):
+                        await read_body(resp, MAX_ANSWER_BYTES)  # so the connection is kept
+                    return result
         except ForbiddenTarget:
             return Result(error=FORBIDDEN)
         except TimeoutError:
