@@ -89,6 +89,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         drops_columns("outbound_calls", "email", "reference_id"),
     ),
     Migration(7, "rate buckets shared by every process", creates(t.rate_buckets)),
+    Migration(9, "webhook endpoint health: fair shares and back-off", creates(t.webhook_health)),
 )
 LATEST = MIGRATIONS[-1].version
 

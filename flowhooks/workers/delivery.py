@@ -1,13 +1,16 @@
 """The delivery loop: claim due webhook deliveries under a lease, send, write the outcome.
 
 Runs beside the dispatcher in ``flowhooks serve`` and ``flowhooks worker``. Each turn
-it finds endpoints with due deliveries (oldest event first) and claims, per endpoint,
-as many as its free slots allow: at most ``concurrency`` in flight in this process and
-``per_endpoint`` to one endpoint, so one endpoint's events start in the order they
-happened. Each is sent through the process's shared session inside the SSRF guard,
-signed when the endpoint has a secret; what its answer means is
-``webhooks.retry.decide`` (pure). A worker that dies mid-send leaves its claims to
-be taken again when their lease runs out (the same ``webhook-id`` is sent again).
+it finds endpoints with due deliveries that are not backed off, shares the free slots
+among them (``webhooks.fairness.share``, pure: clients first, then endpoints; failing
+endpoints only their part) and claims that many of each endpoint's oldest events: at
+most ``concurrency`` in flight in this process and ``per_endpoint`` to one endpoint,
+so one endpoint's events start in the order they happened. Each is sent through the
+process's shared session inside the SSRF guard, signed when the endpoint has a
+secret; what its answer means is ``webhooks.retry.decide`` for the event and
+``webhooks.retry.Breaker`` for the endpoint (pure). A worker that dies mid-send
+leaves its claims to be taken again when their lease runs out (the same
+``webhook-id`` is sent again).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 
@@ -29,13 +33,23 @@ from flowhooks.errors import StorageUnavailable
 from flowhooks.integrations.http import ForbiddenTarget, NoAnswer, guarded, read_body
 from flowhooks.settings import Settings, WebhookSettings
 from flowhooks.storage import Storage, outbox
-from flowhooks.webhooks import signing, templates
-from flowhooks.webhooks.retry import FORBIDDEN, Backoff, Decision, Result, decide
+from flowhooks.webhooks import fairness, signing, templates
+from flowhooks.webhooks.fairness import Endpoint
+from flowhooks.webhooks.retry import (
+    FORBIDDEN,
+    Backoff,
+    Breaker,
+    Decision,
+    Result,
+    decide,
+    endpoint_failed,
+)
 from flowhooks.workers.dispatcher import worker_id
 from flowhooks.workers.turns import run_turns
 
 log = logging.getLogger("flowhooks.delivery")
 USER_AGENT = f"flowhooks/{__version__}"
+HEALTH_EVERY_S = 1.0  # how often /readyz's list of endpoints in back-off is refreshed
 MAX_ANSWER_BYTES = 64 * 1024  # of a receiver's answer read; its status alone decides
 
 
@@ -78,9 +92,22 @@ class DeliveryLoop:
         self.owner = owner or worker_id()
         self.rand = rand
         self.backoff = Backoff(self.conf.initial_backoff_seconds, self.conf.max_backoff_seconds)
+        self.breaker = Breaker(self.conf.breaker_failures, self.backoff)
+        self.slots = fairness.Slots(
+            self.conf.concurrency,
+            self.conf.per_endpoint,
+            self.conf.failing_slots,
+            self.conf.breaker_failures,
+        )
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
-        self._per_endpoint: Counter[tuple[str, str]] = Counter()
+        self._per_endpoint: Counter[Endpoint] = Counter()
+        self._failing_in_flight = 0  # slots held by endpoints that were failing when claimed
+        self._tick = 0  # counts the slots given, so equals take turns
+        self._served_clients: dict[str, int] = {}
+        self._served_endpoints: dict[Endpoint, int] = {}
+        self.failing: list[outbox.EndpointHealth] = []  # as of ``_health_at``, for /readyz
+        self._health_at = -HEALTH_EVERY_S
         self.alive_at = 0.0  # monotonic time of the last completed turn, for /readyz
 
     def wake(self) -> None:
@@ -92,6 +119,15 @@ class DeliveryLoop:
     @property
     def in_flight(self) -> int:
         return len(self._inflight)
+
+    @property
+    def failing_in_flight(self) -> int:
+        return self._failing_in_flight
+
+    def backed_off(self) -> list[outbox.EndpointHealth]:
+        """Endpoints backed off as a whole now (as of the last refresh, at most a second old)."""
+        now = self.clock.now()
+        return [h for h in self.failing if h.backed_off(now)]
 
     def fingerprints(self) -> dict[tuple[str, str], str]:
         return {
@@ -124,35 +160,50 @@ class DeliveryLoop:
             )
 
     async def turn(self) -> int:
-        """Claim what the free slots allow, endpoint by endpoint; returns how many."""
+        """Share the free slots among the endpoints with due deliveries, claim; how many."""
         now = self.clock.now()
+        if time.monotonic() - self._health_at >= HEALTH_EVERY_S:
+            self.failing = await outbox.failing_endpoints(self.storage)
+            self._health_at = time.monotonic()
+        if len(self._inflight) >= self.conf.concurrency:
+            return 0
+        due = await outbox.due_endpoints(self.storage, now)
+        given = fairness.share(
+            due,
+            self._per_endpoint,
+            self._failing_in_flight,
+            self.slots,
+            self._served_clients,
+            self._served_endpoints,
+        )
+        if not given:
+            return 0
+        if len(self._served_endpoints) > 10_000:  # endpoints long gone: start the turns over
+            self._served_clients.clear()
+            self._served_endpoints.clear()
+        for endpoint in given:
+            self._tick += 1
+            self._served_clients[endpoint[0]] = self._served_endpoints[endpoint] = self._tick
+        failing = {d.endpoint for d in due if d.failures > 0}
         lease_until = now + timedelta(seconds=self.conf.lease_seconds)
-        claimed = 0
-        for client, event in await outbox.due_endpoints(self.storage, now):
-            if len(self._inflight) >= self.conf.concurrency:
-                break
-            free = min(
-                self.conf.concurrency - len(self._inflight),
-                self.conf.per_endpoint - self._per_endpoint[(client, event)],
-            )
-            if free <= 0:
-                continue
-            for c in await outbox.claim(
-                self.storage, client, event, free, self.owner, now, lease_until
-            ):
-                self._start(c)
-                claimed += 1
-        return claimed
+        claimed = await outbox.claim(self.storage, Counter(given), self.owner, now, lease_until)
+        for c in claimed:
+            self._start(c, (c.client, c.event) in failing)
+        return len(claimed)
 
-    def _start(self, claimed: outbox.Claimed) -> None:
+    def _start(self, claimed: outbox.Claimed, failing: bool) -> None:
         endpoint = (claimed.client, claimed.event)
         self._per_endpoint[endpoint] += 1
-        task = asyncio.create_task(self._deliver(claimed))
+        self._failing_in_flight += failing
+        task = asyncio.create_task(self._deliver(claimed, failing))
         self._inflight.add(task)
 
         def done(t: asyncio.Task[None]) -> None:
             self._inflight.discard(t)
             self._per_endpoint[endpoint] -= 1
+            if not self._per_endpoint[endpoint]:
+                del self._per_endpoint[endpoint]
+            self._failing_in_flight -= failing
             self._wake.set()  # a slot is free: claim the next
 
         task.add_done_callback(done)
@@ -176,9 +227,10 @@ class DeliveryLoop:
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             return Result(error=f"connection failed: {type(exc).__name__}")
 
-    async def _deliver(self, claimed: outbox.Claimed) -> None:
+    async def _deliver(self, claimed: outbox.Claimed, was_failing: bool) -> None:
         client = self.settings.clients.get(claimed.client)
         hook = client.webhooks.get(claimed.event) if client else None  # type: ignore[call-overload]
+        report = None
         if hook is None:
             result, decision = (
                 Result(error="no webhook configured"),
@@ -194,6 +246,16 @@ class DeliveryLoop:
                 self.backoff,
                 self.rand(),
             )
+            failed = endpoint_failed(result)
+            if failed is not None:
+                report = outbox.EndpointReport(
+                    failed,
+                    was_failing,
+                    decision.error or "",
+                    hook.fingerprint,
+                    self.breaker,
+                    self.rand(),
+                )
         outcome = (
             "forbidden"
             if result.error == FORBIDDEN
@@ -215,7 +277,7 @@ class DeliveryLoop:
                 "webhook attempt failed", extra={"fields": {**fields, "error": decision.error}}
             )
         try:
-            await outbox.finish(
+            finished = await outbox.finish(
                 self.storage,
                 claimed,
                 self.owner,
@@ -223,9 +285,26 @@ class DeliveryLoop:
                 result.status,
                 self.clock.now(),
                 hook.fingerprint if hook else "",
+                report,
             )
         except StorageUnavailable:
             log.error(
                 "could not record a delivery attempt; its lease will re-send it",
                 extra={"fields": fields},
             )
+            return
+        self._log_health(claimed, finished, decision)
+
+    def _log_health(
+        self, claimed: outbox.Claimed, finished: outbox.Finished, decision: Decision
+    ) -> None:
+        """One line when an endpoint is backed off as a whole, one when it answers again."""
+        fields: dict[str, Any] = {"client": claimed.client, "event": claimed.event}
+        if finished.backed_off_until is not None:
+            until = finished.backed_off_until.isoformat()
+            log.warning(
+                "webhook endpoint backed off: its attempts keep failing",
+                extra={"fields": {**fields, "until": until, "error": decision.error}},
+            )
+        elif finished.recovered:
+            log.info("webhook endpoint answers again", extra={"fields": fields})
