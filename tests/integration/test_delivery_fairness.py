@@ -18,13 +18,14 @@ from typing import Any
 import pytest
 
 from flowhooks.clock import FixedClock
-from flowhooks.storage import outbox
+from flowhooks.storage import Storage, migrations, outbox
 from flowhooks.web import keys as appkeys
 from flowhooks.webhooks.events import NewDelivery
+from flowhooks.webhooks.retry import Breaker, Decision
 from tests.conftest import NEUTRAL
 from tests.fakes import WebhookReceiver, wait_for
 from tests.integration.test_webhooks import deliveries, hooks_conf, report, start_receiver
-from tests.outbound_conf import outbound_conf, simulated_dialer
+from tests.outbound_conf import TOKEN, outbound_conf, simulated_dialer
 
 HANGING_CLIENTS = 6  # x 2 hooks = 12 hanging endpoints, against concurrency 8 / per_endpoint 2
 BACKLOG = 40  # events waiting for each hanging endpoint before the healthy client's first
@@ -194,3 +195,87 @@ async def _none_backed_off(client: Any) -> bool:
 async def _all_delivered(client: Any, count: int) -> bool:
     found = await deliveries(client)
     return len(found) == count and {d["state"] for d in found} == {"delivered"}
+
+
+# -- the endpoint's health in storage, shared by every process ---------------------------
+
+
+def _report(failed: bool, was_failing: bool = False, fingerprint: str = "url-1") -> Any:
+    return outbox.EndpointReport(
+        failed, was_failing, "HTTP 500" if failed else "", fingerprint, Breaker(2), 0.0
+    )
+
+
+async def test_endpoint_health_is_shared_through_the_database(db_url: str) -> None:
+    storage = Storage.open(db_url)
+    await migrations.upgrade(storage)
+    now, endpoint = NEUTRAL, ("acme", "report")
+    try:
+        async with storage.write() as conn:
+            await outbox.enqueue(
+                conn,
+                [
+                    NewDelivery(
+                        str(uuid.uuid4()), f"msg_{n}", *endpoint, {}, now, now + timedelta(hours=1)
+                    )
+                    for n in range(5)
+                ],
+            )
+        lease = now + timedelta(seconds=60)
+        one, two, three = await outbox.claim(storage, {endpoint: 3}, "w1", now, lease)
+        retry = Decision("pending", now + timedelta(seconds=1), "HTTP 500")
+        done = Decision("delivered", None, None)
+
+        first = await outbox.finish(storage, one, "w1", retry, 500, now, report=_report(True))
+        assert first == outbox.Finished(ours=True)
+        [due] = await outbox.due_endpoints(storage, now)
+        assert (due.endpoint, due.due, due.failures) == (endpoint, 2, 1)
+
+        second = await outbox.finish(storage, two, "w1", retry, 500, now, report=_report(True))
+        until = second.backed_off_until
+        assert until == now + timedelta(seconds=2.5)  # the breaker's least wait of 5 s
+        assert await outbox.due_endpoints(storage, now) == []  # backed off as a whole
+        [later] = await outbox.due_endpoints(storage, until)
+        assert later.failures == 2
+        [health] = await outbox.failing_endpoints(storage)
+        assert (health.failures, health.backed_off(now), health.backed_off(until)) == (
+            2,
+            True,
+            False,
+        )
+        assert await outbox.endpoint_counts(storage, now) == {"backed_off": 1, "failing": 0}
+
+        ok = await outbox.finish(storage, three, "w1", done, 200, now, report=_report(False, True))
+        assert ok.recovered and await outbox.failing_endpoints(storage) == []
+
+        [four] = await outbox.claim(storage, {endpoint: 1}, "w1", now, lease)
+        await outbox.finish(storage, four, "w1", retry, 500, now, report=_report(True))
+        give_up = timedelta(hours=1)
+        await outbox.enable_changed(storage, {endpoint: "url-1"}, now, give_up)
+        assert len(await outbox.failing_endpoints(storage)) == 1  # the same URL: kept
+        await outbox.enable_changed(storage, {endpoint: "url-2"}, now, give_up)
+        assert await outbox.failing_endpoints(storage) == []  # a new URL starts over
+    finally:
+        await storage.close()
+
+
+async def test_the_retry_api_ends_the_endpoints_back_off(
+    make_client: Any, aiohttp_server: Any, db_url: str
+) -> None:
+    receiver = WebhookReceiver(default=500)
+    base = await start_receiver(aiohttp_server, receiver)
+    delivery = "[delivery]\npoll_seconds = 0.05\nbreaker_failures = 1\n"
+    client = await make_client(hooks_conf(db_url, base, delivery=delivery), now=NEUTRAL)
+    async with client.app[appkeys.DB].write() as conn:  # due now, given up at once
+        await outbox.enqueue(
+            conn, [NewDelivery(str(uuid.uuid4()), "msg_1", "acme", "report", {}, NEUTRAL, NEUTRAL)]
+        )
+    await wait_for(lambda: _backed_off_now(client), timeout=10)
+    [dead] = await deliveries(client)
+    assert dead["state"] == "dead"
+    receiver.default = 200
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    resp = await client.post(f"/api/v1/deliveries/{dead['id']}/retry", headers=auth)
+    assert resp.status == 200
+    # The clock stands still, so only the customer's word can end the back-off.
+    await wait_for(lambda: _all_delivered(client, 1), timeout=10)
