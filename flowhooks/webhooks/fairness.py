@@ -3,10 +3,12 @@
 Each free slot goes to the client with the fewest deliveries in flight, and within it
 to the endpoint with the fewest (ties: the one served least recently, then the oldest
 event), so a client whose receivers hang holds no more than any other client and a
-healthy endpoint gets the next slot that frees. An endpoint whose last attempt failed
-(a timeout, a refused connection, an error answer) may hold one slot once it has
-failed ``probe_after`` times in a row, and all such endpoints together at most
-``failing`` slots: the rest always stay with endpoints that answer.
+healthy endpoint gets the next slot that frees. An endpoint holds one slot at a time
+until an attempt of this process has been delivered to it (a slow start: an endpoint
+that hangs from the first attempt holds one slot, not ``per_endpoint``), and again once
+it has failed ``probe_after`` times in a row. Endpoints whose last attempt failed (a
+timeout, a refused connection, an error answer) hold together at most ``failing``
+slots: the rest always stay with endpoints that answer.
 
 An endpoint is a (client, name) pair: a configured hook's name is its event.
 """
@@ -14,7 +16,7 @@ An endpoint is a (client, name) pair: a configured hook's name is its event.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from heapq import heapify, heappop, heappush
 
@@ -46,13 +48,17 @@ def share(
     slots: Slots,
     served_clients: Mapping[str, int],
     served_endpoints: Mapping[Endpoint, int],
+    answering: Set[Endpoint],
 ) -> list[Endpoint]:
     """The endpoints given the free slots, one entry a slot, in the order given.
 
     ``served_*``: when each client and endpoint was last given a slot (a growing tick;
-    absent: never), so equals take turns.
+    absent: never), so equals take turns. ``answering``: endpoints whose last attempt
+    from this process was delivered.
     """
-    turn = _Turn(due, in_flight, failing_in_flight, slots, served_clients, served_endpoints)
+    turn = _Turn(
+        due, in_flight, failing_in_flight, slots, served_clients, served_endpoints, answering
+    )
     free = slots.concurrency - sum(in_flight.values())
     given: list[Endpoint] = []
     while len(given) < free and (d := turn.next()) is not None:
@@ -75,8 +81,9 @@ class _Turn:
         slots: Slots,
         served_clients: Mapping[str, int],
         served_endpoints: Mapping[Endpoint, int],
+        answering: Set[Endpoint],
     ) -> None:
-        self.slots = slots
+        self.slots, self.answering = slots, answering
         self.served_clients, self.served_endpoints = served_clients, served_endpoints
         self.failing_free = slots.failing - failing_in_flight
         self.held: Counter[Endpoint] = Counter(in_flight)
@@ -98,7 +105,8 @@ class _Turn:
         heapify(self.clients)
 
     def can(self, d: Due) -> bool:
-        cap = 1 if d.failures >= self.slots.probe_after else self.slots.per_endpoint
+        full = d.endpoint in self.answering and d.failures < self.slots.probe_after
+        cap = self.slots.per_endpoint if full else 1
         fits = d.failures == 0 or self.failing_free > 0
         return self.left[d.endpoint] > 0 and self.held[d.endpoint] < cap and fits
 

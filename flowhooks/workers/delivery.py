@@ -106,6 +106,7 @@ class DeliveryLoop:
         self._tick = 0  # counts the slots given, so equals take turns
         self._served_clients: dict[str, int] = {}
         self._served_endpoints: dict[Endpoint, int] = {}
+        self._answering: set[Endpoint] = set()  # last attempt from here delivered: full share
         self.failing: list[outbox.EndpointHealth] = []  # as of ``_health_at``, for /readyz
         self._health_at = -HEALTH_EVERY_S
         self.alive_at = 0.0  # monotonic time of the last completed turn, for /readyz
@@ -175,12 +176,14 @@ class DeliveryLoop:
             self.slots,
             self._served_clients,
             self._served_endpoints,
+            self._answering,
         )
         if not given:
             return 0
         if len(self._served_endpoints) > 10_000:  # endpoints long gone: start the turns over
             self._served_clients.clear()
             self._served_endpoints.clear()
+            self._answering.clear()
         for endpoint in given:
             self._tick += 1
             self._served_clients[endpoint[0]] = self._served_endpoints[endpoint] = self._tick
@@ -247,6 +250,11 @@ class DeliveryLoop:
                 self.rand(),
             )
             failed = endpoint_failed(result)
+            endpoint = (claimed.client, claimed.event)
+            if failed:
+                self._answering.discard(endpoint)
+            elif failed is not None:
+                self._answering.add(endpoint)
             if failed is not None:
                 report = outbox.EndpointReport(
                     failed,

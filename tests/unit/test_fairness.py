@@ -26,21 +26,23 @@ def test_a_healthy_client_gets_the_free_slots_before_clients_whose_endpoints_han
     ]
     in_flight: Counter[Endpoint] = Counter({d.endpoint: 1 for d in hanging})  # 12 held
     healthy = due("acme", "report", first=1000)  # its events are the newest
-    given_ = share([*hanging, healthy], in_flight, 12, SHIPPED, {}, {})
+    given_ = share([*hanging, healthy], in_flight, 12, SHIPPED, {}, {}, {healthy.endpoint})
     assert given_ == [("acme", "report")] * 4  # all four free slots, up to per_endpoint
 
 
 def test_before_anyone_failed_a_client_is_first_brought_level_with_the_others() -> None:
     others = [due(f"h{i}", e, first=i) for i in range(6) for e in ("report", "call_status")]
     in_flight: Counter[Endpoint] = Counter({d.endpoint: 1 for d in others})  # 2 a client
-    given_ = share([*others, due("acme", "report", first=1000)], in_flight, 0, SHIPPED, {}, {})
+    found = [*others, due("acme", "report", first=1000)]
+    given_ = share(found, in_flight, 0, SHIPPED, {}, {}, {d.endpoint for d in found})
     assert given_[:2] == [("acme", "report")] * 2 and len(given_) == 4
     assert ("acme", "report") not in given_[2:]  # then level: the clients take turns
 
 
 def test_clients_share_first_then_their_endpoints() -> None:
     many = [due("big", f"e{i}", first=i) for i in range(3)]
-    given_ = share([*many, due("small", "report", first=99)], {}, 0, SHIPPED, {}, {})
+    found = [*many, due("small", "report", first=99)]
+    given_ = share(found, {}, 0, SHIPPED, {}, {}, {d.endpoint for d in found})
     assert [client for client, _ in given_[:8]] == ["big", "small"] * 4  # clients alternate
     assert Counter(given_) == {("big", "e0"): 4, ("big", "e1"): 4, ("big", "e2"): 4} | {
         ("small", "report"): 4  # capped by per_endpoint: the rest goes to the other client
@@ -49,26 +51,40 @@ def test_clients_share_first_then_their_endpoints() -> None:
 
 def test_failing_endpoints_share_their_part_and_one_slot_each_once_the_breaker_counts() -> None:
     failing = [due(f"f{i}", "report", failures=1 + i % 5, first=i) for i in range(10)]
-    given_ = share(failing, {}, 0, SHIPPED, {}, {})
+    answering = {d.endpoint for d in failing}  # another process saw them fail
+    given_ = share(failing, {}, 0, SHIPPED, {}, {}, answering)
     assert len(given_) == 4  # the failing part of 16 slots
     assert len(set(given_)) == 4  # each to another endpoint: fewest in flight first
-    given_ = share(failing, {}, 3, SHIPPED, {}, {})  # three failing ones already in flight
+    given_ = share(failing, {}, 3, SHIPPED, {}, {}, answering)  # three of them in flight
     assert len(given_) == 1
     probing = [due("p", "report", failures=3)]
-    assert share(probing, {}, 0, SHIPPED, {}, {}) == [("p", "report")]  # one probe at a time
-    assert share(probing, {("p", "report"): 1}, 1, SHIPPED, {}, {}) == []
+    answering = {("p", "report")}
+    assert share(probing, {}, 0, SHIPPED, {}, {}, answering) == [("p", "report")]  # one probe
+    assert share(probing, {("p", "report"): 1}, 1, SHIPPED, {}, {}, answering) == []
 
 
 def test_equals_take_turns_by_when_they_were_last_served() -> None:
     one, two = due("a", "report", first=1), due("b", "report", first=2)
     slots = Slots(concurrency=1, per_endpoint=1, failing=1, probe_after=3)
-    assert share([one, two], {}, 0, slots, {}, {}) == [("a", "report")]  # oldest event
+    assert share([one, two], {}, 0, slots, {}, {}, set()) == [("a", "report")]  # oldest event
     served = {"a": 5, "b": 2}
-    assert share([one, two], {}, 0, slots, served, {}) == [("b", "report")]
+    assert share([one, two], {}, 0, slots, served, {}, set()) == [("b", "report")]
+
+
+def test_an_endpoint_gets_one_slot_until_an_attempt_to_it_was_delivered() -> None:
+    hanging = [due(f"h{i}", "report", first=i) for i in range(4)]  # the four
+    healthy = due("acme", "report", first=99)
+    given_ = share([*hanging, healthy], {}, 0, SHIPPED, {}, {}, set())
+    assert sorted(given_) == sorted(d.endpoint for d in [*hanging, healthy])  # one each
+    in_flight: Counter[Endpoint] = Counter({d.endpoint: 1 for d in hanging})
+    given_ = share([*hanging, healthy], in_flight, 0, SHIPPED, {}, {}, {healthy.endpoint})
+    assert given_ == [healthy.endpoint] * 4  # it answered: its full share; they wait
 
 
 @st.composite
-def turns(draw: st.DrawFn) -> tuple[list[Due], Counter[Endpoint], int, Slots]:
+def turns(
+    draw: st.DrawFn,
+) -> tuple[list[Due], Counter[Endpoint], int, Slots, set[Endpoint]]:
     slots = Slots(
         concurrency=draw(st.integers(1, 20)),
         per_endpoint=draw(st.integers(1, 6)),
@@ -86,10 +102,11 @@ def turns(draw: st.DrawFn) -> tuple[list[Due], Counter[Endpoint], int, Slots]:
         Due(e, draw(st.integers(0, 8)), draw(st.integers(0, 5)), draw(st.integers(1, 50)))
         for e in names
     ]
+    answering = {d.endpoint for d in found if draw(st.booleans())}
     in_flight: Counter[Endpoint] = Counter()
     failing_in_flight = 0
     for d in found:
-        cap = 1 if d.failures >= slots.probe_after else slots.per_endpoint
+        cap = _cap(d, slots, answering)
         held = draw(st.integers(0, cap))
         if sum(in_flight.values()) + held > slots.concurrency:
             break
@@ -97,22 +114,27 @@ def turns(draw: st.DrawFn) -> tuple[list[Due], Counter[Endpoint], int, Slots]:
             break
         in_flight[d.endpoint] = held
         failing_in_flight += held if d.failures else 0
-    return found, in_flight, failing_in_flight, slots
+    return found, in_flight, failing_in_flight, slots, answering
+
+
+def _cap(d: Due, slots: Slots, answering: set[Endpoint]) -> int:
+    full = d.endpoint in answering and d.failures < slots.probe_after
+    return slots.per_endpoint if full else 1
 
 
 @settings(max_examples=300, derandomize=True, deadline=None)
 @given(turns())
 def test_shares_never_break_a_limit_and_leave_no_slot_someone_could_take(
-    turn: tuple[list[Due], Counter[Endpoint], int, Slots],
+    turn: tuple[list[Due], Counter[Endpoint], int, Slots, set[Endpoint]],
 ) -> None:
-    found, in_flight, failing_in_flight, slots = turn
-    given_ = Counter(share(found, in_flight, failing_in_flight, slots, {}, {}))
+    found, in_flight, failing_in_flight, slots, answering = turn
+    given_ = Counter(share(found, in_flight, failing_in_flight, slots, {}, {}, answering))
     free = slots.concurrency - sum(in_flight.values())
     assert sum(given_.values()) <= free
     failing_given = 0
     open_ones = []
     for d in found:
-        cap = 1 if d.failures >= slots.probe_after else slots.per_endpoint
+        cap = _cap(d, slots, answering)
         n = given_[d.endpoint]
         assert n <= d.due and in_flight[d.endpoint] + n <= cap
         failing_given += n if d.failures else 0
