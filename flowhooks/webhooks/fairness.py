@@ -3,12 +3,14 @@
 Each free slot goes to the client with the fewest deliveries in flight, and within it
 to the endpoint with the fewest (ties: the one served least recently, then the oldest
 event), so a client whose receivers hang holds no more than any other client and a
-healthy endpoint gets the next slot that frees. An endpoint holds one slot at a time
-until an attempt of this process has been delivered to it (a slow start: an endpoint
-that hangs from the first attempt holds one slot, not ``per_endpoint``), and again once
-it has failed ``probe_after`` times in a row. Endpoints whose last attempt failed (a
-timeout, a refused connection, an error answer) hold together at most ``failing``
-slots: the rest always stay with endpoints that answer.
+healthy endpoint gets the next slot that frees.
+
+An endpoint that has not answered this process yet (new here, or its last attempt
+failed) holds one slot at a time, and all of them together at most ``suspect`` slots,
+so a receiver that answers always finds its share free even while others hang before
+anyone knows they do. An endpoint whose last attempt failed (a timeout, a refused
+connection, an error answer) is also one of at most ``failing`` slots, and holds one
+slot at a time after ``probe_after`` failures in a row.
 
 An endpoint is a (client, name) pair: a configured hook's name is its event.
 """
@@ -38,6 +40,7 @@ class Slots:
     concurrency: int  # deliveries in flight in the process
     per_endpoint: int  # of which to one endpoint
     failing: int  # of which to endpoints whose last attempt failed
+    suspect: int  # of which to endpoints that have not answered this process yet
     probe_after: int  # failures in a row after which an endpoint gets one slot at a time
 
 
@@ -86,6 +89,9 @@ class _Turn:
         self.slots, self.answering = slots, answering
         self.served_clients, self.served_endpoints = served_clients, served_endpoints
         self.failing_free = slots.failing - failing_in_flight
+        self.suspect_free = slots.suspect - sum(
+            n for e, n in in_flight.items() if e not in answering
+        )
         self.held: Counter[Endpoint] = Counter(in_flight)
         self.per_client: Counter[str] = Counter()
         for (client, _), n in in_flight.items():
@@ -105,9 +111,9 @@ class _Turn:
         heapify(self.clients)
 
     def can(self, d: Due) -> bool:
-        full = d.endpoint in self.answering and d.failures < self.slots.probe_after
-        cap = self.slots.per_endpoint if full else 1
-        fits = d.failures == 0 or self.failing_free > 0
+        answers = d.endpoint in self.answering
+        cap = self.slots.per_endpoint if answers and d.failures < self.slots.probe_after else 1
+        fits = (answers or self.suspect_free > 0) and (not d.failures or self.failing_free > 0)
         return self.left[d.endpoint] > 0 and self.held[d.endpoint] < cap and fits
 
     def key(self, d: Due) -> tuple[int, bool, int, int, Endpoint]:
@@ -132,6 +138,8 @@ class _Turn:
             self.per_client[client] += 1
             if d.failures:
                 self.failing_free -= 1
+            if d.endpoint not in self.answering:
+                self.suspect_free -= 1
             if self.can(d):
                 heappush(heap, self.key(d))
             heappush(self.clients, self.client_key(client))

@@ -97,6 +97,7 @@ class DeliveryLoop:
             self.conf.concurrency,
             self.conf.per_endpoint,
             self.conf.failing_slots,
+            max(1, self.conf.concurrency - self.conf.per_endpoint),  # one full share kept
             self.conf.breaker_failures,
         )
         self._wake = asyncio.Event()

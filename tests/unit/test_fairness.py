@@ -13,7 +13,7 @@ from flowhooks.webhooks.fairness import Due, Endpoint, Slots, share
 from flowhooks.webhooks.retry import FORBIDDEN, Backoff, Breaker, Result, endpoint_failed
 
 NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)
-SHIPPED = Slots(concurrency=16, per_endpoint=4, failing=4, probe_after=3)
+SHIPPED = Slots(concurrency=16, per_endpoint=4, failing=4, suspect=12, probe_after=3)
 
 
 def due(client: str, name: str, n: int = 100, failures: int = 0, first: int = 1) -> Due:
@@ -65,7 +65,7 @@ def test_failing_endpoints_share_their_part_and_one_slot_each_once_the_breaker_c
 
 def test_equals_take_turns_by_when_they_were_last_served() -> None:
     one, two = due("a", "report", first=1), due("b", "report", first=2)
-    slots = Slots(concurrency=1, per_endpoint=1, failing=1, probe_after=3)
+    slots = Slots(concurrency=1, per_endpoint=1, failing=1, suspect=1, probe_after=3)
     assert share([one, two], {}, 0, slots, {}, {}, set()) == [("a", "report")]  # oldest event
     served = {"a": 5, "b": 2}
     assert share([one, two], {}, 0, slots, served, {}, set()) == [("b", "report")]
@@ -81,6 +81,16 @@ def test_an_endpoint_gets_one_slot_until_an_attempt_to_it_was_delivered() -> Non
     assert given_ == [healthy.endpoint] * 4  # it answered: its full share; they wait
 
 
+def test_endpoints_not_answering_yet_leave_one_full_share_free() -> None:
+    hanging = [due(f"h{i}", "report", first=i) for i in range(20)]  # more than 16 slots
+    given_ = share(hanging, {}, 0, SHIPPED, {}, {}, set())
+    assert len(given_) == 12 == len(set(given_))  # one each, 16 - per_endpoint in all
+    in_flight: Counter[Endpoint] = Counter(given_)
+    healthy = due("acme", "report", first=99)
+    given_ = share([*hanging, healthy], in_flight, 0, SHIPPED, {}, {}, {healthy.endpoint})
+    assert given_ == [healthy.endpoint] * 4
+
+
 @st.composite
 def turns(
     draw: st.DrawFn,
@@ -89,6 +99,7 @@ def turns(
         concurrency=draw(st.integers(1, 20)),
         per_endpoint=draw(st.integers(1, 6)),
         failing=draw(st.integers(1, 8)),
+        suspect=draw(st.integers(1, 20)),
         probe_after=draw(st.integers(1, 4)),
     )
     names = draw(
@@ -112,9 +123,15 @@ def turns(
             break
         if d.failures and failing_in_flight + held > slots.failing:
             break
+        if d.endpoint not in answering and _suspect(in_flight, answering) + held > slots.suspect:
+            break
         in_flight[d.endpoint] = held
         failing_in_flight += held if d.failures else 0
     return found, in_flight, failing_in_flight, slots, answering
+
+
+def _suspect(in_flight: Counter[Endpoint], answering: set[Endpoint]) -> int:
+    return sum(n for e, n in in_flight.items() if e not in answering)
 
 
 def _cap(d: Due, slots: Slots, answering: set[Endpoint]) -> int:
@@ -141,9 +158,13 @@ def test_shares_never_break_a_limit_and_leave_no_slot_someone_could_take(
         if n < d.due and in_flight[d.endpoint] + n < cap:
             open_ones.append(d)
     assert failing_in_flight + failing_given <= slots.failing
+    suspect = _suspect(in_flight + given_, answering)
+    assert suspect <= max(slots.suspect, _suspect(in_flight, answering))
     if sum(given_.values()) < free:  # slots left: nobody could have taken one
         failing_full = failing_in_flight + failing_given >= slots.failing
-        assert all(d.failures and failing_full for d in open_ones)
+        suspect_full = suspect >= slots.suspect
+        for d in open_ones:
+            assert (d.failures and failing_full) or (d.endpoint not in answering and suspect_full)
 
 
 # -- the breaker ------------------------------------------------------------------------
