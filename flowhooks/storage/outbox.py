@@ -91,20 +91,25 @@ def _health_of(client: Any, endpoint: Any) -> Any:
 async def due_endpoints(storage: Storage, now: datetime, limit: int = 1000) -> list[Due]:
     """Endpoints with deliveries due now, neither disabled nor backed off, oldest first."""
     enabled = ~exists().where(_e.c.client == _d.c.client, _e.c.event == _d.c.event)
-    not_backed_off = or_(_h.c.backed_off_until.is_(None), _h.c.backed_off_until <= now)
+    groups = (
+        select(
+            _d.c.client,
+            _d.c.event,
+            func.min(_d.c.seq).label("first"),
+            func.count().label("due"),
+        )
+        .where(_claimable(now), enabled)
+        .group_by(_d.c.client, _d.c.event)
+        .subquery()
+    )
+    # joined per endpoint, not per delivery: a backlog costs its scan, not a lookup a row
+    joined = groups.outerjoin(_h, _health_of(groups.c.client, groups.c.event))
     async with storage.read() as conn:
         rows = await conn.execute(
-            select(
-                _d.c.client,
-                _d.c.event,
-                func.min(_d.c.seq).label("first"),
-                func.count().label("due"),
-                func.max(_h.c.failures).label("failures"),
-            )
-            .select_from(_d.outerjoin(_h, _health_of(_d.c.client, _d.c.event)))
-            .where(_claimable(now), enabled, not_backed_off)
-            .group_by(_d.c.client, _d.c.event)
-            .order_by("first")
+            select(groups.c.client, groups.c.event, groups.c.first, groups.c.due, _h.c.failures)
+            .select_from(joined)
+            .where(or_(_h.c.backed_off_until.is_(None), _h.c.backed_off_until <= now))
+            .order_by(groups.c.first)
             .limit(limit)
         )
         return [
@@ -121,7 +126,7 @@ async def claim(
     lease_until: datetime,
 ) -> list[Claimed]:
     """Claim up to ``grants[endpoint]`` due deliveries of each endpoint, oldest event
-    first, in one transaction."""
+    first, in one transaction (none of an endpoint backed off since it was offered)."""
     seqs: list[int] = []
     async with storage.write() as conn:
         for (client, event), limit in grants.items():
@@ -130,6 +135,7 @@ async def claim(
             pick = (
                 select(_d.c.seq)
                 .where(_d.c.client == client, _d.c.event == event, _claimable(now))
+                .where(~exists().where(_health_of(client, event), _h.c.backed_off_until > now))
                 .order_by(_d.c.seq)
                 .limit(limit)
             )

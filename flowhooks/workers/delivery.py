@@ -169,15 +169,19 @@ class DeliveryLoop:
             self._health_at = time.monotonic()
         if len(self._inflight) >= self.conf.concurrency:
             return 0
+        # Taken before the query: an attempt that ends during it (its outcome perhaps not
+        # seen by the query) still counts as in flight; its end wakes the next turn.
+        in_flight, failing_in_flight = Counter(self._per_endpoint), self._failing_in_flight
+        answering = frozenset(self._answering)
         due = await outbox.due_endpoints(self.storage, now)
         given = fairness.share(
             due,
-            self._per_endpoint,
-            self._failing_in_flight,
+            in_flight,
+            failing_in_flight,
             self.slots,
             self._served_clients,
             self._served_endpoints,
-            self._answering,
+            answering,
         )
         if not given:
             return 0
