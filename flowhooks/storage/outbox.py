@@ -228,10 +228,10 @@ async def finish(
 
 async def _record(conn: Any, endpoint: Endpoint, report: EndpointReport, now: datetime) -> Finished:
     """Count a failure (backing the endpoint off when the breaker says so) or end them."""
+    if not report.failed and not report.was_failing:  # the common case: nothing to write
+        return Finished(ours=True)
     this = _health_of(*endpoint)
     if not report.failed:
-        if not report.was_failing:  # the common case costs no write
-            return Finished(ours=True)
         ended = await conn.execute(
             update(_h)
             .where(this, _h.c.failures > 0)
