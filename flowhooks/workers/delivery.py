@@ -254,21 +254,7 @@ class DeliveryLoop:
                 self.backoff,
                 self.rand(),
             )
-            failed = endpoint_failed(result)
-            endpoint = (claimed.client, claimed.event)
-            if failed:
-                self._answering.discard(endpoint)
-            elif failed is not None:
-                self._answering.add(endpoint)
-            if failed is not None:
-                report = outbox.EndpointReport(
-                    failed,
-                    was_failing,
-                    decision.error or "",
-                    hook.fingerprint,
-                    self.breaker,
-                    self.rand(),
-                )
+            report = self._endpoint_report(claimed, hook, result, decision, was_failing)
         outcome = (
             "forbidden"
             if result.error == FORBIDDEN
@@ -307,6 +293,28 @@ class DeliveryLoop:
             )
             return
         self._log_health(claimed, finished, decision)
+
+    def _endpoint_report(
+        self,
+        claimed: outbox.Claimed,
+        hook: WebhookSettings,
+        result: Result,
+        decision: Decision,
+        was_failing: bool,
+    ) -> outbox.EndpointReport | None:
+        """What the attempt says about its endpoint (remembered here: does it answer?)."""
+        failed = endpoint_failed(result)
+        if failed is None:
+            return None
+        endpoint = (claimed.client, claimed.event)
+        if failed:
+            self._answering.discard(endpoint)
+        else:
+            self._answering.add(endpoint)
+        error = decision.error or ""
+        return outbox.EndpointReport(
+            failed, was_failing, error, hook.fingerprint, self.breaker, self.rand()
+        )
 
     def _log_health(
         self, claimed: outbox.Claimed, finished: outbox.Finished, decision: Decision
