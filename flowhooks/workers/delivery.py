@@ -97,7 +97,8 @@ class DeliveryLoop:
             self.conf.concurrency,
             self.conf.per_endpoint,
             self.conf.failing_slots,
-            max(1, self.conf.concurrency - self.conf.per_endpoint),  # one full share kept
+            # one full share kept for endpoints that answer (at most half of the slots)
+            max(1, self.conf.concurrency - self.conf.per_endpoint, self.conf.concurrency // 2),
             self.conf.breaker_failures,
         )
         self._wake = asyncio.Event()
