@@ -231,3 +231,103 @@ async def csv_export(db_url: str, out: Path, port: int, count: int = 100_000) ->
         "rows_per_second": round((lines - 1) / took),
         "rss_growth_mb": round((peak - before) / 1024, 1),
     }
+
+
+class Hanging:
+    """Endpoints that accept the connection, read the request and never answer."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            self.requests += 1
+            await reader.read()  # until the sender gives up and closes
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+
+def _fairness_config(path: Path, db_url: str, healthy: str, hanging: str, clients: int) -> Path:
+    """The shipped [delivery] defaults; ``clients`` clients whose two hooks both hang."""
+    text = f"""
+[server]
+log_level = "WARNING"
+[storage]
+url = "{db_url}"
+[security]
+allow_private_targets = true
+[clients.healthy.webhooks.report]
+url = "{healthy}/hook"
+"""
+    for i in range(clients):
+        for event in ("report", "call_status"):
+            text += f'[clients.slow{i}.webhooks.{event}]\nurl = "{hanging}/slow{i}/{event}"\n'
+    path.write_text(text)
+    return path
+
+
+async def fairness(
+    db_url: str, out: Path, hanging_clients: int = 2, seconds: float = 60, rate: float = 3
+) -> dict[str, object]:
+    """Issue 22's starvation: every endpoint gets ``rate`` events a second for ``seconds``;
+    the hanging clients' ``call_status`` and ``report`` hooks never answer, the healthy
+    client's does at once. How many of the healthy client's events arrive, how late."""
+    receiver, hanging = Receiver(), Hanging()
+    runner, healthy = await receiver.start()
+    server = await asyncio.start_server(hanging.serve, "127.0.0.1", 0)
+    hanging_url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    storage = Storage.open(db_url)
+    await migrations.upgrade(storage)
+    conf = _fairness_config(out / "fairness.toml", db_url, healthy, hanging_url, hanging_clients)
+    proc = _start(["worker", "--config", str(conf)])
+    endpoints = [("healthy", "report")] + [
+        (f"slow{i}", event) for i in range(hanging_clients) for event in ("report", "call_status")
+    ]
+    produced = 0
+    try:
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            now = datetime.now(UTC)  # a benchmark, not the app: real time
+            batch = [
+                NewDelivery(
+                    str(uuid.uuid4()),
+                    f"msg_{uuid.uuid4().hex}",
+                    client,
+                    event,
+                    {"id": f"{client}-{produced}", "t": repr(time.time())},
+                    now,
+                    now + timedelta(hours=24),
+                )
+                for client, event in endpoints
+            ]
+            async with storage.write() as conn:
+                await outbox.enqueue(conn, batch)
+            produced += 1
+            await asyncio.sleep(max(0.0, started + produced / rate - time.monotonic()))
+        during = len(receiver.arrivals)
+        deadline = time.monotonic() + 30
+        while len(receiver.arrivals) < produced and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+    finally:
+        _stop(proc)
+        server.close()
+        await runner.cleanup()
+        await storage.close()
+    lags = sorted(at - float(event["t"]) for at, event in receiver.arrivals)
+
+    def pct(p: float) -> float:
+        return round(lags[min(len(lags) - 1, int(len(lags) * p))], 2) if lags else 0.0
+
+    return {
+        "hanging_endpoints": 2 * hanging_clients,
+        "healthy_events": produced,
+        "delivered_during_load": during,
+        "delivered_30_s_after": len(receiver.arrivals),
+        "lag_p50_s": pct(0.5),
+        "lag_p99_s": pct(0.99),
+        "lag_max_s": round(lags[-1], 2) if lags else 0.0,
+        "attempts_to_hanging": hanging.requests,
+    }

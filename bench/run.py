@@ -550,8 +550,8 @@ def main() -> None:
             traced = run_traces(urls, args.seconds, out)
             (out / "traces.json").write_text(json.dumps(traced, indent=2))
             print(trace_table(traced))
-        if not args.only or args.only == "deliveries":
-            webhooks = run_deliveries(out)
+        if not args.only or args.only in ("deliveries", "fairness"):
+            webhooks = run_deliveries(out, only_fairness=args.only == "fairness")
             (out / "deliveries.json").write_text(json.dumps(webhooks, indent=2))
             print(json.dumps(webhooks, indent=2))
     if results:
@@ -586,14 +586,19 @@ def run_mixed(out: Path, storage_url: str, seconds: float) -> dict[str, object]:
         return uvloop.run(mixed.run(port, seconds * 2))
 
 
-def run_deliveries(out: Path) -> dict[str, object]:
-    """Webhooks on fresh SQLite files: throughput, lag at 200/s, CSV export of 100,000."""
+def run_deliveries(out: Path, only_fairness: bool = False) -> dict[str, object]:
+    """Webhooks on fresh SQLite files: throughput, lag at 200/s, CSV export of 100,000,
+    a healthy receiver beside 4 and 20 that hang (issue 22)."""
     found: dict[str, object] = {}
     for name, job in (
         ("throughput", lambda url: deliveries.throughput(url, out)),
         ("lag_at_200_per_s", lambda url: deliveries.lag(url, out, free_port())),
         ("csv_export", lambda url: deliveries.csv_export(url, out, free_port())),
+        ("fairness_4_hanging", lambda url: deliveries.fairness(url, out, hanging_clients=2)),
+        ("fairness_20_hanging", lambda url: deliveries.fairness(url, out, hanging_clients=10)),
     ):
+        if only_fairness and not name.startswith("fairness"):
+            continue
         say(f"deliveries: {name} ...")
         path = out / f"{name}.db"
         for suffix in ("", "-wal", "-shm"):

@@ -88,6 +88,13 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.endpoints = Gauge(
+            "flowhooks_webhook_endpoints",
+            "Webhook endpoints whose attempts fail: backed off as a whole now, or failing"
+            " (last attempt failed; sharing the failing endpoints' slots)",
+            ["state"],
+            registry=self.registry,
+        )
 
         self.malformed_requests = Counter(
             "flowhooks_malformed_requests",
@@ -109,6 +116,10 @@ class Metrics:
     def set_outbox(self, depths: dict[str, int]) -> None:
         for state, count in depths.items():
             self.outbox.labels(state).set(count)
+
+    def set_endpoints(self, counts: dict[str, int]) -> None:
+        for state, count in counts.items():
+            self.endpoints.labels(state).set(count)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

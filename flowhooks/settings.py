@@ -252,6 +252,13 @@ class DeliverySettings(Section):
     per_endpoint: int = Field(4, ge=1, le=1000)
     poll_seconds: float = Field(0.25, gt=0, le=60)  # how often other processes' events are seen
     lease_seconds: float = Field(60, ge=5, le=3600)  # a dead worker's claim is taken over after
+    # endpoints whose last attempt failed share at most this part of the slots (at least one)
+    failing_share: float = Field(0.25, gt=0, le=1)
+    breaker_failures: int = Field(3, ge=1, le=1000)  # failed in a row: backed off as a whole
+
+    @property
+    def failing_slots(self) -> int:
+        return max(1, int(self.concurrency * self.failing_share))
 
 
 class RetentionSettings(Section):

@@ -66,7 +66,29 @@ def client_session(resolver: AbstractResolver | None = None) -> aiohttp.ClientSe
 
 
 class NoAnswer(Exception):
-    """A backend did not answer: a timeout or a failed connection (the message says which)."""
+    """A backend gave no usable answer: a timeout, a failed connection, or an answer over
+    its size cap (the message says which)."""
+
+
+class TooLarge(NoAnswer):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"answered more than {limit:,} bytes")
+
+
+async def read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The whole body, however many pieces it arrives in; ``TooLarge`` past ``limit``.
+
+    ``StreamReader.read(n)`` returns what has arrived so far, so it is called until the
+    end of the body (inside the request's total deadline).
+    """
+    if resp.content_length is not None and resp.content_length > limit:
+        raise TooLarge(limit)
+    body = bytearray()
+    while piece := await resp.content.read(limit + 1 - len(body)):
+        body += piece
+        if len(body) > limit:
+            raise TooLarge(limit)
+    return bytes(body)
 
 
 async def post_json(
@@ -77,12 +99,13 @@ async def post_json(
     limit: int,
     headers: Mapping[str, str] | None = None,
 ) -> tuple[int, bytes]:
-    """POST a JSON body to an operator's backend; its status and at most ``limit`` bytes."""
+    """POST a JSON body to an operator's backend; its status and whole answer (at most
+    ``limit`` bytes, else ``TooLarge``), all within ``timeout_s`` in total."""
     headers = {**(headers or {}), "Content-Type": "application/json"}
     timeout = aiohttp.ClientTimeout(total=timeout_s)
     try:
         async with session.post(url, data=body, headers=headers, timeout=timeout) as resp:
-            return resp.status, await resp.content.read(limit)
+            return resp.status, await read_body(resp, limit)
     except TimeoutError:
         raise NoAnswer(f"did not answer within {timeout_s:g} s") from None
     except aiohttp.ClientError as exc:

@@ -122,6 +122,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             indexes(t.ix_call_attempts_promised),
         ),
     ),
+    Migration(9, "webhook endpoint health: fair shares and back-off", creates(t.webhook_health)),
     Migration(10, "flow traces", creates(t.traces)),
     Migration(
         11,

@@ -5,6 +5,10 @@ A delivery stays ``pending`` while it is attempted; its lease (``lease_owner``,
 ``lease_until``) marks it in flight, so a worker that dies mid-send leaves it to be
 claimed again once the lease runs out. PostgreSQL claims with ``FOR UPDATE SKIP
 LOCKED``; SQLite has one writer and the update re-checks the lease.
+
+``webhook_health`` keeps, per endpoint, its failed attempts in a row and its back-off
+as a whole (``webhooks.retry.Breaker``), written with each attempt's outcome and
+shared by every process: an endpoint backed off is not offered for claims until then.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from flowhooks.storage import tables as t
 from flowhooks.storage.database import Storage
 from flowhooks.storage.dialect import insert
 from flowhooks.webhooks.events import NewDelivery
-from flowhooks.webhooks.retry import Decision
+from flowhooks.webhooks.fairness import Due, Endpoint
+from flowhooks.webhooks.retry import Breaker, Decision
 
-_d, _e = t.deliveries, t.webhook_endpoints
+_d, _e, _h = t.deliveries, t.webhook_endpoints, t.webhook_health
 STATES = ("pending", "delivered", "dead", "disabled")
 
 
@@ -79,42 +84,64 @@ def _claimable(now: datetime) -> Any:
     )
 
 
-async def due_endpoints(storage: Storage, now: datetime, limit: int = 200) -> list[tuple[str, str]]:
-    """(client, event) of endpoints with deliveries due now and not disabled."""
+def _health_of(client: Any, endpoint: Any) -> Any:
+    return and_(_h.c.client == client, _h.c.endpoint == endpoint)
+
+
+async def due_endpoints(storage: Storage, now: datetime, limit: int = 1000) -> list[Due]:
+    """Endpoints with deliveries due now, neither disabled nor backed off, oldest first."""
     enabled = ~exists().where(_e.c.client == _d.c.client, _e.c.event == _d.c.event)
+    groups = (
+        select(
+            _d.c.client,
+            _d.c.event,
+            func.min(_d.c.seq).label("first"),
+            func.count().label("due"),
+        )
+        .where(_claimable(now), enabled)
+        .group_by(_d.c.client, _d.c.event)
+        .subquery()
+    )
+    # joined per endpoint, not per delivery: a backlog costs its scan, not a lookup a row
+    joined = groups.outerjoin(_h, _health_of(groups.c.client, groups.c.event))
     async with storage.read() as conn:
         rows = await conn.execute(
-            select(_d.c.client, _d.c.event, func.min(_d.c.seq).label("first"))
-            .where(_claimable(now), enabled)
-            .group_by(_d.c.client, _d.c.event)
-            .order_by("first")
+            select(groups.c.client, groups.c.event, groups.c.first, groups.c.due, _h.c.failures)
+            .select_from(joined)
+            .where(or_(_h.c.backed_off_until.is_(None), _h.c.backed_off_until <= now))
+            .order_by(groups.c.first)
             .limit(limit)
         )
-        return [(str(r.client), str(r.event)) for r in rows]
+        return [
+            Due((str(r.client), str(r.event)), int(r.due), int(r.failures or 0), int(r.first))
+            for r in rows
+        ]
 
 
 async def claim(
     storage: Storage,
-    client: str,
-    event: str,
-    limit: int,
+    grants: Mapping[Endpoint, int],
     owner: str,
     now: datetime,
     lease_until: datetime,
 ) -> list[Claimed]:
-    """Claim up to ``limit`` due deliveries of one endpoint, oldest event first."""
-    if limit <= 0:
-        return []
-    pick = (
-        select(_d.c.seq)
-        .where(_d.c.client == client, _d.c.event == event, _claimable(now))
-        .order_by(_d.c.seq)
-        .limit(limit)
-    )
-    if storage.is_postgres:
-        pick = pick.with_for_update(skip_locked=True)
+    """Claim up to ``grants[endpoint]`` due deliveries of each endpoint, oldest event
+    first, in one transaction (none of an endpoint backed off since it was offered)."""
+    seqs: list[int] = []
     async with storage.write() as conn:
-        seqs = (await conn.execute(pick)).scalars().all()
+        for (client, event), limit in grants.items():
+            if limit <= 0:
+                continue
+            pick = (
+                select(_d.c.seq)
+                .where(_d.c.client == client, _d.c.event == event, _claimable(now))
+                .where(~exists().where(_health_of(client, event), _h.c.backed_off_until > now))
+                .order_by(_d.c.seq)
+                .limit(limit)
+            )
+            if storage.is_postgres:
+                pick = pick.with_for_update(skip_locked=True)
+            seqs += (await conn.execute(pick)).scalars().all()
         if not seqs:
             return []
         rows = await conn.execute(
@@ -141,6 +168,25 @@ async def claim(
     return sorted(claimed, key=lambda c: c.seq)
 
 
+@dataclass(frozen=True)
+class EndpointReport:
+    """What one attempt says about its endpoint, written with the attempt's outcome."""
+
+    failed: bool  # not delivered: a timeout, a failed connection, another answer
+    was_failing: bool  # its endpoint had failures when claimed (a success resets them)
+    error: str
+    fingerprint: str  # of the endpoint's URL
+    breaker: Breaker
+    rand: float  # for the back-off's jitter
+
+
+@dataclass(frozen=True)
+class Finished:
+    ours: bool  # False: the lease had been taken over, nothing was written
+    backed_off_until: datetime | None = None  # this failure backed the endpoint off
+    recovered: bool = False  # this success ended the endpoint's failures
+
+
 async def finish(
     storage: Storage,
     claimed: Claimed,
@@ -149,9 +195,10 @@ async def finish(
     status: int | None,
     now: datetime,
     fingerprint: str = "",
+    report: EndpointReport | None = None,
     elapsed_ms: float | None = None,
-) -> bool:
-    """Write an attempt's outcome if the delivery is still ours; False when it was not.
+) -> Finished:
+    """Write an attempt's outcome, and its endpoint's health, if the delivery is still ours.
 
     The attempt itself is kept too (``delivery_attempts``: the console lists them)."""
     values: dict[str, Any] = {
@@ -174,7 +221,7 @@ async def finish(
             .returning(_d.c.seq)
         )
         if done.first() is None:
-            return False
+            return Finished(ours=False)
         await conn.execute(
             t.delivery_attempts.insert().values(
                 delivery_seq=claimed.seq,
@@ -188,7 +235,62 @@ async def finish(
         )
         if decision.state == "disabled":
             await _disable(conn, claimed.client, claimed.event, fingerprint, now, decision)
-    return True
+        if report is None:
+            return Finished(ours=True)
+        return await _record(conn, (claimed.client, claimed.event), report, now)
+
+
+async def _record(conn: Any, endpoint: Endpoint, report: EndpointReport, now: datetime) -> Finished:
+    """Count a failure (backing the endpoint off when the breaker says so) or end them."""
+    if not report.failed and not report.was_failing:  # the common case: nothing to write
+        return Finished(ours=True)
+    this = _health_of(*endpoint)
+    if not report.failed:
+        ended = await conn.execute(
+            update(_h)
+            .where(this, _h.c.failures > 0)
+            .values(
+                failures=0,
+                backoffs=0,
+                backed_off_until=None,
+                last_error=None,
+                failing_since=None,
+                updated_at=now,
+            )
+            .returning(_h.c.client)
+        )
+        return Finished(ours=True, recovered=ended.first() is not None)
+    stmt = insert(conn, _h).values(
+        client=endpoint[0],
+        endpoint=endpoint[1],
+        fingerprint=report.fingerprint,
+        failures=1,
+        backoffs=0,
+        last_error=report.error[:200],
+        failing_since=now,
+        updated_at=now,
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[_h.c.client, _h.c.endpoint],
+        set_={
+            "failures": _h.c.failures + 1,
+            "fingerprint": stmt.excluded.fingerprint,
+            "last_error": stmt.excluded.last_error,
+            "failing_since": func.coalesce(_h.c.failing_since, stmt.excluded.failing_since),
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
+    row = (
+        await conn.execute(stmt.returning(_h.c.failures, _h.c.backoffs, _h.c.backed_off_until))
+    ).one()
+    backoff = report.breaker.back_off(
+        row.failures, row.backoffs, row.backed_off_until, now, report.rand
+    )
+    if backoff is None:
+        return Finished(ours=True)
+    backoffs, until = backoff
+    await conn.execute(update(_h).where(this).values(backoffs=backoffs, backed_off_until=until))
+    return Finished(ours=True, backed_off_until=until)
 
 
 async def _disable(
@@ -228,8 +330,15 @@ async def enable(
         return await _enable(conn, client, event, now, give_up)
 
 
+async def _probe_now(conn: Any, client: str, event: str) -> None:
+    """The customer says the endpoint works again: end its back-off (its failures stay,
+    so it is probed one attempt at a time)."""
+    await conn.execute(update(_h).where(_health_of(client, event)).values(backed_off_until=None))
+
+
 async def _enable(conn: Any, client: str, event: str, now: datetime, give_up: timedelta) -> int:
     await conn.execute(delete(_e).where(_e.c.client == client, _e.c.event == event))
+    await _probe_now(conn, client, event)
     rows = await conn.execute(
         update(_d)
         .where(_d.c.client == client, _d.c.event == event, _d.c.state == "disabled")
@@ -242,8 +351,12 @@ async def _enable(conn: Any, client: str, event: str, now: datetime, give_up: ti
 async def enable_changed(
     storage: Storage, fingerprints: Mapping[tuple[str, str], str], now: datetime, give_up: timedelta
 ) -> list[tuple[str, str]]:
-    """At start: enable each disabled endpoint whose URL the config changed (or dropped)."""
+    """At start: enable each disabled endpoint whose URL the config changed (or dropped),
+    and forget the failures of every endpoint whose URL changed."""
     async with storage.write() as conn:
+        for r in (await conn.execute(select(_h.c.client, _h.c.endpoint, _h.c.fingerprint))).all():
+            if fingerprints.get((r.client, r.endpoint)) != r.fingerprint:
+                await conn.execute(delete(_h).where(_health_of(r.client, r.endpoint)))
         rows = (await conn.execute(select(_e.c.client, _e.c.event, _e.c.fingerprint))).all()
         changed = [
             (r.client, r.event)
@@ -279,6 +392,7 @@ async def retry(
             await conn.execute(
                 update(_d).where(_d.c.seq == row.seq).values(**_requeue(now, give_up))
             )
+            await _probe_now(conn, client, row.event)
         return str(row.state)
 
 
@@ -398,3 +512,44 @@ async def depth(storage: Storage) -> dict[str, int]:
         rows = await conn.execute(select(_d.c.state, func.count()).group_by(_d.c.state))
         found = {str(state): int(n) for state, n in rows.all()}
     return {state: found.get(state, 0) for state in STATES}
+
+
+@dataclass(frozen=True)
+class EndpointHealth:
+    """An endpoint whose last attempts failed."""
+
+    client: str
+    endpoint: str
+    failures: int
+    backed_off_until: datetime | None
+    failing_since: datetime | None
+    last_error: str | None
+
+    def backed_off(self, now: datetime) -> bool:
+        return self.backed_off_until is not None and self.backed_off_until > now
+
+
+async def failing_endpoints(storage: Storage, limit: int = 1000) -> list[EndpointHealth]:
+    """Endpoints whose last attempt failed (backed off or not), for /readyz and /metrics."""
+    async with storage.read() as conn:
+        rows = await conn.execute(
+            select(
+                _h.c.client,
+                _h.c.endpoint,
+                _h.c.failures,
+                _h.c.backed_off_until,
+                _h.c.failing_since,
+                _h.c.last_error,
+            )
+            .where(_h.c.failures > 0)
+            .order_by(_h.c.client, _h.c.endpoint)
+            .limit(limit)
+        )
+        return [EndpointHealth(**r._mapping) for r in rows]
+
+
+async def endpoint_counts(storage: Storage, now: datetime) -> dict[str, int]:
+    """How many endpoints are backed off now and how many are failing but not, for /metrics."""
+    failing = await failing_endpoints(storage)
+    backed_off = sum(h.backed_off(now) for h in failing)
+    return {"backed_off": backed_off, "failing": len(failing) - backed_off}

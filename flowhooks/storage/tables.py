@@ -233,6 +233,21 @@ webhook_endpoints = Table(
     Column("reason", String(200), nullable=False),
 )
 
+webhook_health = Table(
+    "webhook_health",  # endpoints whose attempts failed: fair shares and back-off (issue 22)
+    metadata,
+    Column("client", String(64), primary_key=True),
+    # which endpoint of the client: a configured hook's event (a stored one's id later)
+    Column("endpoint", String(64), primary_key=True),
+    Column("fingerprint", String(16), nullable=False),  # of its URL: a changed URL starts over
+    Column("failures", Integer, nullable=False),  # failed attempts in a row; 0 after a success
+    Column("backoffs", Integer, nullable=False),  # times backed off in a row (the exponent)
+    Column("backed_off_until", UTCDateTime, nullable=True),  # no attempt before this
+    Column("last_error", String(200), nullable=True),
+    Column("failing_since", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 # -- call reports (SPEC 2.5) ----------------------------------------------------------
 reports = Table(
     "reports",

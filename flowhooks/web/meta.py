@@ -82,8 +82,22 @@ async def readiness(app: web.Application) -> dict[str, dict[str, object]]:
             "ok": age < limit,
             "lastTurnSecondsAgo": round(age, 1),
             "inFlight": deliveries.in_flight,
+            "inFlightToFailing": deliveries.failing_in_flight,
+            "backedOff": [_backed_off(h) for h in deliveries.backed_off()[:20]],
         }
     return checks
+
+
+def _backed_off(h: outbox.EndpointHealth) -> dict[str, object]:
+    """An endpoint in back-off, for /readyz (an operator's view: which customer, why)."""
+    until = h.backed_off_until
+    return {
+        "client": h.client,
+        "endpoint": h.endpoint,
+        "failures": h.failures,
+        "until": until.isoformat() if until else None,
+        "lastError": h.last_error,
+    }
 
 
 async def readyz(request: web.Request) -> web.Response:
@@ -101,6 +115,8 @@ async def metrics(request: web.Request) -> web.Response:
         try:
             registry.set_depths(await outbound.depth(db, request.app[appkeys.CLOCK].now()))
             registry.set_outbox(await outbox.depth(db))
+            clock = request.app[appkeys.CLOCK]
+            registry.set_endpoints(await outbox.endpoint_counts(db, clock.now()))
         except StorageUnavailable:
             pass  # /readyz reports the database; the rest of the metrics still answer
     body = registry.render()

@@ -4,6 +4,9 @@ Only 200 and 202 are delivered (seeds/001). 410 disables the endpoint. Everythin
 (another status, a 3xx, a connection error, a timeout) is retried: the n-th retry
 waits a random time up to min(initial * 2^(n-1), max) ("full jitter"), or what a
 ``Retry-After`` on 429/503 asks, capped at max; past ``give_up_at`` it is dead.
+
+The endpoint as a whole has a breaker too: ``Breaker.back_off`` says when an endpoint
+whose attempts keep failing gets no attempt at all for a while (issue 22).
 """
 
 from __future__ import annotations
@@ -87,3 +90,38 @@ def decide(
     if at > give_up_at:
         return Decision("dead", None, f"{error}; gave up")
     return Decision("pending", at, error)
+
+
+def endpoint_failed(result: Result) -> bool | None:
+    """Whether an attempt says its endpoint is failing (anything but delivered: a timeout,
+    a failed connection, any other answer); None when it says nothing about that (a 410
+    disables the endpoint and a forbidden target is dead: they have their own states)."""
+    if result.status == 410 or result.error == FORBIDDEN:
+        return None
+    return result.status not in DELIVERED_STATUSES
+
+
+@dataclass(frozen=True)
+class Breaker:
+    """An endpoint backed off as a whole (a circuit breaker), beside each event's retry.
+
+    After ``failures`` failed attempts in a row the endpoint gets no attempt for a
+    random time between half and all of min(initial * 2^(k-1), max), k being how many
+    times in a row it has been backed off; then one attempt at a time probes it: a
+    success ends it, a failure backs it off again for twice as long.
+    """
+
+    failures: int = 3
+    backoff: Backoff = Backoff()
+
+    def back_off(
+        self, failures: int, backoffs: int, until: datetime | None, now: datetime, rand: float
+    ) -> tuple[int, datetime] | None:
+        """After the endpoint's ``failures``-th failure in a row: its new (k, until), or
+        None when it is not to be backed off (too few failures, or already backed off by
+        an attempt that failed beside this one)."""
+        if failures < self.failures or (until is not None and until > now):
+            return None
+        k = backoffs + 1
+        wait = self.backoff.cap(k) * (0.5 + rand / 2)
+        return k, now + timedelta(seconds=wait)

@@ -1,13 +1,16 @@
 """The delivery loop: claim due webhook deliveries under a lease, send, write the outcome.
 
 Runs beside the dispatcher in ``flowhooks serve`` and ``flowhooks worker``. Each turn
-it finds endpoints with due deliveries (oldest event first) and claims, per endpoint,
-as many as its free slots allow: at most ``concurrency`` in flight in this process and
-``per_endpoint`` to one endpoint, so one endpoint's events start in the order they
-happened. Each is sent through the process's shared session inside the SSRF guard,
-signed when the endpoint has a secret; what its answer means is
-``webhooks.retry.decide`` (pure). A worker that dies mid-send leaves its claims to
-be taken again when their lease runs out (the same ``webhook-id`` is sent again).
+it finds endpoints with due deliveries that are not backed off, shares the free slots
+among them (``webhooks.fairness.share``, pure: clients first, then endpoints; failing
+endpoints only their part) and claims that many of each endpoint's oldest events: at
+most ``concurrency`` in flight in this process and ``per_endpoint`` to one endpoint,
+so one endpoint's events start in the order they happened. Each is sent through the
+process's shared session inside the SSRF guard, signed when the endpoint has a
+secret; what its answer means is ``webhooks.retry.decide`` for the event and
+``webhooks.retry.Breaker`` for the endpoint (pure). A worker that dies mid-send
+leaves its claims to be taken again when their lease runs out (the same
+``webhook-id`` is sent again).
 """
 
 from __future__ import annotations
@@ -18,24 +21,36 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 
 from flowhooks import __version__
 from flowhooks.clock import Clock
 from flowhooks.errors import StorageUnavailable
-from flowhooks.integrations.http import ForbiddenTarget, guarded
+from flowhooks.integrations.http import ForbiddenTarget, NoAnswer, guarded, read_body
 from flowhooks.settings import Settings, WebhookSettings
 from flowhooks.storage import Storage, outbox
-from flowhooks.webhooks import signing, templates
-from flowhooks.webhooks.retry import FORBIDDEN, Backoff, Decision, Result, decide
+from flowhooks.webhooks import fairness, signing, templates
+from flowhooks.webhooks.fairness import Endpoint
+from flowhooks.webhooks.retry import (
+    FORBIDDEN,
+    Backoff,
+    Breaker,
+    Decision,
+    Result,
+    decide,
+    endpoint_failed,
+)
 from flowhooks.workers.dispatcher import worker_id
 from flowhooks.workers.turns import run_turns
 
 log = logging.getLogger("flowhooks.delivery")
 USER_AGENT = f"flowhooks/{__version__}"
-MAX_ANSWER_BYTES = 64 * 1024  # of a receiver's answer body read (then the rest is dropped)
+HEALTH_EVERY_S = 1.0  # how often /readyz's list of endpoints in back-off is refreshed
+MAX_ANSWER_BYTES = 64 * 1024  # of a receiver's answer read; its status alone decides
 
 
 def request_of(
@@ -77,9 +92,25 @@ class DeliveryLoop:
         self.owner = owner or worker_id()
         self.rand = rand
         self.backoff = Backoff(self.conf.initial_backoff_seconds, self.conf.max_backoff_seconds)
+        self.breaker = Breaker(self.conf.breaker_failures, self.backoff)
+        self.slots = fairness.Slots(
+            self.conf.concurrency,
+            self.conf.per_endpoint,
+            self.conf.failing_slots,
+            # one full share kept for endpoints that answer (at most half of the slots)
+            max(1, self.conf.concurrency - self.conf.per_endpoint, self.conf.concurrency // 2),
+            self.conf.breaker_failures,
+        )
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
-        self._per_endpoint: Counter[tuple[str, str]] = Counter()
+        self._per_endpoint: Counter[Endpoint] = Counter()
+        self._failing_in_flight = 0  # slots held by endpoints that were failing when claimed
+        self._tick = 0  # counts the slots given, so equals take turns
+        self._served_clients: dict[str, int] = {}
+        self._served_endpoints: dict[Endpoint, int] = {}
+        self._answering: set[Endpoint] = set()  # last attempt from here delivered: full share
+        self.failing: list[outbox.EndpointHealth] = []  # as of ``_health_at``, for /readyz
+        self._health_at = -HEALTH_EVERY_S
         self.alive_at = 0.0  # monotonic time of the last completed turn, for /readyz
 
     def wake(self) -> None:
@@ -91,6 +122,15 @@ class DeliveryLoop:
     @property
     def in_flight(self) -> int:
         return len(self._inflight)
+
+    @property
+    def failing_in_flight(self) -> int:
+        return self._failing_in_flight
+
+    def backed_off(self) -> list[outbox.EndpointHealth]:
+        """Endpoints backed off as a whole now (as of the last refresh, at most a second old)."""
+        now = self.clock.now()
+        return [h for h in self.failing if h.backed_off(now)]
 
     def fingerprints(self) -> dict[tuple[str, str], str]:
         return {
@@ -123,35 +163,56 @@ class DeliveryLoop:
             )
 
     async def turn(self) -> int:
-        """Claim what the free slots allow, endpoint by endpoint; returns how many."""
+        """Share the free slots among the endpoints with due deliveries, claim; how many."""
         now = self.clock.now()
+        if time.monotonic() - self._health_at >= HEALTH_EVERY_S:
+            self.failing = await outbox.failing_endpoints(self.storage)
+            self._health_at = time.monotonic()
+        if len(self._inflight) >= self.conf.concurrency:
+            return 0
+        # Taken before the query: an attempt that ends during it (its outcome perhaps not
+        # seen by the query) still counts as in flight; its end wakes the next turn.
+        in_flight, failing_in_flight = Counter(self._per_endpoint), self._failing_in_flight
+        answering = frozenset(self._answering)
+        due = await outbox.due_endpoints(self.storage, now)
+        given = fairness.share(
+            due,
+            in_flight,
+            failing_in_flight,
+            self.slots,
+            self._served_clients,
+            self._served_endpoints,
+            answering,
+        )
+        if not given:
+            return 0
+        if len(self._served_endpoints) > 10_000:  # endpoints long gone: start the turns over
+            self._served_clients.clear()
+            self._served_endpoints.clear()
+            self._answering.clear()
+        for endpoint in given:
+            self._tick += 1
+            self._served_clients[endpoint[0]] = self._served_endpoints[endpoint] = self._tick
+        failing = {d.endpoint for d in due if d.failures > 0}
         lease_until = now + timedelta(seconds=self.conf.lease_seconds)
-        claimed = 0
-        for client, event in await outbox.due_endpoints(self.storage, now):
-            if len(self._inflight) >= self.conf.concurrency:
-                break
-            free = min(
-                self.conf.concurrency - len(self._inflight),
-                self.conf.per_endpoint - self._per_endpoint[(client, event)],
-            )
-            if free <= 0:
-                continue
-            for c in await outbox.claim(
-                self.storage, client, event, free, self.owner, now, lease_until
-            ):
-                self._start(c)
-                claimed += 1
-        return claimed
+        claimed = await outbox.claim(self.storage, Counter(given), self.owner, now, lease_until)
+        for c in claimed:
+            self._start(c, (c.client, c.event) in failing)
+        return len(claimed)
 
-    def _start(self, claimed: outbox.Claimed) -> None:
+    def _start(self, claimed: outbox.Claimed, failing: bool) -> None:
         endpoint = (claimed.client, claimed.event)
         self._per_endpoint[endpoint] += 1
-        task = asyncio.create_task(self._deliver(claimed))
+        self._failing_in_flight += failing
+        task = asyncio.create_task(self._deliver(claimed, failing))
         self._inflight.add(task)
 
         def done(t: asyncio.Task[None]) -> None:
             self._inflight.discard(t)
             self._per_endpoint[endpoint] -= 1
+            if not self._per_endpoint[endpoint]:
+                del self._per_endpoint[endpoint]
+            self._failing_in_flight -= failing
             self._wake.set()  # a slot is free: claim the next
 
         task.add_done_callback(done)
@@ -164,8 +225,10 @@ class DeliveryLoop:
                 async with self.http.post(
                     url, data=body, headers=headers, allow_redirects=False, timeout=timeout
                 ) as resp:
-                    await resp.content.read(MAX_ANSWER_BYTES)
-                    return Result(status=resp.status, retry_after=resp.headers.get("Retry-After"))
+                    result = Result(status=resp.status, retry_after=resp.headers.get("Retry-After"))
+                    with suppress(NoAnswer, TimeoutError, aiohttp.ClientError):
+                        await read_body(resp, MAX_ANSWER_BYTES)  # so the connection is kept
+                    return result
         except ForbiddenTarget:
             return Result(error=FORBIDDEN)
         except TimeoutError:
@@ -173,10 +236,11 @@ class DeliveryLoop:
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             return Result(error=f"connection failed: {type(exc).__name__}")
 
-    async def _deliver(self, claimed: outbox.Claimed) -> None:
+    async def _deliver(self, claimed: outbox.Claimed, was_failing: bool) -> None:
         client = self.settings.clients.get(claimed.client)
         hook = client.webhooks.get(claimed.event) if client else None  # type: ignore[call-overload]
         started = time.perf_counter()
+        report = None
         if hook is None:
             result, decision = (
                 Result(error="no webhook configured"),
@@ -192,6 +256,7 @@ class DeliveryLoop:
                 self.backoff,
                 self.rand(),
             )
+            report = self._endpoint_report(claimed, hook, result, decision, was_failing)
         outcome = (
             "forbidden"
             if result.error == FORBIDDEN
@@ -213,7 +278,7 @@ class DeliveryLoop:
                 "webhook attempt failed", extra={"fields": {**fields, "error": decision.error}}
             )
         try:
-            await outbox.finish(
+            finished = await outbox.finish(
                 self.storage,
                 claimed,
                 self.owner,
@@ -221,6 +286,7 @@ class DeliveryLoop:
                 result.status,
                 self.clock.now(),
                 hook.fingerprint if hook else "",
+                report,
                 elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
             )
         except StorageUnavailable:
@@ -228,3 +294,41 @@ class DeliveryLoop:
                 "could not record a delivery attempt; its lease will re-send it",
                 extra={"fields": fields},
             )
+            return
+        self._log_health(claimed, finished, decision)
+
+    def _endpoint_report(
+        self,
+        claimed: outbox.Claimed,
+        hook: WebhookSettings,
+        result: Result,
+        decision: Decision,
+        was_failing: bool,
+    ) -> outbox.EndpointReport | None:
+        """What the attempt says about its endpoint (remembered here: does it answer?)."""
+        failed = endpoint_failed(result)
+        if failed is None:
+            return None
+        endpoint = (claimed.client, claimed.event)
+        if failed:
+            self._answering.discard(endpoint)
+        else:
+            self._answering.add(endpoint)
+        error = decision.error or ""
+        return outbox.EndpointReport(
+            failed, was_failing, error, hook.fingerprint, self.breaker, self.rand()
+        )
+
+    def _log_health(
+        self, claimed: outbox.Claimed, finished: outbox.Finished, decision: Decision
+    ) -> None:
+        """One line when an endpoint is backed off as a whole, one when it answers again."""
+        fields: dict[str, Any] = {"client": claimed.client, "event": claimed.event}
+        if finished.backed_off_until is not None:
+            until = finished.backed_off_until.isoformat()
+            log.warning(
+                "webhook endpoint backed off: its attempts keep failing",
+                extra={"fields": {**fields, "until": until, "error": decision.error}},
+            )
+        elif finished.recovered:
+            log.info("webhook endpoint answers again", extra={"fields": fields})
