@@ -188,7 +188,8 @@ def test_operator_sees_every_client(page: Page, data: dict[str, str], screenshot
     expect(page.locator("h1")).to_have_text("The service: the last 24 hours")
     expect(page.locator("#methods table")).to_contain_text("createOutbound")  # written by the loop
     page.screenshot(path=str(screenshots / "home-operator-1280.png"), full_page=True)
-    page.select_option("#client-picker", "other")
+    with page.expect_navigation():  # the picker submits itself: wait for the new session
+        page.select_option("#client-picker", "other")
     expect(page.locator("#client-picker")).to_have_value("other")
     page.goto(f"/console/calls/{data['other']}")
     expect(page.locator("h1")).to_contain_text(data["other"])

@@ -383,7 +383,7 @@ async def test_retry_all_dead_of_a_filter_from_the_deliveries_page(
         resp = await client.post("/webhook", json=envelope("pullreport", clientID="acme"))
         assert resp.status == 200
     db, later = client.app[appkeys.DB], NEUTRAL + timedelta(minutes=1)
-    for claimed in await outbox.claim(db, "acme", "report", 10, "t", NEUTRAL, later):
+    for claimed in await outbox.claim(db, {("acme", "report"): 10}, "t", NEUTRAL, later):
         await outbox.finish(db, claimed, "t", Decision("dead", None, "HTTP 500"), 500, NEUTRAL)
     token = await sign_in(client)
     page = await client.get("/console/deliveries?state=dead")

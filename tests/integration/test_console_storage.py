@@ -117,10 +117,13 @@ async def test_every_attempt_is_kept_and_dead_ones_are_retried_by_filter(storage
     for attempt, decision in enumerate(
         [Decision("pending", NOW, "HTTP 500"), Decision("dead", None, "HTTP 500")], start=1
     ):
-        for claimed in await outbox.claim(storage, "acme", "report", 10, "w", NOW, until):
+        for claimed in await outbox.claim(storage, {("acme", "report"): 10}, "w", NOW, until):
             assert claimed.attempts == attempt
-            assert await outbox.finish(storage, claimed, "w", decision, 500, NOW, elapsed_ms=12.5)
-    for claimed in await outbox.claim(storage, "other", "report", 10, "w", NOW, until):
+            finished = await outbox.finish(
+                storage, claimed, "w", decision, 500, NOW, elapsed_ms=12.5
+            )
+            assert finished.ours
+    for claimed in await outbox.claim(storage, {("other", "report"): 10}, "w", NOW, until):
         await outbox.finish(storage, claimed, "w", Decision("dead", None, "x"), 500, NOW)
     rows = await outbox.listing(storage, "acme", state="dead", event=None, limit=10, before=None)
     tries = await outbox.attempts_of(storage, [r["seq"] for r in rows])
