@@ -1,11 +1,13 @@
 """/console: the last 24 hours at a glance, as charts.
 
-Envelope requests by method and status and their p50/p99 latency come from the
-``request_counts`` / ``request_latency`` rows every serve process adds to once a
-``[console] stats_seconds`` (workers/stats.py): the whole service, every process, a
-minute behind at most. They carry no client (counting one per request would cost the
-envelope's path), so only the operator sees them. Calls by state and the outbox are
-the client's own (every client's for the operator).
+For the operator, envelope requests by method and status and their p50/p99 latency
+come from the ``request_counts`` / ``request_latency`` rows every serve process adds to
+once a ``[console] stats_seconds`` (workers/stats.py): the whole service, every process,
+a minute behind at most. Those rows carry no client (counting one per request would
+cost the envelope's path), so a client's own requests come from its flow traces
+(issue 26): one grouped read of its last 24 hours (``storage.stats.traced_since``),
+the same charts, and a word on the page when tracing is off or sampled. Calls by state
+and the outbox are the client's own (every client's for the operator).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from aiohttp import web
 
 from flowhooks.console import charts
 from flowhooks.console.pages import SESSION, client_of, page, render
+from flowhooks.console.traces import tracing
 from flowhooks.metrics import BUCKETS
 from flowhooks.storage import outbound, stats
 from flowhooks.web import keys as appkeys
@@ -67,7 +70,7 @@ def hours_until(now: datetime) -> list[datetime]:
 def _requests(
     rows: list[dict[str, Any]], latency: list[dict[str, Any]], hours: list[datetime]
 ) -> dict[str, Any]:
-    """The operator's request charts and table."""
+    """The request charts and table (the operator's counters, or a client's traces)."""
     index = {h: i for i, h in enumerate(hours)}
     ok, failed, errors = [0] * HOURS, [0] * HOURS, [0] * HOURS
     by_method: dict[str, dict[str, int]] = defaultdict(
@@ -167,6 +170,8 @@ async def home(request: web.Request) -> web.StreamResponse:
         client = client_of(request)
         by_state = await outbound.states_of(db, client)
         samples = await stats.outbox_since(db, since, client)
+        context.update(_requests(*await stats.traced_since(db, client, since), hours))
+        context["tracing"] = tracing(app[appkeys.SETTINGS].traces)
         made = await outbound.requests_by_hour(db, client, hours)
         context["made_chart"] = charts.columns(
             "createOutbound requests an hour",
