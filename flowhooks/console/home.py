@@ -170,7 +170,8 @@ async def home(request: web.Request) -> web.StreamResponse:
         client = client_of(request)
         by_state = await outbound.states_of(db, client)
         samples = await stats.outbox_since(db, since, client)
-        context.update(_requests(*await stats.traced_since(db, client, since), hours))
+        until = hours[-1] + timedelta(hours=1)
+        context.update(_requests(*await stats.traced_since(db, client, since, until), hours))
         context["tracing"] = tracing(app[appkeys.SETTINGS].traces)
         made = await outbound.requests_by_hour(db, client, hours)
         context["made_chart"] = charts.columns(

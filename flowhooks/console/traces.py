@@ -54,6 +54,17 @@ def _local(when: datetime | None, zone: ZoneInfo) -> str:
     return local.strftime("%Y-%m-%dT%H:%M" if not local.second else "%Y-%m-%dT%H:%M:%S")
 
 
+def _shown(docs: list[dict[str, Any]], zone: ZoneInfo) -> list[dict[str, Any]]:
+    """Traces with their time to the millisecond (a call's envelopes are a second
+    apart or less) and their day, in the client's zone."""
+    out = []
+    for doc in docs:
+        at = datetime.fromisoformat(doc["at"]).astimezone(zone)
+        clock = f"{at:%H:%M:%S}.{at.microsecond // 1000:03d}"
+        out.append({**doc, "clock": clock, "day": f"{at:%Y-%m-%d %z}"})
+    return out
+
+
 def selection(request: web.Request) -> tuple[Selection, dict[str, str], dict[str, str]]:
     """The page's filters checked as the API checks them: the selection, the filters as
     typed (for the form and the pager), and as the API's parameters (the export)."""
@@ -106,7 +117,7 @@ async def list_traces(request: web.Request) -> web.StreamResponse:
     }
     context = {
         "title": "Traces",
-        "traces": found,
+        "traces": _shown(found, zone),
         "kept": shown,
         "methods": app[appkeys.REGISTRY].names(),
         "statuses": traces_api.STATUSES,
@@ -148,18 +159,17 @@ async def show_trace(request: web.Request) -> web.StreamResponse:
     return render(request, "trace.html", context)
 
 
-def call_of(trace: dict[str, Any]) -> tuple[dict[str, str], str] | None:
-    """The filter of a trace's call as the API's parameters, and what it is: its call
-    key, else its caller within ``AROUND`` of it; None when it has neither."""
+def call_of(trace: dict[str, Any], zone: ZoneInfo) -> tuple[dict[str, str], str] | None:
+    """The filter of a trace's call as the API's parameters, and the call's name: its
+    call key, else its caller within ``AROUND`` of it; None when it has neither."""
     if trace["callKey"]:
-        return {"callKey": trace["callKey"]}, f"call key {trace['callKey']}"
+        return {"callKey": trace["callKey"]}, trace["callKey"]
     if trace["cli"]:
         at = datetime.fromisoformat(trace["at"])
         since, until = at - AROUND, at + AROUND
-        minutes = int(AROUND.total_seconds() // 60)
         return (
             {"cli": trace["cli"], "from": since.isoformat(), "to": until.isoformat()},
-            f"caller {trace['cli']}, {minutes} minutes either side",
+            f"of {trace['cli']} around {at.astimezone(zone):%H:%M}",
         )
     return None
 
@@ -168,8 +178,8 @@ def call_of(trace: dict[str, Any]) -> tuple[dict[str, str], str] | None:
 async def show_call(request: web.Request) -> web.StreamResponse:
     """A trace's call: every envelope of its call key (or of its caller around it),
     oldest first."""
-    app, trace = request.app, await _trace(request)
-    found = call_of(trace)
+    app, trace, zone = request.app, await _trace(request), _zone(request)
+    found = call_of(trace, zone)
     if found is None:
         envelopes, more, api, what = [trace], False, None, None
     else:
@@ -179,10 +189,12 @@ async def show_call(request: web.Request) -> web.StreamResponse:
         )
         envelopes, more = await search.in_order(app[appkeys.DB], sel, CALL_LIMIT)
     context = {
-        "title": f"The call of {trace['requestId']}",
+        "title": f"Call {what}" if what is not None else f"Trace {trace['requestId']} alone",
         "t": trace,
-        "envelopes": envelopes,
+        "envelopes": _shown(envelopes, zone),
         "what": what,
+        "by_key": bool(trace["callKey"]),
+        "around": int(AROUND.total_seconds() // 60),
         "more": more,
         "limit": CALL_LIMIT,
         "export": export_link(api) if api is not None else None,

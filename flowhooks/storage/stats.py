@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, select
+from sqlalchemy import bindparam, case, func, select, true
 
 from flowhooks.metrics import BUCKETS
 from flowhooks.storage import tables as t
@@ -84,10 +84,11 @@ _BUCKET = case(
 
 
 async def traced_since(
-    storage: Storage, client: str, since: datetime
+    storage: Storage, client: str, since: datetime, until: datetime | None = None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """A client's traced answers from ``since`` on, shaped as ``requests_since`` and
-    ``latency_since`` shape the hourly counters: (requests, latency buckets) an hour.
+    """A client's traced answers from ``since`` on (before ``until``), shaped as
+    ``requests_since`` and ``latency_since`` shape the hourly counters: (requests,
+    latency buckets) an hour.
 
     One grouped scan of ``ix_traces_client_at``'s range (the client's last hours)."""
     hour = _hour(storage.dialect).label("hour")
@@ -95,6 +96,7 @@ async def traced_since(
     query = (
         select(hour, _tr.c.method, _tr.c.http_status, _tr.c.status, bucket, func.count())
         .where(_tr.c.client == client, _tr.c.at >= since)
+        .where(_tr.c.at < until if until is not None else true())
         .group_by(hour, _tr.c.method, _tr.c.http_status, _tr.c.status, bucket)
     )
     async with storage.read() as conn:

@@ -168,13 +168,15 @@ async def test_a_calls_envelopes_in_order_by_call_key_or_by_caller_around_its_ti
     text = await page(acme, f"/console/traces/{first}/call")
     order = re.findall(r'<li class="envelope[^"]*">.*?<strong>([^<]+)</strong>', text, re.S)
     assert order == ["validateDateTime", "createOutbound", "updateUserPreferences"]
-    assert "call key CA-1" in text
+    assert re.search(r"<h1>Call <span class=\"mono\">CA-1</span></h1>", text)
+    assert "this trace" in re.findall(r'<li class="envelope here">.*?</li>', text, re.S)[0]
     export = re.search(r'id="export" href="([^"]+)"', text)
     assert export is not None and "callKey=CA-1" in html.unescape(export.group(1))
     # no call key: the caller's envelopes within 30 minutes either side
     (alone,) = rows(await page(acme, "/console/traces?errorCode=INVALID_KEYS"))
     text = await page(acme, f"/console/traces/{alone}/call")
-    assert "caller +919123456780, 30 minutes either side" in text
+    assert 'Call <span class="mono">of +919123456780 around 06:35</span>' in text  # UTC
+    assert "from 30 minutes before to 30 minutes after this one" in text
     assert len(re.findall(r'<li class="envelope', text)) == 1
 
 

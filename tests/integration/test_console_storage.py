@@ -223,6 +223,8 @@ async def test_a_clients_traced_requests_an_hour_with_latency_buckets(storage: S
         (hour10, "validateDateTime", 1, 1),
     ]
     assert await stats.traced_since(storage, "nobody", since) == ([], [])
+    before_ten, _ = await stats.traced_since(storage, "acme", since, until=NOW)
+    assert [(r["hour"], r["count"]) for r in before_ten] == [(hour9, 2)]
 
 
 async def test_link_clicks_are_kept_by_day(storage: Storage) -> None:
