@@ -93,6 +93,7 @@ def install(app: web.Application, wrap: Callable[[Route], Route]) -> None:
         Sessions(settings, app[appkeys.CLOCK]),
         [NavEntry(*m.NAV) for m in PAGES if hasattr(m, "NAV")],
     )
+    app[home.TRACED_HOURS] = home.TracedHours()
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),

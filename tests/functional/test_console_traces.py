@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -17,6 +17,7 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
+from flowhooks.clock import FixedClock
 from flowhooks.web import keys as appkeys
 from tests.conftest import NEUTRAL, ClientFactory, envelope
 from tests.functional.test_console import ADMIN, conf, sign_in
@@ -72,7 +73,9 @@ def rows(text: str) -> list[str]:
 
 
 def methods_of(text: str) -> list[str]:
-    return re.findall(r'<tr class="trace"[^>]*>\s*<td[^>]*>.*?</td>\s*<td>([^<]*)</td>', text, re.S)
+    """The methods of the traces table's rows, in order."""
+    rows = re.findall(r'<tr class="trace".*?</tr>', text, re.S)
+    return [re.findall(r'<td class="wrap">([^<]*)', row)[0] for row in rows]
 
 
 async def page(client: TestClient[Any, Any], path: str, status: int = 200) -> str:
@@ -304,3 +307,52 @@ async def test_the_operators_home_still_counts_every_process(
     assert "counts are written by each process once a minute" in text
     assert "No envelope requests in the last 24 hours." in text  # the counters, not traces
     assert 'id="made"' not in text
+
+
+async def test_the_home_reads_an_hour_that_is_over_once(
+    make_client: ClientFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hours over (a minute after their end) are read once a process; open ones at
+    each view, so a new trace shows at once."""
+    from flowhooks.console import home
+    from flowhooks.storage import stats
+
+    asked: list[tuple[datetime, datetime | None]] = []
+    real = stats.traced_since
+
+    async def traced_since(
+        db: Any, client: str, since: datetime, until: datetime | None = None
+    ) -> Any:
+        asked.append((since, until))
+        return await real(db, client, since, until)
+
+    monkeypatch.setattr(stats, "traced_since", traced_since)
+    client = await make_client(conf(tmp_path / "t.db"), now=NEUTRAL)  # 06:30 UTC
+    for at in (NEUTRAL - timedelta(hours=3), NEUTRAL):
+        await post(
+            client,
+            envelope("validateDateTime", clientID="acme", inputDate="tomorrow"),
+            at.isoformat(),
+        )
+    await client.app[appkeys.TRACES].flush()
+    await sign_in(client)
+
+    def counted(text: str) -> int:
+        found = re.search(r'<tr><td>validateDateTime</td><td class="num">(\d+)</td>', text)
+        return int(found.group(1)) if found else 0
+
+    hour = NEUTRAL.astimezone(UTC).replace(minute=0)  # 06:00 UTC, open
+    assert counted(await page(client, "/console")) == 2
+    assert asked == [(hour - timedelta(hours=23), hour), (hour, hour + home.HOUR)]
+    asked.clear()
+    await post(client, envelope("validateDateTime", clientID="acme", inputDate="tomorrow"))
+    await client.app[appkeys.TRACES].flush()
+    assert counted(await page(client, "/console")) == 3  # the open hour is read again
+    assert asked == [(hour, hour + home.HOUR)]
+    asked.clear()
+    clock = client.app[appkeys.CLOCK]
+    assert isinstance(clock, FixedClock)
+    clock.moment = NEUTRAL + timedelta(minutes=31)  # 07:01 UTC: 06:00 is over
+    assert counted(await page(client, "/console")) == 3
+    later = hour + home.HOUR
+    assert asked == [(hour, later), (later, later + home.HOUR)]
