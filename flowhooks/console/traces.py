@@ -103,6 +103,8 @@ def export_link(api: dict[str, str]) -> str:
 
 @page
 async def list_traces(request: web.Request) -> web.StreamResponse:
+    """The client's flow traces, newest first, by caller, method, status, errorCode,
+    call key and time."""
     app = request.app
     sel, kept, api = selection(request)
     after = _cursor(request.query.get("cursor"))
@@ -148,6 +150,7 @@ def _keys(part: dict[str, Any] | None) -> list[dict[str, Any]]:
 
 @page
 async def show_trace(request: web.Request) -> web.StreamResponse:
+    """One trace: its request keys (secrets "***") and its answer keys."""
     trace = await _trace(request)
     context = {
         "title": f"Trace {trace['requestId']}",
