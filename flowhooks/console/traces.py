@@ -93,7 +93,10 @@ def tracing(conf: TracesSettings) -> str | None:
         return "Tracing is off ([traces] enabled = false): no new envelope is traced."
     if conf.sample_rate < 1:
         share = f"{conf.sample_rate * 100:.4g} %"
-        return f"Tracing is sampled ([traces] sample_rate): {share} of calls are traced."
+        return (
+            f"Tracing is sampled ([traces] sample_rate): {share} of calls are traced (whole"
+            " calls by their call key; other envelopes by chance)."
+        )
     return None
 
 
