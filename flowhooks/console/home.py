@@ -11,7 +11,7 @@ and the outbox are the client's own (every client's for the operator).
 
 Performance: grouping 100,000 traces costs ~100 ms of SQLite, on the event loop. An
 hour that is over gets no more traces, so ``TracedHours`` keeps each process's reading
-of those, read an hour at a time (the loop is held ~5 ms at most, not 100); a view
+of those, read an hour at a time (the loop is held ~10 ms at most, not 100); a view
 reads only the hours still open (one or two).
 """
 
