@@ -196,7 +196,8 @@ async def _traces_export(args: argparse.Namespace) -> int:
     except BadParameter as exc:
         option = next(o for o, p in TRACE_FILTERS.items() if p == exc.name)
         flag = {"since": "--from", "until": "--to"}.get(option, "--" + option.replace("_", "-"))
-        print(f"flowhooks traces export: {flag}: {exc.message}", file=sys.stderr)
+        what = exc.message.removeprefix(f"{exc.name}: ")  # the flag names it, not "from"
+        print(f"flowhooks traces export: {flag}: {what}", file=sys.stderr)
         return 2
     storage = Storage.open(conf.storage.url)
     out = sys.stdout if args.output == "-" else Path(args.output).open("w", encoding="utf-8")
