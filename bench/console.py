@@ -5,7 +5,8 @@
 
 Seeds 100,000 outbound requests (one call each, three state changes), 100,000 webhook
 deliveries (one attempt each; 5 % dead), 100,000 reports, 1,000 links with 30 days of
-clicks, 200 agents and 24 hours of request counts straight into a fresh database,
+clicks, 200 agents, 24 hours of request counts and 100,000 flow traces (all in the last
+24 hours: the most the client's home reads) straight into a fresh database,
 then serves the real app in-process and asks each page ``--times`` times as a
 signed-in client (the operator for its home), reporting the median and the slowest
 answer. Runs on 127.0.0.1 only; stops by itself.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import re
 import statistics
 import sys
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
@@ -37,7 +40,10 @@ from flowhooks.web.app import create_app
 from tests.pg import Cluster, missing_reason
 
 NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)
+CURSOR = "1795372200000000.50000"  # (at, seq): halfway through the traces
+TRACE = f"bench{12345:016x}"  # of call CA-2469
 BATCH = 5000
+METHODS = ["validateDateTime"] * 5 + ["createOutbound", "fetchUserPreferences", "translateText"]
 STATES = ["completed"] * 80 + ["busy"] * 8 + ["no-answer"] * 6 + ["failed"] * 4 + ["queued"] * 2
 
 
@@ -239,8 +245,47 @@ async def seed(url: str, rows: int) -> None:
                 for m in range(1440)
             ],
         )
+        await _insert(storage, t.traces, traces(rows))
+        if storage.is_postgres:  # the statistics autovacuum keeps of tables this size
+            async with storage.write() as conn:
+                await conn.execute(text("ANALYZE"))
     finally:
         await storage.close()
+
+
+def traces(rows: int) -> list[dict[str, Any]]:
+    """``rows`` traces of acme over the last 24 hours: a call every 5 envelopes, one in 7
+    FAILED (NO_VALID_SLOT), one in 50 an HTTP 422; 5,000 callers."""
+    pick = random.Random(7)
+    keys = '[{"name":"inputDate","value":"25-12-2026"},{"name":"cli","value":"98%08d"},'
+    keys += '{"name":"callId","value":"CA-%d"},{"name":"securityID","value":"***"}]'
+    answer = '[{"name":"$flow.key.status","value":"%s"},{"name":"$flow.key.outputDate",'
+    answer += (
+        '"value":"2026-12-26T11:00:00+05:30"},{"name":"$flow.key.timeIsValid","value":"true"}]'
+    )
+    span = timedelta(hours=24) / rows
+    found = []
+    for i in range(rows):
+        method = METHODS[i % len(METHODS)]
+        failed = i % 7 == 0
+        found.append(
+            {
+                "request_id": f"bench{i:016x}",
+                "client": "acme",
+                "at": NOW - span * (rows - i),
+                "method": method,
+                "http_status": 422 if i % 50 == 0 else 200,
+                "status": "FAILED" if failed or i % 50 == 0 else "SUCCESS",
+                "error_code": "NO_VALID_SLOT" if failed else "",
+                "latency_ms": round(pick.lognormvariate(0.3, 0.8), 3),
+                "cli": f"+9198{i % 5000:08d}",
+                "call_key": f"CA-{i // 5}",
+                "request": f'{{"method":"{method}","keys":{keys % (i % 5000, i // 5)}}}',
+                "answer": answer % ("FAILED" if failed else "SUCCESS"),
+                "cut": False,
+            }
+        )
+    return found
 
 
 def pages(detail: str) -> list[tuple[str, str]]:
@@ -262,6 +307,17 @@ def pages(detail: str) -> list[tuple[str, str]]:
         ("agents", "/console/agents"),
         ("calendars", "/console/calendars"),
         ("playground", "/console/playground"),
+        ("traces", "/console/traces"),
+        ("traces, cli", "/console/traces?cli=9800001234"),
+        ("traces, method and FAILED", "/console/traces?method=translateText&status=FAILED"),
+        ("traces, errorCode", "/console/traces?errorCode=NO_VALID_SLOT"),
+        ("traces, errorCode (none)", "/console/traces?errorCode=NOT_THERE"),
+        ("traces, callKey", "/console/traces?callKey=CA-12345"),
+        ("traces, an hour", "/console/traces?from=2026-11-22T20:00&to=2026-11-22T21:00"),
+        ("traces, older page", "/console/traces?cursor=" + CURSOR),
+        ("a trace", f"/console/traces/{TRACE}"),
+        ("a call's envelopes", f"/console/traces/{TRACE}/call"),
+        ("a call's export (JSONL)", "/console/traces.jsonl?callKey=CA-2469&format=replay"),
     ]
 
 
@@ -309,7 +365,9 @@ async def measure(url: str, times: int) -> list[tuple[str, float, float]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=100_000, help="calls, deliveries, reports")
+    parser.add_argument(
+        "--rows", type=int, default=100_000, help="calls, deliveries, reports, traces"
+    )
     parser.add_argument("--times", type=int, default=20, help="answers timed a page")
     parser.add_argument("--only", choices=["sqlite", "postgresql"], help="one database")
     args = parser.parse_args()
@@ -332,7 +390,9 @@ def main() -> int:
         finally:
             cluster.stop()
     kinds = list(found)
-    print(f"\n{args.rows:,} calls, deliveries and reports; {args.times} answers a page; ms\n")
+    print(
+        f"\n{args.rows:,} calls, deliveries, reports and traces; {args.times} answers a page; ms\n"
+    )
     print("| page | " + " | ".join(f"{k} median | {k} max" for k in kinds) + " |")
     print("|---|" + "---:|---:|" * len(kinds))
     for i, (name, _, _) in enumerate(found[kinds[0]]):

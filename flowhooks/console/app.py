@@ -26,6 +26,7 @@ from flowhooks.console import (
     login,
     playground,
     reports,
+    traces,
     webhooks,
 )
 from flowhooks.console.auth import Sessions
@@ -37,8 +38,8 @@ from flowhooks.workers.stats import stats_runtime
 
 log = logging.getLogger("flowhooks.console")
 HERE = Path(__file__).parent
-# in the navigation's order; the webhooks API and traces pages slot in here (issues 25, 26)
-PAGES = (home, playground, calls, webhooks, deliveries, links, reports, agents, calendars)
+# in the navigation's order; the webhooks API's pages slot in here (issue 25)
+PAGES = (home, playground, traces, calls, webhooks, deliveries, links, reports, agents, calendars)
 
 
 def _static_files() -> dict[str, tuple[bytes, str]]:
@@ -92,6 +93,7 @@ def install(app: web.Application, wrap: Callable[[Route], Route]) -> None:
         Sessions(settings, app[appkeys.CLOCK]),
         [NavEntry(*m.NAV) for m in PAGES if hasattr(m, "NAV")],
     )
+    app[home.TRACED_HOURS] = home.TracedHours()
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),

@@ -13,6 +13,9 @@ from markupsafe import Markup, escape
 WIDTH = 420
 LEFT = 40  # room for the value axis' labels
 BOTTOM = 20  # room for the time axis' labels
+TOP = 14  # room above the highest value for its axis label
+LABEL_CHARS = (16, 30)  # a bar's label gets room for this many characters, at least / most
+CHAR_WIDTH = 7.2  # of a 13 px label, roughly
 
 
 @dataclass(frozen=True)
@@ -55,15 +58,18 @@ def bars(title: str, items: Sequence[tuple[str, float]], css: str = "bar") -> Ma
     row = 24
     height = max(row * len(items), row) + 4
     top = max((v for _, v in items), default=0) or 1
-    label_w = 118
+    longest = max((len(label) for label, _ in items), default=0)
+    label_w = CHAR_WIDTH * min(max(longest, LABEL_CHARS[0]), LABEL_CHARS[1]) + 8
     room = WIDTH - label_w - 48
     body = []
     for i, (label, value) in enumerate(items):
         y = i * row + 2
         w = max(room * value / top, 1 if value else 0)
         body.append(
-            f'<text x="{label_w - 6}" y="{y + 16}" text-anchor="end">{escape(label)}</text>'
-            f'<rect class="{css}" x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row - 8}"/>'
+            f'<text x="{label_w - 6:.1f}" y="{y + 16}" text-anchor="end">{escape(_short(label))}'
+            f"<title>{escape(label)}</title></text>"
+            f'<rect class="{css}" x="{label_w:.1f}" y="{y + 4}" width="{w:.1f}"'
+            f' height="{row - 8}"/>'
             f'<text x="{label_w + w + 4:.1f}" y="{y + 16}">{_number(value)}</text>'
         )
     if not items:
@@ -71,14 +77,21 @@ def bars(title: str, items: Sequence[tuple[str, float]], css: str = "bar") -> Ma
     return _svg(height, title, body)
 
 
+def _short(label: str) -> str:
+    """A bar's label within its room (the whole one is its tooltip)."""
+    most = LABEL_CHARS[1]
+    return label if len(label) <= most else label[: most - 1] + "…"
+
+
 def _frame(height: int, top: float, labels: Sequence[str], every: int) -> list[str]:
-    plot_h = height - BOTTOM
-    body = [f'<line class="axis" x1="{LEFT}" y1="{plot_h}" x2="{WIDTH}" y2="{plot_h}"/>']
+    base = height - BOTTOM
+    body = [f'<line class="axis" x1="{LEFT}" y1="{base}" x2="{WIDTH}" y2="{base}"/>']
     for fraction in (0.5, 1.0):
-        y = plot_h - plot_h * fraction + 8
+        y = base - (base - TOP) * fraction  # where a value of top * fraction reaches
         body.append(
-            f'<text x="{LEFT - 4}" y="{y:.1f}" text-anchor="end">{_number(top * fraction)}</text>'
-            f'<line class="axis" x1="{LEFT}" y1="{y - 4:.1f}" x2="{WIDTH}" y2="{y - 4:.1f}"/>'
+            f'<text x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end">'
+            f"{_number(top * fraction)}</text>"
+            f'<line class="axis" x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH}" y2="{y:.1f}"/>'
         )
     slot = (WIDTH - LEFT) / max(len(labels), 1)
     for i, label in enumerate(labels):
@@ -97,7 +110,7 @@ def columns(
     totals = [sum(s.values[i] for s in series) for i in range(len(labels))]
     top = _nice_top(max(totals, default=0))
     body = _frame(height, top, labels, every)
-    plot_h = height - BOTTOM - 8
+    plot_h = height - BOTTOM - TOP
     slot = (WIDTH - LEFT) / max(len(labels), 1)
     for i in range(len(labels)):
         base = float(height - BOTTOM)
@@ -121,7 +134,7 @@ def lines(
     """One line a series over the labels (a value of None is a gap)."""
     top = _nice_top(max((v for s in series for v in s.values), default=0))
     body = _frame(height, top, labels, every)
-    plot_h = height - BOTTOM - 8
+    plot_h = height - BOTTOM - TOP
     slot = (WIDTH - LEFT) / max(len(labels), 1)
     for s in series:
         points = [

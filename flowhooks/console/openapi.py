@@ -56,6 +56,7 @@ def _operation(method: str, path: str, summary: str) -> dict[str, Any]:
                 "content": {
                     **HTML,
                     "text/csv": {"schema": {"type": "string"}},
+                    "application/x-ndjson": {"schema": {"type": "string"}},
                     "application/json": {"schema": {}},
                 },
             },

@@ -217,7 +217,7 @@ async def answered(request: web.Request, view: View) -> web.StreamResponse:
     except web.HTTPNotFound:
         return error_page(request, 404, "Not found", "There is no such page for this client.")
     except BadParameter as exc:
-        return error_page(request, 400, "Bad request", f"{exc.name}: {exc.message}")
+        return error_page(request, 400, "Bad request", exc.message)  # "name: what is wrong"
     except StorageUnavailable:
         return error_page(
             request,

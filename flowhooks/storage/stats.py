@@ -9,17 +9,19 @@ rows, so the console sums every process without touching a request's path.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, case, func, select, true
 
+from flowhooks.metrics import BUCKETS
 from flowhooks.storage import tables as t
 from flowhooks.storage.database import Storage
 from flowhooks.storage.dialect import insert_for
 
 _n, _l, _o, _d = t.request_counts, t.request_latency, t.outbox_samples, t.deliveries
+_tr = t.traces
 Counts = Mapping[tuple[str, int, str], int]  # (method, HTTP status, status) -> answers
 Latency = Mapping[tuple[str, int], int]  # (method, bucket index) -> answers
 
@@ -65,6 +67,63 @@ async def latency_since(storage: Storage, since: datetime) -> list[dict[str, Any
     async with storage.read() as conn:
         rows = await conn.execute(select(_l).where(_l.c.hour >= since).order_by(_l.c.hour))
         return [dict(r._mapping) for r in rows]
+
+
+def _hour(dialect: str) -> Any:
+    """The UTC hour of a trace's time, as the database can group by it cheaply."""
+    if dialect == "postgresql":
+        return func.date_trunc("hour", func.timezone("UTC", _tr.c.at))
+    return func.substr(_tr.c.at, 1, 13)  # SQLite's text "YYYY-MM-DD HH:MM:SS.ffffff"
+
+
+# the index of ``metrics.BUCKETS`` a latency falls in, as ``RequestStats`` counts it
+_BUCKET = case(
+    *((_tr.c.latency_ms <= bound * 1000, i) for i, bound in enumerate(BUCKETS)),
+    else_=len(BUCKETS),
+)
+
+
+async def traced_since(
+    storage: Storage, client: str, since: datetime, until: datetime | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A client's traced answers from ``since`` on (before ``until``), shaped as
+    ``requests_since`` and ``latency_since`` shape the hourly counters: (requests,
+    latency buckets) an hour.
+
+    One grouped scan of ``ix_traces_client_at``'s range (the client's last hours)."""
+    hour = _hour(storage.dialect).label("hour")
+    bucket = _BUCKET.label("bucket")
+    query = (
+        select(hour, _tr.c.method, _tr.c.http_status, _tr.c.status, bucket, func.count())
+        .where(_tr.c.client == client, _tr.c.at >= since)
+        .where(_tr.c.at < until if until is not None else true())
+        .group_by(hour, _tr.c.method, _tr.c.http_status, _tr.c.status, bucket)
+    )
+    async with storage.read() as conn:
+        found = (await conn.execute(query)).all()
+    counts: dict[tuple[datetime, str, int, str], int] = {}
+    buckets: dict[tuple[datetime, str, int], int] = {}
+    for at, method, http_status, status, index, n in found:
+        when = _hour_value(at)
+        key = (when, str(method), int(http_status), str(status))
+        counts[key] = counts.get(key, 0) + int(n)
+        bkey = (when, str(method), int(index))
+        buckets[bkey] = buckets.get(bkey, 0) + int(n)
+    requests = [
+        {"hour": h, "method": m, "http_status": c, "status": s, "count": n}
+        for (h, m, c, s), n in sorted(counts.items())
+    ]
+    latency = [
+        {"hour": h, "method": m, "bucket": b, "count": n}
+        for (h, m, b), n in sorted(buckets.items())
+    ]
+    return requests, latency
+
+
+def _hour_value(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(f"{value}:00").replace(tzinfo=UTC)
 
 
 async def sample_outbox(storage: Storage, at: datetime) -> int:

@@ -17,7 +17,17 @@ from flowhooks.traces.export import case_of
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 
-__all__ = ["Cursor", "Selection", "cases", "count", "cursor_text", "one", "page", "parse_cursor"]
+__all__ = [
+    "Cursor",
+    "Selection",
+    "cases",
+    "count",
+    "cursor_text",
+    "in_order",
+    "one",
+    "page",
+    "parse_cursor",
+]
 
 
 def cursor_text(cursor: Cursor) -> str:
@@ -65,6 +75,16 @@ async def page(
 async def one(storage: Storage, client: str, request_id: str) -> dict[str, Any] | None:
     row = await store.one(storage, client, request_id)
     return None if row is None else document(row)
+
+
+async def in_order(
+    storage: Storage, sel: Selection, limit: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """Up to ``limit`` documents oldest first (a call's envelopes in order), and whether
+    more were selected."""
+    async for rows in store.batches(storage, sel, limit + 1):  # the first batch only
+        return [document(r) for r in rows[:limit]], len(rows) > limit
+    return [], False
 
 
 async def count(storage: Storage, sel: Selection) -> int:

@@ -1,12 +1,17 @@
 """The console in a real Chromium (issue 27): sign in and out, every page with data made
 through the APIs (at 1280 and 390 px, screenshots under var/screenshots/), the
 playground, a call's timeline to completed, a dead delivery retried, the agent
-toggle, the CSV, escaping, tenancy, CSRF."""
+toggle, the CSV, a flow's traces (filters, secrets "***", the call in order, the export
+replayed by ``flowhooks replay``), the client's home charts, escaping, tenancy, CSRF."""
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
+import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,9 +20,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ACME, ADMIN, OTHER_SECURITY_ID, SECURITY_ID, Console
+from tests.browser.conftest import ACME, ADMIN, OTHER, OTHER_SECURITY_ID, SECURITY_ID, Console
 
 XSS = "<script>alert(1)</script>"
+CALL_KEY = "CA-BROWSER-1"
 WAIT = 20_000  # ms: generous, the machine is shared
 expect.set_options(timeout=WAIT)
 
@@ -81,6 +87,17 @@ def data(console: Console) -> dict[str, str]:
         {"custToken": "acme-cust-token", "longUrl": "https://acme.example/pay?invoice=42"},
     )["shortUrl"]
     made["code"] = code = short.rsplit("/", 1)[1]
+    # one call's envelopes (its call key), traced: a valid date, an outbound call, a 422
+    envelope(console, "validateDateTime", clientID="acme", callId=CALL_KEY, cli="9876543210",
+             inputDate="25-12-2026", inputTime="11:00")  # fmt: skip
+    create(console, "9876543213", delayMinutes="600", callId=CALL_KEY)
+    try:
+        envelope(console, "validateDateTime", clientID="acme", callId=CALL_KEY, cli="9876543210")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 422  # no inputDate
+    made["trace"] = traced(console, ACME, f"callKey={CALL_KEY}&method=createOutbound", 3)
+    made["pullreport"] = traced(console, ACME, "method=pullreport")
+    made["other_trace"] = traced(console, OTHER, "method=createOutbound")
     for agent in (
         "Mozilla/5.0 (X11; Linux x86_64) Chrome/120",
         "Mozilla/5.0 Firefox/120",
@@ -93,6 +110,18 @@ def data(console: Console) -> dict[str, str]:
         except urllib.error.HTTPError as exc:
             assert exc.code == 302
     return made
+
+
+def traced(console: Console, token: str, query: str, wait_for: int = 1) -> str:
+    """The newest traced requestId of ``query`` once the writer has stored ``wait_for``
+    traces of the query's call key or method (it writes every 250 ms)."""
+    base = query.split("&")[0]
+    deadline = time.monotonic() + WAIT / 1000
+    while len(api(console, f"/api/v1/traces?{base}", token=token)["traces"]) < wait_for:
+        assert time.monotonic() < deadline, f"no traces of {base}"
+        time.sleep(0.1)
+    found = api(console, f"/api/v1/traces?{query}", token=token)["traces"]
+    return str(found[0]["requestId"])
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -151,6 +180,9 @@ PAGES = [
     ("reports", "/console/reports", "Call reports"),
     ("agents", "/console/agents", "Agent board"),
     ("calendars", "/console/calendars", "Calendar default: November 2026"),
+    ("traces", "/console/traces", "Flow traces"),
+    ("trace", "/console/traces/{trace}", "Trace {trace}"),
+    ("trace-call", "/console/traces/{trace}/call", "Call " + CALL_KEY),
 ]
 
 
@@ -193,6 +225,8 @@ def test_operator_sees_every_client(page: Page, data: dict[str, str], screenshot
     expect(page.locator("#client-picker")).to_have_value("other")
     page.goto(f"/console/calls/{data['other']}")
     expect(page.locator("h1")).to_contain_text(data["other"])
+    page.goto(f"/console/traces/{data['other_trace']}")
+    expect(page.locator("#request-keys")).to_contain_text("ff000001")
 
 
 def test_playground_sends_validate_datetime_and_shows_output_date(
@@ -297,6 +331,9 @@ def test_a_script_in_a_value_stays_text(page: Page, data: dict[str, str]) -> Non
     page.goto("/console/reports")
     expect(page.locator("#reports")).to_contain_text(XSS)
     assert page.locator("#reports script").count() == 0
+    page.goto(f"/console/traces/{data['pullreport']}")
+    expect(page.locator("#request-keys")).to_contain_text(XSS)
+    assert page.locator("#request-keys script").count() == 0
 
 
 def test_another_clients_call_page_is_404(page: Page, data: dict[str, str]) -> None:
@@ -304,6 +341,8 @@ def test_another_clients_call_page_is_404(page: Page, data: dict[str, str]) -> N
     response = page.goto(f"/console/calls/{data['other']}")
     assert response is not None and response.status == 404
     expect(page.locator("h1")).to_have_text("Not found")
+    response = page.goto(f"/console/traces/{data['other_trace']}")
+    assert response is not None and response.status == 404
 
 
 def test_a_post_without_the_csrf_token_is_refused(page: Page, console: Console) -> None:
@@ -316,3 +355,68 @@ def test_a_post_without_the_csrf_token_is_refused(page: Page, console: Console) 
         "/console/agents/%2B919800000002/toggle", form={"csrf": "forged-token"}
     )
     assert good.status == 403
+
+
+def test_a_flows_envelopes_appear_on_the_traces_page_and_its_filters_work(
+    page: Page, data: dict[str, str]
+) -> None:
+    sign_in(page)
+    page.click("nav >> text=Traces")
+    expect(page.locator("h1")).to_have_text("Flow traces")
+    expect(page.locator("#traces")).to_contain_text("createOutbound")
+    page.fill("input[name=callKey]", CALL_KEY)
+    page.select_option("select[name=status]", "FAILED")
+    page.click("button:text-is('Filter')")
+    expect(page.locator("#traces tr.trace")).to_have_count(1)
+    expect(page.locator("#traces")).to_contain_text("INVALID_KEYS")
+    page.select_option("select[name=status]", "")
+    page.fill("input[name=cli]", "+91 98765-43210")  # another format of the number
+    page.click("button:text-is('Filter')")
+    expect(page.locator("#traces tr.trace")).to_have_count(2)  # createOutbound sent no cli
+    page.fill("input[name=cli]", "")
+    page.fill("input[name=method]", "createoutbound")  # any case
+    page.click("button:text-is('Filter')")
+    expect(page.locator("#traces tr.trace")).to_have_count(1)
+    page.locator(f"tr.trace[data-id='{data['trace']}'] a").first.click()
+    expect(page.locator("h1")).to_have_text(f"Trace {data['trace']}")
+    secret = page.locator("#request-keys tr", has_text="securityID")
+    expect(secret.locator("td").nth(1)).to_have_text("***")
+    assert SECURITY_ID not in page.content()
+    expect(page.locator("#answer-keys")).to_contain_text("$flow.key.obdReqID")
+    page.click("#call-link")
+    methods = page.locator("#envelopes li.envelope strong")
+    expect(methods).to_have_text(["validateDateTime", "createOutbound", "validateDateTime"])
+    expect(page.locator("#envelopes li.here strong")).to_have_text("createOutbound")
+
+
+def test_the_export_downloads_jsonl_that_flowhooks_replay_accepts(
+    page: Page, console: Console, data: dict[str, str], tmp_path: Path
+) -> None:
+    sign_in(page)
+    page.goto(f"/console/traces?method=validateDateTime&callKey={CALL_KEY}")
+    with page.expect_download() as download:
+        page.click("#export")
+    assert download.value.suggested_filename == "traces.jsonl"
+    cases = tmp_path / "cases.jsonl"
+    download.value.save_as(cases)
+    lines = [json.loads(line) for line in cases.read_text().splitlines()]
+    assert [c["expect"]["http"] for c in lines] == [200, 422]  # oldest first
+    exe = shutil.which("flowhooks", path=str(Path(sys.executable).parent))
+    assert exe is not None
+    result = subprocess.run(
+        [exe, "replay", str(cases), "--url", f"{console.url}/webhook"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1] == "2 passed, 0 failed"
+
+
+def test_the_clients_home_charts_its_traced_requests(page: Page, data: dict[str, str]) -> None:
+    sign_in(page)
+    methods = page.locator("#methods table")
+    expect(methods).to_contain_text("createOutbound")
+    expect(methods).to_contain_text("validateDateTime")
+    assert page.locator("#requests svg rect").count() > 0
+    assert page.locator("#tracing").count() == 0  # every envelope is traced here

@@ -1,6 +1,7 @@
 """What the console reads and writes, on SQLite and PostgreSQL (issue 27): calls by
 keyset with filters and a bounded scan, every delivery attempt, retry-all-dead, request
-counts summed across processes, outbox samples, link clicks by day, sign-in failures."""
+counts summed across processes, a client's traced requests an hour, outbox samples,
+link clicks by day, sign-in failures."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import pytest
 from flowhooks.outbound.model import NewCall, NewRequest
 from flowhooks.storage import Storage, migrations, outbound, outbox, signins, stats
 from flowhooks.storage import links as link_store
+from flowhooks.storage import traces as trace_store
 from flowhooks.storage.links import Clicks, StoredLink
+from flowhooks.traces.record import Trace
 from flowhooks.webhooks.events import NewDelivery
 from flowhooks.webhooks.retry import Decision
 
@@ -169,6 +172,62 @@ async def test_request_counts_add_up_across_processes_and_outbox_samples_once_a_
     await stats.sample_outbox(storage, NOW)  # another process, the same minute: kept once
     assert await stats.outbox_since(storage, NOW, "acme") == [{"at": NOW, "pending": 1, "dead": 0}]
     assert await stats.outbox_since(storage, NOW, None) == [{"at": NOW, "pending": 2, "dead": 0}]
+
+
+def trace(client: str, at: datetime, method: str, latency_ms: float, http: int = 200) -> Trace:
+    status = "SUCCESS" if http == 200 and method != "failing" else "FAILED"
+    return Trace(
+        str(uuid.uuid4()),
+        client,
+        at,
+        method,
+        http,
+        status,
+        "",
+        latency_ms,
+        "",
+        "",
+        None,
+        "[]",
+        False,
+    )
+
+
+async def test_a_clients_traced_requests_an_hour_with_latency_buckets(storage: Storage) -> None:
+    """Grouped as the hourly counters are (UTC hours, ``metrics.BUCKETS``), the
+    client's own, from ``since`` on; written by the traces' own writer."""
+    since = NOW - timedelta(hours=1)  # 09:00 UTC
+    hour9, hour10 = since, NOW
+    await trace_store.insert(
+        storage,
+        [
+            trace("acme", since - timedelta(microseconds=1), "validateDateTime", 1),  # before
+            trace("acme", since, "validateDateTime", 0.3),  # bucket 0: <= 0.5 ms
+            trace("acme", NOW - timedelta(microseconds=1), "validateDateTime", 0.5),  # still 0
+            trace("acme", NOW, "validateDateTime", 0.7),  # bucket 1, the next hour
+            trace("acme", NOW + timedelta(minutes=30), "createOutbound", 3000, http=422),
+            trace("acme", NOW + timedelta(minutes=31), "failing", 30),
+            trace("other", NOW, "validateDateTime", 1),
+        ],
+    )
+    requests, latency = await stats.traced_since(storage, "acme", since)
+    assert [
+        (r["hour"], r["method"], r["http_status"], r["status"], r["count"]) for r in requests
+    ] == [
+        (hour9, "validateDateTime", 200, "SUCCESS", 2),
+        (hour10, "createOutbound", 422, "FAILED", 1),
+        (hour10, "failing", 200, "FAILED", 1),
+        (hour10, "validateDateTime", 200, "SUCCESS", 1),
+    ]
+    assert [(r["hour"], r["method"], r["bucket"], r["count"]) for r in latency] == [
+        (hour9, "validateDateTime", 0, 2),
+        (hour10, "createOutbound", 12, 1),  # beyond the last bound (2.5 s)
+        (hour10, "failing", 6, 1),  # 30 ms: (25, 50] ms
+        (hour10, "validateDateTime", 1, 1),
+    ]
+    assert await stats.traced_since(storage, "nobody", since) == ([], [])
+    before_ten, _ = await stats.traced_since(storage, "acme", since, until=NOW)
+    assert [(r["hour"], r["count"]) for r in before_ten] == [(hour9, 2)]
 
 
 async def test_link_clicks_are_kept_by_day(storage: Storage) -> None:

@@ -143,3 +143,4 @@ async def test_traces_answered_before_sigterm_are_all_there_after_a_restart(
         timeout=60,
     )
     assert bad.returncode == 2 and "--from: not ISO 8601" in bad.stderr
+    assert "an ISO 8601 instant with an offset" in bad.stderr
