@@ -136,6 +136,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             t.signin_failures,
         ),
     ),
+    Migration(12, "webhook endpoints customers manage", creates(t.customer_webhooks)),
 )
 LATEST = MIGRATIONS[-1].version
 
