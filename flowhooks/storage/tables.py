@@ -352,6 +352,8 @@ signin_failures = Table(
     Column("address", String(64), nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Index("ix_signin_failures_address", "address", "at"),
+)
+
 # -- endpoints customers manage through /api/v1/webhooks (issue 25) -------------------
 customer_webhooks = Table(
     "customer_webhooks",
