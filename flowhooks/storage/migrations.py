@@ -136,7 +136,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             t.signin_failures,
         ),
     ),
-    Migration(12, "webhook endpoints customers manage", creates(t.customer_webhooks)),
+    Migration(
+        12,
+        "webhook endpoints customers manage, chosen per outbound request",
+        all_of(
+            creates(t.customer_webhooks),
+            adds_columns(t.outbound_requests, "webhook_id", "webhook_url"),
+        ),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -118,6 +118,9 @@ outbound_requests = Table(
     Column("answer", JSON, nullable=False),  # the output keys, replayed to retries
     Column("request_id", String(64), nullable=False, default=""),
     Column("created_at", UTCDateTime, nullable=False),
+    # where its call_status events go instead of the client's endpoints (issue 25)
+    Column("webhook_id", String(40), nullable=True),
+    Column("webhook_url", String(2048), nullable=True),
     Index("ix_outbound_requests_client", "client", "created_at"),
 )
 

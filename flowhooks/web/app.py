@@ -187,6 +187,7 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
         translator=app.get(appkeys.TRANSLATOR),
         nlu=app.get(appkeys.NLU),
         limits=RequestLimits(app[appkeys.DB], app[appkeys.SETTINGS].clients),
+        webhooks=app[appkeys.ENDPOINTS],
     )
     yield
 

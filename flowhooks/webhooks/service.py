@@ -21,6 +21,7 @@ from flowhooks.storage import endpoints as store
 from flowhooks.vault import Vault, VaultUnavailable
 from flowhooks.webhooks import endpoints as rules
 from flowhooks.webhooks import signing
+from flowhooks.webhooks.events import CALL_STATUS
 
 FRESH_SECONDS = 1.0  # another process's change is seen within this (issue 25)
 
@@ -136,6 +137,22 @@ class Endpoints:
         changed = await store.update_one(self.db, client, webhook_id, values)
         self._targets.pop(webhook_id, None)
         return (changed, secret) if changed is not None else None
+
+    async def refusal(self, client: str, webhook_id: str) -> str | None:
+        """Why a createOutbound may not send its call_status events to this endpoint
+        (unknown, deleted, disabled, not taking them); None when it may."""
+        row = await self.get(client, webhook_id)
+        if row is None:
+            return "is not one of this client's webhooks"
+        if not row["enabled"]:
+            return "is disabled"
+        if CALL_STATUS not in row["events"]:
+            return "does not take call_status events"
+        return None
+
+    def check_url(self, url: str, name: str) -> None:
+        """A one-off URL (createOutbound's webhookUrl): the endpoints' rules (FieldProblem)."""
+        rules.check_url(url, self.allow_private, name)
 
     # -- the delivery loop's side ---------------------------------------------------
 
