@@ -7,11 +7,12 @@ changes only its own rows (every statement names the client).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, text, update
 
+from flowhooks.storage import outbox
 from flowhooks.storage import tables as t
 from flowhooks.storage.database import Storage
 
@@ -64,9 +65,15 @@ async def listing(storage: Storage, client: str) -> list[dict[str, Any]]:
 
 
 async def update_one(
-    storage: Storage, client: str, webhook_id: str, values: Mapping[str, Any]
+    storage: Storage,
+    client: str,
+    webhook_id: str,
+    values: Mapping[str, Any],
+    give_up: timedelta = timedelta(hours=24),
 ) -> dict[str, Any] | None:
-    """Set ``values`` on one of the client's endpoints; the row as it is now, or None."""
+    """Set ``values`` on one of the client's endpoints; the row as it is now, or None.
+
+    Disabled, its pending deliveries wait (``disabled``); enabled, they are due now."""
     async with storage.write() as conn:
         found = (
             await conn.execute(
@@ -76,21 +83,22 @@ async def update_one(
                 .returning(*_w.c)
             )
         ).first()
+        if found is not None and "enabled" in values:
+            now = values["updated_at"]
+            if values["enabled"]:
+                await outbox.release(conn, (client, webhook_id), now, give_up)
+            else:
+                await outbox.hold(conn, (client, webhook_id), now)
     return None if found is None else dict(found._mapping)
 
 
-async def delete_one(storage: Storage, client: str, webhook_id: str) -> bool:
+async def delete_one(storage: Storage, client: str, webhook_id: str, now: datetime) -> bool:
+    """Delete one of the client's endpoints: what waited for it is dead, none is sent."""
     async with storage.write() as conn:
         gone = await conn.execute(
             delete(_w).where(_w.c.client == client, _w.c.id == webhook_id).returning(_w.c.id)
         )
-        return gone.first() is not None
-
-
-async def subscribed(conn: Any, client: str, event: str, now: datetime | None = None) -> list[str]:
-    """Inside the caller's transaction: the ids of the client's enabled endpoints that
-    take ``event`` (the deliveries an event fans out to)."""
-    rows = await conn.execute(
-        select(_w.c.id, _w.c.events).where(_w.c.client == client, _w.c.enabled.is_(True))
-    )
-    return sorted(str(r.id) for r in rows if event in (r.events or []))
+        if gone.first() is None:
+            return False
+        await outbox.drop(conn, (client, webhook_id), now, "the webhook was deleted")
+        return True

@@ -84,6 +84,11 @@ def all_of(
     return apply
 
 
+async def fills_endpoint(conn: AsyncConnection) -> None:
+    """Deliveries written before issue 25 went to their client's config hook: its event."""
+    await conn.execute(text("UPDATE deliveries SET endpoint = event WHERE endpoint IS NULL"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -142,6 +147,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         all_of(
             creates(t.customer_webhooks),
             adds_columns(t.outbound_requests, "webhook_id", "webhook_url"),
+            adds_columns(t.deliveries, "endpoint", "url", "test"),
+            fills_endpoint,
+            indexes(*(i for i in t.deliveries.indexes if i.name == "ix_deliveries_target")),
         ),
     ),
 )

@@ -221,8 +221,14 @@ deliveries = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("delivered_at", UTCDateTime, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
+    # which of the client's endpoints (issue 25): a config hook's event, a webhookId
+    # (whk_...) or "url:<hash>" of a createOutbound's one-off webhookUrl (in ``url``)
+    Column("endpoint", String(64), nullable=True),
+    Column("url", String(2048), nullable=True),
+    Column("test", Boolean, nullable=True),  # queued by POST /api/v1/webhooks/{id}/test
     Index("ix_deliveries_due", "state", "next_attempt_at"),
     Index("ix_deliveries_endpoint", "client", "event", "state", "seq"),
+    Index("ix_deliveries_target", "client", "endpoint", "state", "seq"),
     Index("ix_deliveries_created", "created_at"),
 )
 

@@ -84,8 +84,19 @@ async def list_webhooks(request: web.Request) -> web.Response:
 
 @client_api
 async def get_webhook(request: web.Request) -> web.Response:
-    row = await _endpoints(request).get(request[CLIENT], request.match_info["webhookId"])
-    return _not_found() if row is None else web.json_response(view(row))
+    endpoints, client = _endpoints(request), request[CLIENT]
+    row = await endpoints.get(client, request.match_info["webhookId"])
+    if row is None:
+        return _not_found()
+    stats = await endpoints.stats(client, row["id"])
+    return web.json_response(
+        {
+            **view(row),
+            "last24h": stats["counts"],
+            "lastSuccessAt": _iso(stats["last_success_at"]),
+            "lastFailureAt": _iso(stats["last_failure_at"]),
+        }
+    )
 
 
 @client_api
@@ -125,6 +136,24 @@ async def rotate_secret(request: web.Request) -> web.Response:
     return web.json_response({**view(row), "secret": secret})
 
 
+@client_api
+async def test_webhook(request: web.Request) -> web.Response:
+    body = await json_body(request) if request.can_read_body else {}
+    try:
+        sent = await _endpoints(request).send_test(
+            request[CLIENT], request.match_info["webhookId"], body
+        )
+    except rules.FieldProblem as exc:
+        return _field(exc)
+    if sent is None:
+        return _not_found()
+    request.app[appkeys.OUTBOUND].wake_deliveries()
+    return web.json_response(
+        {"deliveryId": sent.id, "eventId": sent.event_id, "event": sent.event, "test": True},
+        status=202,
+    )
+
+
 ROUTES = [
     ("POST", "/api/v1/webhooks", create_webhook),
     ("GET", "/api/v1/webhooks", list_webhooks),
@@ -132,4 +161,5 @@ ROUTES = [
     ("PATCH", "/api/v1/webhooks/{webhookId}", patch_webhook),
     ("DELETE", "/api/v1/webhooks/{webhookId}", delete_webhook),
     ("POST", "/api/v1/webhooks/{webhookId}/secret/rotate", rotate_secret),
+    ("POST", "/api/v1/webhooks/{webhookId}/test", test_webhook),
 ]

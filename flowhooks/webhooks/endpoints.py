@@ -9,6 +9,7 @@ A field that is wrong is named in a ``FieldProblem``; the first one found is ans
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 import secrets
 from collections.abc import Mapping
@@ -74,6 +75,36 @@ class EndpointChange:
     basic_auth: BasicAuth | None = None
     clears_basic_auth: bool = False
     secret: str | None = None  # create only; made when not given
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where and how one delivery is sent: a config hook, a stored endpoint or a
+    one-off URL, alike for the delivery loop."""
+
+    id: str  # the deliveries' ``endpoint``: an event, a webhookId or "url:<hash>"
+    client: str
+    url: str  # a template (SPEC 2.4)
+    enabled: bool = True
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: str | None = None
+    keys: tuple[bytes, ...] = ()  # signing keys: the current one first, the old in its grace
+    basic_auth: tuple[str, str] | None = None
+    events: tuple[str, ...] = EVENTS
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the URL: the endpoint's failures are forgotten when it changes."""
+        return url_fingerprint(self.url)
+
+
+def url_fingerprint(url: str) -> str:
+    return hashlib.sha256(url.encode()).hexdigest()[:16]
+
+
+def one_off_endpoint(url: str) -> str:
+    """The ``endpoint`` of a createOutbound's webhookUrl: one per distinct URL."""
+    return "url:" + url_fingerprint(url)
 
 
 def new_id() -> str:
@@ -255,6 +286,15 @@ def grace_seconds(body: Mapping[str, Any]) -> int:
     if not 0 <= value <= MAX_GRACE_SECONDS:
         raise FieldProblem("gracePeriodSeconds", f"must be from 0 to {MAX_GRACE_SECONDS}")
     return value
+
+
+def test_event(body: Mapping[str, Any], events: list[str]) -> str:
+    """``event`` of a test send: one the endpoint takes (default: its first)."""
+    _unknown(body, frozenset({"event"}))
+    event = body.get("event", events[0])
+    if event not in events:
+        raise FieldProblem("event", f"must be one this webhook takes: {', '.join(events)}")
+    return str(event)
 
 
 def shown_headers(headers: Mapping[str, str]) -> dict[str, str]:

@@ -9,36 +9,22 @@ holds the SQL; ``webhooks.endpoints`` the field rules (pure).
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flowhooks.clock import Clock
 from flowhooks.settings import Settings
-from flowhooks.storage import Storage
+from flowhooks.storage import Storage, outbox
 from flowhooks.storage import endpoints as store
 from flowhooks.vault import Vault, VaultUnavailable
 from flowhooks.webhooks import endpoints as rules
-from flowhooks.webhooks import signing
-from flowhooks.webhooks.events import CALL_STATUS
+from flowhooks.webhooks import signing, templates
+from flowhooks.webhooks.endpoints import Target
+from flowhooks.webhooks.events import CALL_STATUS, NewDelivery
 
 FRESH_SECONDS = 1.0  # another process's change is seen within this (issue 25)
-
-
-@dataclass(frozen=True)
-class Target:
-    """What the delivery loop needs to send to one customer endpoint."""
-
-    id: str
-    client: str
-    url: str
-    events: tuple[str, ...]
-    enabled: bool
-    headers: Mapping[str, str]
-    body: str | None
-    keys: tuple[bytes, ...]  # the current secret's key first; the old one in its grace
-    basic_auth: tuple[str, str] | None
 
 
 class Endpoints:
@@ -50,6 +36,7 @@ class Endpoints:
         self.vault = Vault(settings.security.vault_keys())
         self.allow_private = settings.security.allow_private_targets
         self.limit = settings.delivery.max_endpoints_per_client
+        self.give_up = timedelta(hours=settings.delivery.give_up_hours)
         self._targets: dict[str, tuple[float, Target | None]] = {}
 
     def _require_vault(self) -> None:
@@ -107,14 +94,14 @@ class Endpoints:
             values["username"] = values["password_sealed"] = None
         if "enabled" in values:
             values["disabled_reason"] = None
-        changed = await store.update_one(self.db, client, webhook_id, values)
+        changed = await store.update_one(self.db, client, webhook_id, values, self.give_up)
         self._targets.pop(webhook_id, None)
         return changed
 
     async def delete(self, client: str, webhook_id: str) -> bool:
         if not rules.valid_id(webhook_id):
             return False
-        gone = await store.delete_one(self.db, client, webhook_id)
+        gone = await store.delete_one(self.db, client, webhook_id, self.clock.now())
         self._targets.pop(webhook_id, None)
         return gone
 
@@ -153,6 +140,34 @@ class Endpoints:
     def check_url(self, url: str, name: str) -> None:
         """A one-off URL (createOutbound's webhookUrl): the endpoints' rules (FieldProblem)."""
         rules.check_url(url, self.allow_private, name)
+
+    async def send_test(
+        self, client: str, webhook_id: str, body: Mapping[str, Any]
+    ) -> NewDelivery | None:
+        """A sample event through the outbox to this endpoint only, marked as a test."""
+        row = await self.get(client, webhook_id)
+        if row is None:
+            return None
+        event = rules.test_event(body, list(row["events"]))
+        now = self.clock.now()
+        test = NewDelivery(
+            id=str(uuid.uuid4()),
+            event_id=f"msg_{uuid.uuid4().hex}",
+            client=client,
+            event=event,
+            variables={**templates.SAMPLES[event], "test": "true"},
+            created_at=now,
+            give_up_at=now + self.give_up,
+            endpoint=webhook_id,
+            test=True,
+        )
+        await outbox.enqueue_now(self.db, [test])
+        return test
+
+    async def stats(self, client: str, webhook_id: str) -> dict[str, Any]:
+        """Its deliveries of the last 24 hours by outcome, its last success and failure."""
+        since = self.clock.now() - timedelta(hours=24)
+        return await outbox.endpoint_stats(self.db, (client, webhook_id), since)
 
     # -- the delivery loop's side ---------------------------------------------------
 

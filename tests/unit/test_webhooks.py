@@ -135,7 +135,7 @@ def test_signature_matches_the_spec_test_vector() -> None:
 def test_signature_matches_the_standardwebhooks_package() -> None:
     secret = "whsec_" + base64.b64encode(bytes(range(32))).decode()
     body = b'{"id": "x", "status": "completed"}'
-    mine = signing.headers(signing.secret_key(secret), "msg_1", 1700000000, body)
+    mine = signing.headers([signing.secret_key(secret)], "msg_1", 1700000000, body)
     theirs = Webhook(secret).sign("msg_1", datetime.fromtimestamp(1700000000, UTC), body.decode())
     assert mine["webhook-signature"] == theirs
     assert mine["webhook-id"] == "msg_1" and mine["webhook-timestamp"] == "1700000000"
