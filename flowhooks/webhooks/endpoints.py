@@ -14,6 +14,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from flowhooks.texts import has_control
@@ -88,9 +89,16 @@ class Target:
     enabled: bool = True
     headers: Mapping[str, str] = field(default_factory=dict)
     body: str | None = None
-    keys: tuple[bytes, ...] = ()  # signing keys: the current one first, the old in its grace
+    keys: tuple[bytes, ...] = ()  # signing keys: the current one first, then a rotated one
     basic_auth: tuple[str, str] | None = None
     events: tuple[str, ...] = EVENTS
+    old_key_until: datetime | None = None  # a rotated key signs too until then
+
+    def keys_at(self, now: datetime) -> tuple[bytes, ...]:
+        """The keys that sign now: both while a rotation's grace lasts, then the new one."""
+        if self.old_key_until is not None and now >= self.old_key_until:
+            return self.keys[:1]
+        return self.keys
 
     @property
     def fingerprint(self) -> str:

@@ -177,6 +177,8 @@ class Endpoints:
         until = row["old_secret_until"]
         if row["old_secret_sealed"] and until is not None and until > now:
             keys.append(signing.secret_key(self.vault.open(row["old_secret_sealed"])))
+        else:
+            until = None
         auth = None
         if row["username"] and row["password_sealed"]:
             auth = (str(row["username"]), self.vault.open(row["password_sealed"]))
@@ -190,6 +192,7 @@ class Endpoints:
             body=row["body"],
             keys=tuple(keys),
             basic_auth=auth,
+            old_key_until=until,
         )
 
     async def targets(self, ids: Sequence[str]) -> dict[str, Target | None]:

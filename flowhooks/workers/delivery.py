@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from contextlib import suppress
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -69,9 +69,10 @@ def request_of(
     headers["Content-Type"] = "application/json"
     headers["User-Agent"] = USER_AGENT
     if target.basic_auth is not None:
-        headers["Authorization"] = aiohttp.BasicAuth(*target.basic_auth).encode()
+        headers["Authorization"] = aiohttp.encode_basic_auth(*target.basic_auth)
     if target.keys:
-        headers.update(signing.headers(target.keys, claimed.event_id, timestamp, body))
+        keys = target.keys_at(datetime.fromtimestamp(timestamp, UTC))
+        headers.update(signing.headers(keys, claimed.event_id, timestamp, body))
     else:  # unsigned: the id still lets a receiver drop a repeat
         headers.update({"webhook-id": claimed.event_id, "webhook-timestamp": str(timestamp)})
     return templates.fill_url(target.url, variables), body, headers
