@@ -705,6 +705,11 @@ def warnings(s: Settings) -> list[str]:
                         " or local address; deliveries to it are refused"
                         " (security.allow_private_targets)"
                     )
+    if s.security.secret_key is None:
+        found.append(
+            f"{s.source}: security.secret_key is not set: webhooks cannot be made through"
+            " /api/v1/webhooks (their secrets are sealed with it) and answer 503"
+        )
     return found
 
 
