@@ -20,12 +20,16 @@ import orjson
 from aiohttp import web
 
 from bench import loadgen
-from flowhooks.storage import Storage, migrations, outbox
+from flowhooks.storage import Storage, endpoints, migrations, outbox
 from flowhooks.storage import tables as t
+from flowhooks.vault import Vault
+from flowhooks.webhooks.endpoints import new_secret
 from flowhooks.webhooks.events import NewDelivery
 
 BIN = Path(sys.executable).parent
 TOKEN = "bench-api-token"
+SECRET_KEY = "bench-secret-key-0123456789abcdef0123456789"
+STORED = "whk_bench"  # an endpoint made through the API (issue 25)
 
 
 def _config(path: Path, db_url: str, receiver: str, port: int = 0, workers: bool = True) -> Path:
@@ -39,6 +43,7 @@ workers = {str(workers).lower()}
 url = "{db_url}"
 [security]
 allow_private_targets = true
+secret_key = "{SECRET_KEY}"
 [clients.bench]
 api_token = "{TOKEN}"
 default_region = "IN"
@@ -74,11 +79,42 @@ class Receiver:
         return runner, f"http://127.0.0.1:{port}"
 
 
-async def _seed_outbox(db_url: str, count: int) -> None:
+async def _store_endpoint(storage: Storage, receiver: str, now: datetime) -> None:
+    """The bench client's endpoint as POST /api/v1/webhooks would store it: sealed secret."""
+    vault = Vault([SECRET_KEY])
+    await endpoints.create(
+        storage,
+        {
+            "id": STORED,
+            "client": "bench",
+            "url": f"{receiver}/hook?id={{{{id}}}}",
+            "events": ["report"],
+            "description": "bench",
+            "enabled": True,
+            "disabled_reason": None,
+            "headers": {},
+            "body": None,
+            "username": None,
+            "password_sealed": None,
+            "secret_sealed": vault.seal(new_secret()),
+            "old_secret_sealed": None,
+            "old_secret_until": None,
+            "created_at": now,
+            "updated_at": now,
+        },
+        limit=20,
+    )
+
+
+async def _seed_outbox(db_url: str, count: int, stored: str | None = None) -> None:
+    """``count`` due report events of the bench client: for its config hook, or (with
+    ``stored``, a receiver's base URL) for an endpoint stored in the database."""
     storage = Storage.open(db_url)
     now = datetime.now(UTC)  # a benchmark, not the app: real time
     try:
         await migrations.upgrade(storage)
+        if stored is not None:
+            await _store_endpoint(storage, stored, now)
         found = [
             NewDelivery(
                 str(uuid.uuid4()),
@@ -88,6 +124,7 @@ async def _seed_outbox(db_url: str, count: int) -> None:
                 {"id": f"r-{i}", "client": "bench", "n": str(i)},
                 now,
                 now + timedelta(hours=24),
+                endpoint=STORED if stored is not None else None,
             )
             for i in range(count)
         ]
@@ -112,11 +149,14 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
-async def throughput(db_url: str, out: Path, count: int = 5000) -> dict[str, object]:
-    """``count`` due events, one ``flowhooks worker``: deliveries per second."""
+async def throughput(
+    db_url: str, out: Path, count: int = 5000, stored: bool = False
+) -> dict[str, object]:
+    """``count`` due events, one ``flowhooks worker``: deliveries per second (to the
+    config's hook, or with ``stored`` to an endpoint made through the API)."""
     receiver = Receiver()
     runner, base = await receiver.start()
-    await _seed_outbox(db_url, count)
+    await _seed_outbox(db_url, count, base if stored else None)
     conf = _config(out / "deliveries.toml", db_url, base)
     proc = _start(["worker", "--config", str(conf)])
     try:

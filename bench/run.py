@@ -592,6 +592,7 @@ def run_deliveries(out: Path, only_fairness: bool = False) -> dict[str, object]:
     found: dict[str, object] = {}
     for name, job in (
         ("throughput", lambda url: deliveries.throughput(url, out)),
+        ("throughput_stored_endpoint", lambda url: deliveries.throughput(url, out, stored=True)),
         ("lag_at_200_per_s", lambda url: deliveries.lag(url, out, free_port())),
         ("csv_export", lambda url: deliveries.csv_export(url, out, free_port())),
         ("fairness_4_hanging", lambda url: deliveries.fairness(url, out, hanging_clients=2)),

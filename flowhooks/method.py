@@ -34,6 +34,7 @@ from flowhooks.links.service import Links
 from flowhooks.outbound.service import Outbound
 from flowhooks.settings import BotSettings
 from flowhooks.storage import Storage
+from flowhooks.webhooks.service import Endpoints
 
 
 class Keys(BaseModel):
@@ -56,6 +57,7 @@ class Resources:
     translator: Translator | None = None  # [translate] backend; None when none is chosen
     nlu: Nlu | None = None  # [nlu] backend; None when none is chosen
     limits: RequestLimits | None = None  # each client's max_requests_per_second
+    webhooks: Endpoints | None = None  # the endpoints customers manage (issue 25)
 
 
 @dataclass(slots=True)  # one per request: slotted, not frozen (4x cheaper to build)
@@ -103,6 +105,10 @@ class Context:
     @property
     def nlu(self) -> Nlu | None:
         return self.resources.nlu
+
+    @property
+    def webhooks(self) -> Endpoints | None:
+        return self.resources.webhooks
 
     @property
     def log(self) -> logging.LoggerAdapter[logging.Logger]:

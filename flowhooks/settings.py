@@ -137,6 +137,17 @@ class SecuritySettings(Section):
     # signs console sessions (issue 25 reuses it to encrypt secrets at rest); absent: a
     # random key per process, so sessions end at restart and hold in one process only
     secret_key: SecretStr | None = Field(None, min_length=32)
+    # seals webhook secrets and basic-auth passwords at rest (flowhooks.vault); an old
+    # key kept here still opens what it sealed
+    previous_secret_keys: list[SecretStr] = Field(default_factory=list)
+
+    def vault_keys(self) -> list[str]:
+        """The keys that seal (the first) and open (all) secrets at rest."""
+        if self.secret_key is None:
+            return []
+        return [self.secret_key.get_secret_value()] + [
+            k.get_secret_value() for k in self.previous_secret_keys
+        ]
 
 
 class ConsoleSettings(Section):
@@ -252,6 +263,7 @@ class DeliverySettings(Section):
     per_endpoint: int = Field(4, ge=1, le=1000)
     poll_seconds: float = Field(0.25, gt=0, le=60)  # how often other processes' events are seen
     lease_seconds: float = Field(60, ge=5, le=3600)  # a dead worker's claim is taken over after
+    max_endpoints_per_client: int = Field(20, ge=0, le=1000)  # made through /api/v1/webhooks
     # endpoints whose last attempt failed share at most this part of the slots (at least one)
     failing_share: float = Field(0.25, gt=0, le=1)
     breaker_failures: int = Field(3, ge=1, le=1000)  # failed in a row: backed off as a whole
@@ -317,6 +329,14 @@ class ClientSettings(Section):
     dedupe_seconds: int = Field(120, ge=0, le=24 * 3600)
     timezone: str = "UTC"  # where a "callee" calendar is read for numbers spanning zones
     webhooks: dict[Literal["call_status", "report"], WebhookSettings] = Field(default_factory=dict)
+    webhook_secret: SecretStr | None = None  # signs a createOutbound's one-off webhookUrl
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _whsec(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            signing.secret_key(value.get_secret_value())
+        return value
 
     @field_validator("security_id")
     @classmethod
@@ -685,6 +705,11 @@ def warnings(s: Settings) -> list[str]:
                         " or local address; deliveries to it are refused"
                         " (security.allow_private_targets)"
                     )
+    if s.security.secret_key is None:
+        found.append(
+            f"{s.source}: security.secret_key is not set: webhooks cannot be made through"
+            " /api/v1/webhooks (their secrets are sealed with it) and answer 503"
+        )
     return found
 
 

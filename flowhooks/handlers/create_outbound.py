@@ -18,6 +18,7 @@ from flowhooks.method import Context, Keys
 from flowhooks.outbound.model import NewCall, NewRequest
 from flowhooks.outbound.retry import due_in_calendar
 from flowhooks.settings import ClientSettings
+from flowhooks.webhooks.endpoints import FieldProblem
 
 METHOD = "createOutbound"
 ERROR_KEYS = {"obdResponseCode": "400"}  # a 422 also tells legacy flows "bad input"
@@ -51,6 +52,19 @@ class Input(Keys):
     )
     email: str = Field("", max_length=254, description="passed to the dialer; ≤ 254 chars")
     referenceId: str = Field("", max_length=200, description="passed to the dialer; ≤ 200 chars")
+    webhookId: str | None = Field(
+        None,
+        max_length=40,
+        description="send this request's call_status events to this webhook (made with"
+        " POST /api/v1/webhooks) instead of the client's endpoints",
+        examples=["whk_3mJq9cT2"],
+    )
+    webhookUrl: str | None = Field(
+        None,
+        max_length=2048,
+        description="or to this one-off URL (signed with the client's webhook_secret)",
+        examples=["https://crm.example.com/calls"],
+    )
 
 
 class Output(Keys):
@@ -113,6 +127,27 @@ async def _numbers(client: ClientSettings, text: str) -> tuple[list[str], list[s
     return accepted, rejected
 
 
+async def _webhook(ctx: Context, client: str, keys: Input) -> tuple[str | None, str | None]:
+    """(webhookId, webhookUrl) of the request, checked; a 422 naming the key if not."""
+    webhook_id = (keys.webhookId or "").strip() or None
+    webhook_url = (keys.webhookUrl or "").strip() or None
+    if webhook_id and webhook_url:
+        raise InvalidKeys([KeyProblem("webhookUrl", "give webhookId or webhookUrl, not both")])
+    endpoints = ctx.webhooks
+    if endpoints is None or not (webhook_id or webhook_url):
+        return None, None
+    if webhook_id:
+        why = await endpoints.refusal(client, webhook_id)
+        if why is not None:
+            raise InvalidKeys([KeyProblem("webhookId", why)])
+    if webhook_url:
+        try:
+            endpoints.check_url(webhook_url, "webhookUrl")
+        except FieldProblem as exc:
+            raise InvalidKeys([KeyProblem("webhookUrl", exc.message)]) from None
+    return webhook_id, webhook_url
+
+
 def _fingerprint(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, separators=(",", ":")).encode()).hexdigest()
 
@@ -126,6 +161,7 @@ async def handle(ctx: Context, keys: Input) -> dict[str, object]:
     if keys.flowID not in client.flows:
         raise _refuse(404, "UNKNOWN_FLOW", "flowID is not one of this client's flows")
     delay = _delay(keys.delayMinutes)
+    webhook_id, webhook_url = await _webhook(ctx, keys.clientID, keys)
     accepted, rejected = await _numbers(client, keys.contactNumbers)
 
     name = client.calling_calendar
@@ -145,12 +181,15 @@ async def handle(ctx: Context, keys: Input) -> dict[str, object]:
         raise _refuse(400, "NO_NUMBER_ACCEPTED", "no number was accepted", ",".join(rejected))
 
     numbers = [c.number for c in calls]
+    chosen = [webhook_id or webhook_url] if webhook_id or webhook_url else []  # in the fingerprint
     if keys.idempotencyKey:
         key = keys.idempotencyKey.strip()
-        fingerprint = _fingerprint(keys.flowID, numbers, delay, keys.email, keys.referenceId)
+        fingerprint = _fingerprint(
+            keys.flowID, numbers, delay, keys.email, keys.referenceId, *chosen
+        )
         expires: datetime = ctx.now + KEY_TTL
     else:  # the same request within dedupe_seconds is the same request
-        fingerprint = _fingerprint(keys.flowID, numbers, delay)
+        fingerprint = _fingerprint(keys.flowID, numbers, delay, *chosen)
         key = f"auto:{fingerprint}" if client.dedupe_seconds else f"once:{uuid.uuid4()}"
         expires = ctx.now + timedelta(seconds=client.dedupe_seconds)
     req_id = str(uuid.uuid4())
@@ -178,6 +217,8 @@ async def handle(ctx: Context, keys: Input) -> dict[str, object]:
             calls=calls,
             answer=answer,
             request_id=ctx.request_id,
+            webhook_id=webhook_id,
+            webhook_url=webhook_url,
         ),
         ctx.now,
     )

@@ -134,6 +134,8 @@ class NewRequest:
     calls: Sequence[NewCall]
     answer: dict[str, str]
     request_id: str
+    webhook_id: str | None = None  # this request's call_status events go to this endpoint
+    webhook_url: str | None = None  # or to this one-off URL (issue 25)
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,11 @@ def all_of(
     return apply
 
 
+async def fills_endpoint(conn: AsyncConnection) -> None:
+    """Deliveries written before issue 25 went to their client's config hook: its event."""
+    await conn.execute(text("UPDATE deliveries SET endpoint = event WHERE endpoint IS NULL"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -134,6 +139,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             t.delivery_attempts,
             t.link_days,
             t.signin_failures,
+        ),
+    ),
+    Migration(
+        12,
+        "webhook endpoints customers manage, chosen per outbound request",
+        all_of(
+            creates(t.customer_webhooks),
+            adds_columns(t.outbound_requests, "webhook_id", "webhook_url"),
+            adds_columns(t.deliveries, "endpoint", "url", "test"),
+            fills_endpoint,
+            indexes(*(i for i in t.deliveries.indexes if i.name == "ix_deliveries_target")),
         ),
     ),
 )

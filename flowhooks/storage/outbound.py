@@ -96,6 +96,8 @@ _REQUEST_COLUMNS = (
     "answer",
     "request_id",
     "created_at",
+    "webhook_id",
+    "webhook_url",
 )
 _INSERT_REQUEST = insert_of(_r, _REQUEST_COLUMNS)
 _CALL_COLUMNS = (
@@ -169,6 +171,8 @@ async def create_many(
                     "answer": req.answer,
                     "request_id": req.request_id,
                     "created_at": now,
+                    "webhook_id": req.webhook_id,
+                    "webhook_url": req.webhook_url,
                 }
             )
             calls += _call_rows(req, now)

@@ -13,22 +13,25 @@ shared by every process: an endpoint backed off is not offered for claims until 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, case, delete, exists, func, or_, select, update
 
 from flowhooks.storage import tables as t
 from flowhooks.storage.database import Storage
 from flowhooks.storage.dialect import insert
-from flowhooks.webhooks.events import NewDelivery
+from flowhooks.webhooks.endpoints import ID_PREFIX, one_off_endpoint
+from flowhooks.webhooks.events import CALL_STATUS, EVENTS, NewDelivery
 from flowhooks.webhooks.fairness import Due, Endpoint
 from flowhooks.webhooks.retry import Breaker, Decision
 
-_d, _e, _h = t.deliveries, t.webhook_endpoints, t.webhook_health
+_d, _e, _h, _w = t.deliveries, t.webhook_endpoints, t.webhook_health, t.customer_webhooks
 STATES = ("pending", "delivered", "dead", "disabled")
+OUTCOMES = ("delivered", "failed", "pending", "dead", "disabled")  # an endpoint's 24 hours
 
 
 @dataclass(frozen=True)
@@ -41,39 +44,82 @@ class Claimed:
     variables: dict[str, Any]
     attempts: int  # including the one about to be made
     give_up_at: datetime
+    endpoint: str = ""  # the event (a config hook), a webhookId, or "url:<hash>"
+    url: str | None = None  # a one-off URL's
+    test: bool | None = None
+
+    @property
+    def target(self) -> Endpoint:
+        return (self.client, self.endpoint or self.event)
+
+
+# (endpoint, one-off url, disabled) of each row an event is written as
+_Row = tuple[str, str | None, bool]
+
+
+async def _targets_of(conn: Any, d: NewDelivery) -> list[_Row]:
+    """Where one event goes: the endpoint it names; else the endpoint its outbound request
+    chose (a webhookId or a one-off webhookUrl: instead of the client's); else the
+    client's config hook and every enabled endpoint it made that takes the event."""
+    if d.endpoint is not None:
+        return [(d.endpoint, d.url, False)]
+    request_id = d.variables.get("request_id") if d.event == CALL_STATUS else None
+    if request_id:
+        r = t.outbound_requests
+        choice = (
+            await conn.execute(select(r.c.webhook_id, r.c.webhook_url).where(r.c.id == request_id))
+        ).first()
+        if choice is not None and choice.webhook_id:
+            enabled = await conn.scalar(
+                select(_w.c.enabled).where(_w.c.id == choice.webhook_id)
+            )  # deleted since: written, and dead when its turn comes
+            return [(choice.webhook_id, None, enabled is False)]
+        if choice is not None and choice.webhook_url:
+            return [(one_off_endpoint(choice.webhook_url), choice.webhook_url, False)]
+    found: list[_Row] = []
+    if d.configured:
+        off = await conn.scalar(
+            select(_e.c.client).where(_e.c.client == d.client, _e.c.event == d.event)
+        )
+        found.append((d.event, None, off is not None))
+    found += [(i, None, False) for i in await _subscribed(conn, d.client, d.event)]
+    return found
+
+
+async def _subscribed(conn: Any, client: str, event: str) -> list[str]:
+    """The ids of the client's enabled stored endpoints that take ``event``."""
+    rows = await conn.execute(
+        select(_w.c.id, _w.c.events).where(_w.c.client == client, _w.c.enabled.is_(True))
+    )
+    return sorted(str(r.id) for r in rows if event in (r.events or []))
 
 
 async def enqueue(conn: Any, deliveries: Sequence[NewDelivery]) -> None:
-    """Write deliveries inside the caller's transaction (``disabled`` if their endpoint is)."""
-    if not deliveries:
-        return
-    pairs = {(d.client, d.event) for d in deliveries}
-    disabled = set()
-    for client, event in pairs:
-        found = await conn.scalar(
-            select(_e.c.client).where(_e.c.client == client, _e.c.event == event)
-        )
-        if found is not None:
-            disabled.add((client, event))
-    await conn.execute(
-        _d.insert(),
-        [
-            {
-                "id": d.id,
-                "event_id": d.event_id,
-                "client": d.client,
-                "event": d.event,
-                "variables": d.variables,
-                "state": "disabled" if (d.client, d.event) in disabled else "pending",
-                "attempts": 0,
-                "next_attempt_at": d.created_at,
-                "give_up_at": d.give_up_at,
-                "created_at": d.created_at,
-                "updated_at": d.created_at,
-            }
-            for d in deliveries
-        ],
-    )
+    """Write each event as one delivery an endpoint it goes to, inside the caller's
+    transaction (``disabled`` when that endpoint is); one ``webhook-id`` for them all."""
+    rows = []
+    for d in deliveries:
+        for n, (endpoint, url, disabled) in enumerate(await _targets_of(conn, d)):
+            rows.append(
+                {
+                    "id": d.id if n == 0 else str(uuid.uuid4()),
+                    "event_id": d.event_id,
+                    "client": d.client,
+                    "event": d.event,
+                    "endpoint": endpoint,
+                    "url": url,
+                    "test": d.test or None,
+                    "variables": d.variables,
+                    "state": "disabled" if disabled else "pending",
+                    "attempts": 0,
+                    "next_attempt_at": d.created_at,
+                    "give_up_at": d.give_up_at,
+                    "created_at": d.created_at,
+                    "updated_at": d.created_at,
+                }
+            )
+    if rows:
+        await conn.execute(_d.insert(), rows)
 
 
 def _claimable(now: datetime) -> Any:
@@ -90,30 +136,30 @@ def _health_of(client: Any, endpoint: Any) -> Any:
 
 async def due_endpoints(storage: Storage, now: datetime, limit: int = 1000) -> list[Due]:
     """Endpoints with deliveries due now, neither disabled nor backed off, oldest first."""
-    enabled = ~exists().where(_e.c.client == _d.c.client, _e.c.event == _d.c.event)
+    enabled = ~exists().where(_e.c.client == _d.c.client, _e.c.event == _d.c.endpoint)
     groups = (
         select(
             _d.c.client,
-            _d.c.event,
+            _d.c.endpoint,
             func.min(_d.c.seq).label("first"),
             func.count().label("due"),
         )
         .where(_claimable(now), enabled)
-        .group_by(_d.c.client, _d.c.event)
+        .group_by(_d.c.client, _d.c.endpoint)
         .subquery()
     )
     # joined per endpoint, not per delivery: a backlog costs its scan, not a lookup a row
-    joined = groups.outerjoin(_h, _health_of(groups.c.client, groups.c.event))
+    joined = groups.outerjoin(_h, _health_of(groups.c.client, groups.c.endpoint))
     async with storage.read() as conn:
         rows = await conn.execute(
-            select(groups.c.client, groups.c.event, groups.c.first, groups.c.due, _h.c.failures)
+            select(groups.c.client, groups.c.endpoint, groups.c.first, groups.c.due, _h.c.failures)
             .select_from(joined)
             .where(or_(_h.c.backed_off_until.is_(None), _h.c.backed_off_until <= now))
             .order_by(groups.c.first)
             .limit(limit)
         )
         return [
-            Due((str(r.client), str(r.event)), int(r.due), int(r.failures or 0), int(r.first))
+            Due((str(r.client), str(r.endpoint)), int(r.due), int(r.failures or 0), int(r.first))
             for r in rows
         ]
 
@@ -129,13 +175,13 @@ async def claim(
     first, in one transaction (none of an endpoint backed off since it was offered)."""
     seqs: list[int] = []
     async with storage.write() as conn:
-        for (client, event), limit in grants.items():
+        for (client, endpoint), limit in grants.items():
             if limit <= 0:
                 continue
             pick = (
                 select(_d.c.seq)
-                .where(_d.c.client == client, _d.c.event == event, _claimable(now))
-                .where(~exists().where(_health_of(client, event), _h.c.backed_off_until > now))
+                .where(_d.c.client == client, _d.c.endpoint == endpoint, _claimable(now))
+                .where(~exists().where(_health_of(client, endpoint), _h.c.backed_off_until > now))
                 .order_by(_d.c.seq)
                 .limit(limit)
             )
@@ -162,6 +208,9 @@ async def claim(
                 _d.c.variables,
                 _d.c.attempts,
                 _d.c.give_up_at,
+                _d.c.endpoint,
+                _d.c.url,
+                _d.c.test,
             )
         )
         claimed = [Claimed(**r._mapping) for r in rows]
@@ -234,10 +283,10 @@ async def finish(
             )
         )
         if decision.state == "disabled":
-            await _disable(conn, claimed.client, claimed.event, fingerprint, now, decision)
+            await _disable(conn, claimed.target, fingerprint, now, decision)
         if report is None:
             return Finished(ours=True)
-        return await _record(conn, (claimed.client, claimed.event), report, now)
+        return await _record(conn, claimed.target, report, now)
 
 
 async def _record(conn: Any, endpoint: Endpoint, report: EndpointReport, now: datetime) -> Finished:
@@ -294,21 +343,58 @@ async def _record(conn: Any, endpoint: Endpoint, report: EndpointReport, now: da
 
 
 async def _disable(
-    conn: Any, client: str, event: str, fingerprint: str, now: datetime, decision: Decision
+    conn: Any, endpoint: Endpoint, fingerprint: str, now: datetime, decision: Decision
 ) -> None:
-    stmt = insert(conn, _e).values(
-        client=client,
-        event=event,
-        fingerprint=fingerprint,
-        disabled_at=now,
-        reason=(decision.error or "")[:200],
-    )
-    await conn.execute(stmt.on_conflict_do_nothing(index_elements=[_e.c.client, _e.c.event]))
+    """A 410: that one endpoint waits, disabled, with every pending delivery to it."""
+    client, name = endpoint
+    reason = (decision.error or "")[:200]
+    if name in EVENTS:  # a config hook
+        stmt = insert(conn, _e).values(
+            client=client, event=name, fingerprint=fingerprint, disabled_at=now, reason=reason
+        )
+        await conn.execute(stmt.on_conflict_do_nothing(index_elements=[_e.c.client, _e.c.event]))
+    elif name.startswith(ID_PREFIX):
+        await conn.execute(
+            update(_w)
+            .where(_w.c.client == client, _w.c.id == name, _w.c.enabled.is_(True))
+            .values(enabled=False, disabled_reason=reason, updated_at=now)
+        )
+    await hold(conn, endpoint, now)
+
+
+async def hold(conn: Any, endpoint: Endpoint, now: datetime) -> None:
+    """An endpoint's pending deliveries wait as ``disabled`` (it was disabled)."""
     await conn.execute(
         update(_d)
-        .where(_d.c.client == client, _d.c.event == event, _d.c.state == "pending")
+        .where(_d.c.client == endpoint[0], _d.c.endpoint == endpoint[1], _d.c.state == "pending")
         .values(state="disabled", lease_owner=None, lease_until=None, updated_at=now)
     )
+
+
+async def release(conn: Any, endpoint: Endpoint, now: datetime, give_up: timedelta) -> int:
+    """An endpoint enabled again: its disabled deliveries are due now, its back-off ends."""
+    await _probe_now(conn, *endpoint)
+    rows = await conn.execute(
+        update(_d)
+        .where(_d.c.client == endpoint[0], _d.c.endpoint == endpoint[1], _d.c.state == "disabled")
+        .values(**_requeue(now, give_up))
+        .returning(_d.c.seq)
+    )
+    return len(rows.all())
+
+
+async def drop(conn: Any, endpoint: Endpoint, now: datetime, why: str) -> None:
+    """An endpoint deleted: what still waited for it is dead, its health forgotten."""
+    await conn.execute(
+        update(_d)
+        .where(
+            _d.c.client == endpoint[0],
+            _d.c.endpoint == endpoint[1],
+            _d.c.state.in_(("pending", "disabled")),
+        )
+        .values(state="dead", last_error=why, lease_owner=None, lease_until=None, updated_at=now)
+    )
+    await conn.execute(delete(_h).where(_health_of(*endpoint)))
 
 
 def _requeue(now: datetime, give_up: timedelta) -> dict[str, Any]:
@@ -337,15 +423,16 @@ async def _probe_now(conn: Any, client: str, event: str) -> None:
 
 
 async def _enable(conn: Any, client: str, event: str, now: datetime, give_up: timedelta) -> int:
-    await conn.execute(delete(_e).where(_e.c.client == client, _e.c.event == event))
-    await _probe_now(conn, client, event)
-    rows = await conn.execute(
-        update(_d)
-        .where(_d.c.client == client, _d.c.event == event, _d.c.state == "disabled")
-        .values(**_requeue(now, give_up))
-        .returning(_d.c.seq)
-    )
-    return len(rows.all())
+    """A config hook (``event``) or a stored endpoint (its webhookId) enabled again."""
+    if event.startswith(ID_PREFIX):
+        await conn.execute(
+            update(_w)
+            .where(_w.c.client == client, _w.c.id == event)
+            .values(enabled=True, disabled_reason=None, updated_at=now)
+        )
+    else:
+        await conn.execute(delete(_e).where(_e.c.client == client, _e.c.event == event))
+    return await release(conn, (client, event), now, give_up)
 
 
 async def enable_changed(
@@ -354,7 +441,10 @@ async def enable_changed(
     """At start: enable each disabled endpoint whose URL the config changed (or dropped),
     and forget the failures of every endpoint whose URL changed."""
     async with storage.write() as conn:
-        for r in (await conn.execute(select(_h.c.client, _h.c.endpoint, _h.c.fingerprint))).all():
+        health = select(_h.c.client, _h.c.endpoint, _h.c.fingerprint).where(
+            _h.c.endpoint.in_(EVENTS)  # the config's hooks: stored endpoints change by API
+        )
+        for r in (await conn.execute(health)).all():
             if fingerprints.get((r.client, r.endpoint)) != r.fingerprint:
                 await conn.execute(delete(_h).where(_health_of(r.client, r.endpoint)))
         rows = (await conn.execute(select(_e.c.client, _e.c.event, _e.c.fingerprint))).all()
@@ -379,7 +469,7 @@ async def retry(
     async with storage.write() as conn:
         row = (
             await conn.execute(
-                select(_d.c.seq, _d.c.state, _d.c.event).where(
+                select(_d.c.seq, _d.c.state, _d.c.endpoint).where(
                     _d.c.id == delivery_id, _d.c.client == client
                 )
             )
@@ -387,12 +477,12 @@ async def retry(
         if row is None:
             return None
         if row.state == "disabled":
-            await _enable(conn, client, row.event, now, give_up)
+            await _enable(conn, client, row.endpoint, now, give_up)
         elif row.state == "dead":
             await conn.execute(
                 update(_d).where(_d.c.seq == row.seq).values(**_requeue(now, give_up))
             )
-            await _probe_now(conn, client, row.event)
+            await _probe_now(conn, client, row.endpoint)
         return str(row.state)
 
 
@@ -406,10 +496,13 @@ async def listing(
     before: int | None,
     since: datetime | None = None,
     until: datetime | None = None,
+    endpoint: str | None = None,
 ) -> list[dict[str, Any]]:
     """A client's deliveries, newest first, after the keyset ``before`` (a seq); made
-    from ``since`` (inclusive) to ``until`` (exclusive) when given."""
+    from ``since`` (inclusive) to ``until`` (exclusive) when given; to one endpoint."""
     query = _selected(client, state, event, since, until)
+    if endpoint is not None:
+        query = query.where(_d.c.endpoint == endpoint)
     if before is not None:
         query = query.where(_d.c.seq < before)
     async with storage.read() as conn:
@@ -504,6 +597,39 @@ async def counts_since(
             .group_by(_d.c.event, _d.c.state)
         )
         return {(str(e), str(s)): int(n) for e, s, n in rows.all()}
+
+
+async def enqueue_now(storage: Storage, deliveries: Sequence[NewDelivery]) -> None:
+    """Write deliveries in a transaction of their own (a test event)."""
+    async with storage.write() as conn:
+        await enqueue(conn, deliveries)
+
+
+async def endpoint_stats(storage: Storage, endpoint: Endpoint, since: datetime) -> dict[str, Any]:
+    """One endpoint's deliveries made since ``since`` by what became of them (``failed``:
+    pending after a failed attempt, retried later), and its last success and failure."""
+    mine = and_(_d.c.client == endpoint[0], _d.c.endpoint == endpoint[1])
+    retrying = and_(_d.c.state == "pending", _d.c.last_error.is_not(None))
+    kind = case((retrying, "failed"), else_=_d.c.state)
+    a = t.delivery_attempts
+    async with storage.read() as conn:
+        rows = await conn.execute(
+            select(kind.label("kind"), func.count())
+            .where(mine, _d.c.created_at >= since)
+            .group_by(kind)
+        )
+        counts = {str(k): int(n) for k, n in rows.all()}
+        success = await conn.scalar(select(func.max(_d.c.delivered_at)).where(mine))
+        failure = await conn.scalar(
+            select(func.max(a.c.at))
+            .select_from(a.join(_d, _d.c.seq == a.c.delivery_seq))
+            .where(mine, a.c.outcome != "delivered")
+        )
+    return {
+        "counts": {k: counts.get(k, 0) for k in OUTCOMES},
+        "last_success_at": success,
+        "last_failure_at": failure,
+    }
 
 
 async def depth(storage: Storage) -> dict[str, int]:

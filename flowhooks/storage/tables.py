@@ -118,6 +118,9 @@ outbound_requests = Table(
     Column("answer", JSON, nullable=False),  # the output keys, replayed to retries
     Column("request_id", String(64), nullable=False, default=""),
     Column("created_at", UTCDateTime, nullable=False),
+    # where its call_status events go instead of the client's endpoints (issue 25)
+    Column("webhook_id", String(40), nullable=True),
+    Column("webhook_url", String(2048), nullable=True),
     Index("ix_outbound_requests_client", "client", "created_at"),
 )
 
@@ -218,8 +221,14 @@ deliveries = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("delivered_at", UTCDateTime, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
+    # which of the client's endpoints (issue 25): a config hook's event, a webhookId
+    # (whk_...) or "url:<hash>" of a createOutbound's one-off webhookUrl (in ``url``)
+    Column("endpoint", String(64), nullable=True),
+    Column("url", String(2048), nullable=True),
+    Column("test", Boolean, nullable=True),  # queued by POST /api/v1/webhooks/{id}/test
     Index("ix_deliveries_due", "state", "next_attempt_at"),
     Index("ix_deliveries_endpoint", "client", "event", "state", "seq"),
+    Index("ix_deliveries_target", "client", "endpoint", "state", "seq"),
     Index("ix_deliveries_created", "created_at"),
 )
 
@@ -352,6 +361,29 @@ signin_failures = Table(
     Column("address", String(64), nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Index("ix_signin_failures_address", "address", "at"),
+)
+
+# -- endpoints customers manage through /api/v1/webhooks (issue 25) -------------------
+customer_webhooks = Table(
+    "customer_webhooks",
+    metadata,
+    Column("id", String(40), primary_key=True),  # whk_...
+    Column("client", String(64), nullable=False),
+    Column("url", String(2048), nullable=False),  # a template (SPEC 2.4)
+    Column("events", JSON, nullable=False),  # ["call_status", "report"]
+    Column("description", String(500), nullable=False, default=""),
+    Column("enabled", Boolean, nullable=False),
+    Column("disabled_reason", String(200), nullable=True),  # a 410's, until re-enabled
+    Column("headers", JSON, nullable=False),  # name -> template
+    Column("body", Text, nullable=True),  # None: the event as JSON
+    Column("username", String(200), nullable=True),  # basic auth
+    Column("password_sealed", Text, nullable=True),  # flowhooks.vault, never in clear
+    Column("secret_sealed", Text, nullable=False),
+    Column("old_secret_sealed", Text, nullable=True),  # still signs until old_secret_until
+    Column("old_secret_until", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_customer_webhooks_client", "client", "created_at"),
 )
 
 # migration 8: the promises still to keep (an ended attempt leaves the index)

@@ -35,8 +35,10 @@ from flowhooks.web import meta, openapi
 from flowhooks.web import outbound as outbound_api
 from flowhooks.web import reports as reports_api
 from flowhooks.web import traces as traces_api
+from flowhooks.web import webhooks as webhooks_api
 from flowhooks.web.edge import Observer, Route
 from flowhooks.web.envelope_route import envelope_route
+from flowhooks.webhooks.service import Endpoints
 from flowhooks.workers.runtime import delivery_runtime, outbound_runtime
 
 log = logging.getLogger("flowhooks.app")
@@ -111,6 +113,7 @@ async def _links_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _outbound_ctx(app: web.Application) -> AsyncIterator[None]:
     """The outbound side; with ``[server] workers``, the dialer and dispatcher too."""
     settings = app[appkeys.SETTINGS]
+    app[appkeys.ENDPOINTS] = Endpoints(settings, app[appkeys.DB], app[appkeys.CLOCK])
     app[appkeys.OUTBOUND] = outbound = Outbound(
         settings,
         app[appkeys.DB],
@@ -184,6 +187,7 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
         translator=app.get(appkeys.TRANSLATOR),
         nlu=app.get(appkeys.NLU),
         limits=RequestLimits(app[appkeys.DB], app[appkeys.SETTINGS].clients),
+        webhooks=app[appkeys.ENDPOINTS],
     )
     yield
 
@@ -224,6 +228,7 @@ def create_app(
         *outbound_api.ROUTES,
         *callbacks_api.ROUTES,
         *deliveries_api.ROUTES,
+        *webhooks_api.ROUTES,
         *reports_api.ROUTES,
         *links_api.ROUTES,
         *traces_api.ROUTES,

@@ -10,8 +10,9 @@ from aiohttp import web
 from flowhooks.storage import outbox
 from flowhooks.web import keys as appkeys
 from flowhooks.web.client_api import CLIENT, client_api, problem
-from flowhooks.web.params import choice_of, cursor_of, id_of, limit_of
+from flowhooks.web.params import choice_of, cursor_of, id_of, limit_of, text_of
 from flowhooks.webhooks import templates
+from flowhooks.webhooks.endpoints import ID_PREFIX
 from flowhooks.webhooks.events import EVENTS
 
 
@@ -19,12 +20,17 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _view(row: dict[str, Any], hook_url: str | None) -> dict[str, Any]:
-    url = templates.fill_url(hook_url, row["variables"]) if hook_url else ""
+def _view(row: dict[str, Any], urls: dict[str, str]) -> dict[str, Any]:
+    """A delivery; ``urls``: the URL template of each of the client's endpoints."""
+    endpoint = row["endpoint"] or row["event"]
+    template = row["url"] or urls.get(endpoint)
+    url = templates.fill_url(template, row["variables"]) if template else ""
     return {
         "id": row["id"],
         "event": row["event"],
         "eventId": row["event_id"],
+        "webhookId": endpoint if endpoint.startswith(ID_PREFIX) else None,
+        "test": bool(row["test"]),
         "url": templates.masked(url),
         "state": row["state"],
         "attempts": row["attempts"],
@@ -40,16 +46,26 @@ def _view(row: dict[str, Any], hook_url: str | None) -> dict[str, Any]:
 async def list_deliveries(request: web.Request) -> web.Response:
     q = request.query
     state, event = choice_of(q, "status", outbox.STATES), choice_of(q, "event", EVENTS)
+    webhook_id = text_of(q, "webhookId", 64)
     limit, before = limit_of(q), cursor_of(q)
     client = request[CLIENT]
     rows = await outbox.listing(
-        request.app[appkeys.DB], client, state=state, event=event, limit=limit, before=before
+        request.app[appkeys.DB],
+        client,
+        state=state,
+        event=event,
+        limit=limit,
+        before=before,
+        endpoint=webhook_id,
     )
     hooks = request.app[appkeys.SETTINGS].clients[client].webhooks
-    urls = {name: hook.url for name, hook in hooks.items()}
+    urls: dict[str, str] = {name: hook.url for name, hook in hooks.items()}
+    if any(r["endpoint"] and r["endpoint"].startswith(ID_PREFIX) for r in rows):
+        stored = await request.app[appkeys.ENDPOINTS].listing(client)
+        urls.update({w["id"]: w["url"] for w in stored})
     return web.json_response(
         {
-            "deliveries": [_view(r, urls.get(r["event"])) for r in rows],
+            "deliveries": [_view(r, urls) for r in rows],
             "nextCursor": str(rows[-1]["seq"]) if len(rows) == limit else None,
         }
     )

@@ -20,6 +20,7 @@ from flowhooks.outbound.service import Outbound
 from flowhooks.settings import Settings
 from flowhooks.storage import Storage
 from flowhooks.traces.recorder import Recorder
+from flowhooks.webhooks.service import Endpoints
 from flowhooks.workers.delivery import DeliveryLoop
 from flowhooks.workers.dispatcher import Dispatcher
 
@@ -37,6 +38,7 @@ HTTP = web.AppKey("http", aiohttp.ClientSession)
 DB = web.AppKey("db", Storage)
 OUTBOUND = web.AppKey("outbound", Outbound)
 LINKS = web.AppKey("links", Links)
+ENDPOINTS = web.AppKey("endpoints", Endpoints)  # customers' own webhooks
 TRANSLATOR = web.AppKey("translator", Translator)  # only when [translate] has a backend
 NLU = web.AppKey("nlu", Nlu)  # only when [nlu] has a backend
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)  # only while this process dispatches

@@ -9,7 +9,6 @@ from flowhooks.console import openapi as console_openapi
 from flowhooks.method import Method
 from flowhooks.methods.registry import MethodRegistry
 from flowhooks.settings import Settings
-from flowhooks.web import traces as traces_api
 
 _KEY = {
     "type": "object",
@@ -243,6 +242,89 @@ REST_SCHEMAS: dict[str, Any] = {
         {"state": _STR, "duplicate": {"const": True}},
     ),
 }
+# -- flow traces (issue 26) and webhooks by API (issue 25) -------------------------
+
+_TRACE_KEYS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["name", "value"],
+        "properties": {
+            "name": {"type": "string"},
+            "value": {"type": ["string", "number", "boolean", "null"]},
+        },
+    },
+}
+_TRACE = {
+    "type": "object",
+    "required": [
+        "requestId", "at", "method", "httpStatus", "status", "errorCode", "latencyMs",
+        "cli", "callKey", "cut", "request", "answer",
+    ],
+    "properties": {
+        "requestId": {"type": "string"},
+        "at": {"type": "string", "format": "date-time", "description": "now as the method saw it"},
+        "method": {"type": "string"},
+        "httpStatus": {"type": "integer"},
+        "status": {"type": "string", "description": "SUCCESS or FAILED"},
+        "errorCode": {"type": "string"},
+        "latencyMs": {"type": "number"},
+        "cli": {"type": "string", "description": "the caller's number, E.164, or empty"},
+        "callKey": {"type": "string", "description": "the first [traces] call_keys sent"},
+        "cut": {"type": "boolean", "description": "a value was cut at max_value_chars"},
+        "request": {
+            "type": ["object", "null"],
+            "description": "the envelope as sent, secrets \"***\"; null: not an envelope",
+            "properties": {"method": {"type": "string"}, "keys": _TRACE_KEYS},
+        },
+        "answer": {"type": "object", "required": ["keys"], "properties": {"keys": _TRACE_KEYS}},
+    },
+}  # fmt: skip
+_WEBHOOK_FIELDS: dict[str, Any] = {
+    "url": _STR,
+    "events": _array({"enum": ["call_status", "report"]}),
+    "description": _STR,
+    "enabled": {"type": "boolean"},
+    "basicAuth": {
+        "type": ["object", "null"],
+        "required": ["username", "password"],
+        "properties": {"username": _STR, "password": _STR},
+    },
+    "headers": {"type": "object", "additionalProperties": _STR},
+    "body": _MAYBE_STR,
+}
+_WEBHOOK = _object(
+    {
+        "webhookId": _STR,
+        **_WEBHOOK_FIELDS,
+        "disabledReason": _MAYBE_STR,
+        "previousSecretValidUntil": _MAYBE_TIME,
+        "createdAt": _TIME,
+        "updatedAt": _TIME,
+    },
+    {
+        "secret": {"type": "string", "description": "whsec_...; only from create and rotate"},
+        "last24h": _object(
+            {k: _INT for k in ("delivered", "failed", "pending", "dead", "disabled")}
+        ),
+        "lastSuccessAt": _MAYBE_TIME,
+        "lastFailureAt": _MAYBE_TIME,
+    },
+)
+_WEBHOOK["properties"]["basicAuth"] = {
+    "type": ["object", "null"],
+    "description": 'the password is never shown ("***")',
+}
+REST_SCHEMAS |= {
+    "Trace": _TRACE,
+    "TracePage": _page("traces", "Trace"),
+    "Webhook": _WEBHOOK,
+    "WebhookList": _object({"webhooks": _array(_ref("Webhook"))}),
+    "TestSent": _object(
+        {"deliveryId": _STR, "eventId": _STR, "event": _STR, "test": {"const": True}}
+    ),
+}
+
 # the answers of the discovery and operations routes (web/meta.py)
 _METHOD_INPUT = _object(
     {"name": _STR, "required": {"type": "boolean"}, "description": _STR}, {"example": {}}
@@ -379,6 +461,127 @@ def _outbox_paths() -> dict[str, Any]:
     }
 
 
+def _traces_paths() -> dict[str, Any]:
+    """Flow traces (issue 26): search, one, the replay export."""
+    q = "query"
+    filters = [
+        _param("cli", q, "the caller's number, any format (matched as E.164)"),
+        _param("method", q, "a method name, any case"),
+        _param("status", q, "SUCCESS or FAILED"),
+        _param("errorCode", q, "an errorCode, e.g. NO_VALID_SLOT"),
+        _param("callKey", q, "a call's key ([traces] call_keys)"),
+        _param("from", q, f"inclusive; {_WHEN}", _TIME),
+        _param("to", q, f"exclusive; {_WHEN}", _TIME),
+    ]
+    paging = [
+        _param("limit", q, "1-1000 (default 100)", _LIMIT),
+        _param("cursor", q, "the nextCursor of the previous page"),
+    ]
+    export = [
+        *filters,
+        _param("limit", q, "at most this many traces, 1-1000000 (default: all)"),
+        _param("format", q, "replay (the only one)", {"enum": ["replay"]}),
+    ]
+    exported = _rest("A client's traces as JSONL replay cases (SPEC 5), oldest first", export,
+                     "replay cases", "Trace")  # fmt: skip
+    exported["responses"]["200"] = {
+        "description": "one SPEC 5 replay case (JSON) a line",
+        "content": {"application/x-ndjson": {"schema": _STR}},
+    }
+    return {
+        "/api/v1/traces": {
+            "get": _rest(
+                "A client's flow traces, newest first",
+                [*filters, *paging],
+                "a page of traces",
+                "TracePage",
+            ),
+        },
+        "/api/v1/traces/export": {"get": exported},
+        "/api/v1/traces/{requestId}": {
+            "get": _rest(
+                "One trace (the newest of that requestId)",
+                [_param("requestId", description="the requestId of the answer")],
+                "the trace",
+                "Trace",
+            ),
+        },
+    }
+
+
+def _webhooks_paths() -> dict[str, Any]:
+    """Endpoints customers manage (issue 25; seeds 001, 003)."""
+    hook = [_param("webhookId", description="whk_... as create answered it")]
+    fields = {"type": "object", "properties": _WEBHOOK_FIELDS}
+    create_body = {"type": "object", "required": ["url"],
+                   "properties": {**_WEBHOOK_FIELDS, "secret": _STR}}  # fmt: skip
+    rotate_body = {"type": "object", "properties": {"gracePeriodSeconds": {
+        "type": "integer", "minimum": 0, "maximum": 604800}}}  # fmt: skip
+    test_body = {"type": "object", "properties": {"event": {"enum": ["call_status", "report"]}}}
+
+    def body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
+        return {"required": required, "content": {"application/json": {"schema": schema}}}
+
+    def op(summary: str, params: list[Any], ok: str, schema: str, status: str = "200",
+           **extra: Any) -> dict[str, Any]:  # fmt: skip
+        found = _rest(summary, params, ok, schema, **extra)
+        found["responses"]["422"] = _json(_ref("Problem"), "INVALID_BODY: names the field")
+        found["responses"]["409"] = _json(_ref("Problem"), "LIMIT_REACHED")
+        found["responses"]["503"] = _json(
+            _ref("Problem"), "SECRET_KEY_MISSING or STORAGE_UNAVAILABLE"
+        )
+        if status != "200":
+            found["responses"][status] = found["responses"].pop("200")
+        return found
+
+    deleted = op("Delete a webhook: nothing more is sent to it", hook, "deleted", "Problem")
+    deleted["responses"]["204"] = {"description": "deleted"}
+    del deleted["responses"]["200"]
+    return {
+        "/api/v1/webhooks": {
+            "post": op(
+                "Create a webhook (the secret is answered once)",
+                [],
+                "created",
+                "Webhook",
+                "201",
+                requestBody=body(create_body),
+            ),
+            "get": op("The client's webhooks (never a secret)", [], "the list", "WebhookList"),
+        },
+        "/api/v1/webhooks/{webhookId}": {
+            "get": op("One webhook, with its last 24 hours", hook, "the webhook", "Webhook"),
+            "patch": op(
+                "Change the fields named; enabled=true re-enables after a 410",
+                hook,
+                "changed",
+                "Webhook",
+                requestBody=body(fields),
+            ),
+            "delete": deleted,
+        },
+        "/api/v1/webhooks/{webhookId}/secret/rotate": {
+            "post": op(
+                "A new secret; the old one also signs for gracePeriodSeconds",
+                hook,
+                "the new secret",
+                "Webhook",
+                requestBody=body(rotate_body, False),
+            ),
+        },
+        "/api/v1/webhooks/{webhookId}/test": {
+            "post": op(
+                "Queue a sample event (marked test) through the outbox",
+                hook,
+                "queued",
+                "TestSent",
+                "202",
+                requestBody=body(test_body, False),
+            ),
+        },
+    }
+
+
 def _link_paths() -> dict[str, Any]:
     """The short links (SPEC 2.8): the redirector, the seed's shorten API, a link's counts."""
     code = _param("code", description="the short code (base62, 7-16 characters)")
@@ -492,7 +695,8 @@ def _api_paths() -> dict[str, Any]:
         },
         **_outbox_paths(),
         **_link_paths(),
-        **traces_api.openapi_paths(),
+        **_traces_paths(),
+        **_webhooks_paths(),
         "/callbacks/{provider}": {
             "post": {
                 "summary": "A provider's call-status notification (SPEC 2.3)",
@@ -561,7 +765,6 @@ def build(settings: Settings, registry: MethodRegistry) -> dict[str, Any]:
     if settings.console.enabled:
         paths.update(console_openapi.paths())
     schemas: dict[str, Any] = {"Answer": _ANSWER, **REST_SCHEMAS, **META_SCHEMAS}
-    schemas["Trace"] = traces_api.TRACE_SCHEMA
     schemas.update({f"method.{h.method}": method_schema(h) for h in registry.values()})
     schemas.update({f"envelope.{h.method}": envelope_schema(h) for h in registry.values()})
     return {

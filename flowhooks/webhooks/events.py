@@ -29,6 +29,11 @@ class NewDelivery:
     variables: dict[str, str]
     created_at: datetime
     give_up_at: datetime
+    configured: bool = True  # the client's config has a hook for this event
+    # one endpoint only (a test event, a request's choice): a webhookId or "url:<hash>"
+    endpoint: str | None = None
+    url: str | None = None  # a one-off URL's (createOutbound's webhookUrl)
+    test: bool = False
 
 
 def _local(value: Any, zone: ZoneInfo) -> str:
@@ -70,7 +75,7 @@ def report_variables(
 
 @dataclass(frozen=True)
 class Planner:
-    """Which (client, event) pairs have an endpoint, and each client's zone."""
+    """Which (client, event) pairs have a config hook, and each client's zone."""
 
     endpoints: frozenset[tuple[str, str]]
     zones: Mapping[str, ZoneInfo]
@@ -79,8 +84,8 @@ class Planner:
     def plan(
         self, client: str, event: str, variables: dict[str, str], now: datetime
     ) -> list[NewDelivery]:
-        if (client, event) not in self.endpoints:
-            return []
+        """One event for the client's endpoints: its config hook (when it has one) and
+        the endpoints it made through the API (the outbox finds those as it writes)."""
         return [
             NewDelivery(
                 id=str(uuid.uuid4()),
@@ -90,14 +95,13 @@ class Planner:
                 variables=variables,
                 created_at=now,
                 give_up_at=now + self.give_up,
+                configured=(client, event) in self.endpoints,
             )
         ]
 
     def call_status(
         self, call: OutboundCall, outcome: str, attempt: Mapping[str, Any], now: datetime
     ) -> list[NewDelivery]:
-        if (call.client, CALL_STATUS) not in self.endpoints:
-            return []
         zone = self.zones.get(call.client, ZoneInfo("UTC"))
         variables = call_status_variables(call, outcome, attempt, zone)
         return self.plan(call.client, CALL_STATUS, variables, now)

@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from contextlib import suppress
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -31,9 +31,11 @@ from flowhooks import __version__
 from flowhooks.clock import Clock
 from flowhooks.errors import StorageUnavailable
 from flowhooks.integrations.http import ForbiddenTarget, NoAnswer, guarded, read_body
-from flowhooks.settings import Settings, WebhookSettings
+from flowhooks.settings import Settings
 from flowhooks.storage import Storage, outbox
+from flowhooks.vault import SealBroken, VaultUnavailable
 from flowhooks.webhooks import fairness, signing, templates
+from flowhooks.webhooks.endpoints import ID_PREFIX, Target
 from flowhooks.webhooks.fairness import Endpoint
 from flowhooks.webhooks.retry import (
     FORBIDDEN,
@@ -44,6 +46,7 @@ from flowhooks.webhooks.retry import (
     decide,
     endpoint_failed,
 )
+from flowhooks.webhooks.service import Endpoints
 from flowhooks.workers.dispatcher import worker_id
 from flowhooks.workers.turns import run_turns
 
@@ -54,22 +57,41 @@ MAX_ANSWER_BYTES = 64 * 1024  # of a receiver's answer read; its status alone de
 
 
 def request_of(
-    hook: WebhookSettings, claimed: outbox.Claimed, timestamp: int
+    target: Target, claimed: outbox.Claimed, timestamp: int
 ) -> tuple[str, bytes, dict[str, str]]:
-    """The filled URL, body and headers of one attempt (signed when there is a secret)."""
+    """The filled URL, body and headers of one attempt: signed when the endpoint has a
+    secret (by both while a rotated one is in its grace), with its basic auth."""
     variables = claimed.variables
-    body = templates.fill_body(hook.body, variables)
+    body = templates.fill_body(target.body, variables)
     headers = {
-        name: templates.fill_header(value, variables) for name, value in hook.headers.items()
+        name: templates.fill_header(value, variables) for name, value in target.headers.items()
     }
     headers["Content-Type"] = "application/json"
     headers["User-Agent"] = USER_AGENT
-    key = hook.key
-    if key is not None:
-        headers.update(signing.headers(key, claimed.event_id, timestamp, body))
+    if target.basic_auth is not None:
+        headers["Authorization"] = aiohttp.encode_basic_auth(*target.basic_auth)
+    if target.keys:
+        keys = target.keys_at(datetime.fromtimestamp(timestamp, UTC))
+        headers.update(signing.headers(keys, claimed.event_id, timestamp, body))
     else:  # unsigned: the id still lets a receiver drop a repeat
         headers.update({"webhook-id": claimed.event_id, "webhook-timestamp": str(timestamp)})
-    return templates.fill_url(hook.url, variables), body, headers
+    return templates.fill_url(target.url, variables), body, headers
+
+
+def config_targets(settings: Settings) -> dict[Endpoint, Target]:
+    """The config's hooks as targets: (client, event) -> Target."""
+    return {
+        (name, event): Target(
+            event,
+            name,
+            hook.url,
+            headers=hook.headers,
+            body=hook.body,
+            keys=() if hook.key is None else (hook.key,),
+        )
+        for name, client in settings.clients.items()
+        for event, hook in client.webhooks.items()
+    }
 
 
 class DeliveryLoop:
@@ -91,6 +113,8 @@ class DeliveryLoop:
         self.on_attempt = on_attempt
         self.owner = owner or worker_id()
         self.rand = rand
+        self.endpoints = Endpoints(settings, storage, clock)  # the stored ones, read fresh
+        self.hooks = config_targets(settings)
         self.backoff = Backoff(self.conf.initial_backoff_seconds, self.conf.max_backoff_seconds)
         self.breaker = Breaker(self.conf.breaker_failures, self.backoff)
         self.slots = fairness.Slots(
@@ -197,11 +221,11 @@ class DeliveryLoop:
         lease_until = now + timedelta(seconds=self.conf.lease_seconds)
         claimed = await outbox.claim(self.storage, Counter(given), self.owner, now, lease_until)
         for c in claimed:
-            self._start(c, (c.client, c.event) in failing)
+            self._start(c, c.target in failing)
         return len(claimed)
 
     def _start(self, claimed: outbox.Claimed, failing: bool) -> None:
-        endpoint = (claimed.client, claimed.event)
+        endpoint = claimed.target
         self._per_endpoint[endpoint] += 1
         self._failing_in_flight += failing
         task = asyncio.create_task(self._deliver(claimed, failing))
@@ -217,8 +241,35 @@ class DeliveryLoop:
 
         task.add_done_callback(done)
 
-    async def _send(self, hook: WebhookSettings, claimed: outbox.Claimed) -> Result:
-        url, body, headers = request_of(hook, claimed, int(self.clock.now().timestamp()))
+    async def _target(self, claimed: outbox.Claimed) -> Target | Decision | Result:
+        """Where this delivery goes; a decision when it goes nowhere (deleted, disabled,
+        not configured); a failed result when the stored secret cannot be opened."""
+        client, name = claimed.target
+        if name.startswith(ID_PREFIX):
+            try:
+                stored = (await self.endpoints.targets([name]))[name]
+            except (VaultUnavailable, SealBroken):
+                return Result(error="cannot open the webhook's secret: check [security] secret_key")
+            if stored is None:
+                return Decision("dead", None, "the webhook was deleted")
+            if not stored.enabled:
+                return Decision("disabled", None, "the webhook is disabled")
+            return stored
+        if name.startswith("url:"):
+            secret = (
+                self.settings.clients[client].webhook_secret
+                if client in self.settings.clients
+                else None
+            )
+            keys = () if secret is None else (signing.secret_key(secret.get_secret_value()),)
+            return Target(name, client, claimed.url or "", keys=keys)
+        hook = self.hooks.get((client, name))
+        if hook is None:
+            return Decision("dead", None, "no webhook is configured for this client and event")
+        return hook
+
+    async def _send(self, target: Target, claimed: outbox.Claimed) -> Result:
+        url, body, headers = request_of(target, claimed, int(self.clock.now().timestamp()))
         timeout = aiohttp.ClientTimeout(total=self.conf.timeout_seconds)
         try:
             with guarded(not self.settings.security.allow_private_targets):
@@ -237,17 +288,14 @@ class DeliveryLoop:
             return Result(error=f"connection failed: {type(exc).__name__}")
 
     async def _deliver(self, claimed: outbox.Claimed, was_failing: bool) -> None:
-        client = self.settings.clients.get(claimed.client)
-        hook = client.webhooks.get(claimed.event) if client else None  # type: ignore[call-overload]
         started = time.perf_counter()
         report = None
-        if hook is None:
-            result, decision = (
-                Result(error="no webhook configured"),
-                Decision("dead", None, "no webhook is configured for this client and event"),
-            )
+        target = await self._target(claimed)
+        fingerprint = target.fingerprint if isinstance(target, Target) else ""
+        if isinstance(target, Decision):
+            result, decision = Result(error=target.error), target
         else:
-            result = await self._send(hook, claimed)
+            result = await self._send(target, claimed) if isinstance(target, Target) else target
             decision = decide(
                 result,
                 claimed.attempts,
@@ -256,7 +304,7 @@ class DeliveryLoop:
                 self.backoff,
                 self.rand(),
             )
-            report = self._endpoint_report(claimed, hook, result, decision, was_failing)
+            report = self._endpoint_report(claimed, fingerprint, result, decision, was_failing)
         outcome = (
             "forbidden"
             if result.error == FORBIDDEN
@@ -266,9 +314,10 @@ class DeliveryLoop:
             self.on_attempt(outcome)
         fields = {
             "deliveryId": claimed.id,
-            "webhookId": claimed.event_id,
+            "eventId": claimed.event_id,
             "client": claimed.client,
             "event": claimed.event,
+            "endpoint": claimed.target[1],
             "attempt": claimed.attempts,
             "status": result.status,
             "outcome": outcome,
@@ -285,7 +334,7 @@ class DeliveryLoop:
                 decision,
                 result.status,
                 self.clock.now(),
-                hook.fingerprint if hook else "",
+                fingerprint,
                 report,
                 elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
             )
@@ -300,7 +349,7 @@ class DeliveryLoop:
     def _endpoint_report(
         self,
         claimed: outbox.Claimed,
-        hook: WebhookSettings,
+        fingerprint: str,
         result: Result,
         decision: Decision,
         was_failing: bool,
@@ -309,21 +358,25 @@ class DeliveryLoop:
         failed = endpoint_failed(result)
         if failed is None:
             return None
-        endpoint = (claimed.client, claimed.event)
+        endpoint = claimed.target
         if failed:
             self._answering.discard(endpoint)
         else:
             self._answering.add(endpoint)
         error = decision.error or ""
         return outbox.EndpointReport(
-            failed, was_failing, error, hook.fingerprint, self.breaker, self.rand()
+            failed, was_failing, error, fingerprint, self.breaker, self.rand()
         )
 
     def _log_health(
         self, claimed: outbox.Claimed, finished: outbox.Finished, decision: Decision
     ) -> None:
         """One line when an endpoint is backed off as a whole, one when it answers again."""
-        fields: dict[str, Any] = {"client": claimed.client, "event": claimed.event}
+        fields: dict[str, Any] = {
+            "client": claimed.client,
+            "event": claimed.event,
+            "endpoint": claimed.target[1],
+        }
         if finished.backed_off_until is not None:
             until = finished.backed_off_until.isoformat()
             log.warning(

@@ -204,3 +204,61 @@ async def test_serve_processes_replaces_dead_workers_and_restarts_gracefully(
         master.proc.send_signal(signal.SIGTERM)
         assert master.proc.wait(timeout=30) == 0
         assert master.said("Handling signal: hup")
+
+
+WEBHOOKS_API = """
+[security]
+allow_private_targets = true
+secret_key = "scale-proof-secret-key-0123456789abcdef"
+[delivery]
+poll_seconds = 0.05
+"""
+
+
+async def test_an_endpoint_made_through_one_process_is_seen_by_the_other_at_once(
+    pg_url: str, aiohttp_server: Any, tmp_path: Path
+) -> None:
+    """Issue 25: no restart and no cache older than a second between two serve processes."""
+    from tests.fakes import WebhookReceiver
+    from tests.integration.test_webhooks import start_receiver
+
+    receiver = WebhookReceiver()
+    base = await start_receiver(aiohttp_server, receiver)
+    a, b = free_port(), free_port()
+    token = '\napi_token = "acme-api-token"\n'
+    conf_a = serve_config(tmp_path / "a.toml", pg_url, a, WEBHOOKS_API)
+    conf_b = serve_config(tmp_path / "b.toml", pg_url, b, WEBHOOKS_API)
+    for path in (conf_a, conf_b):
+        path.write_text(
+            path.read_text().replace('flows = ["ab12cd34"]', 'flows = ["ab12cd34"]' + token)
+        )
+    conf_b.write_text(conf_b.read_text().replace("workers = false", "workers = true"))
+    auth = {"Authorization": "Bearer acme-api-token"}
+    with process("serve", "--config", str(conf_a)), process("serve", "--config", str(conf_b)):
+        await wait_for(lambda: healthy(a), timeout=60, interval=0.1)
+        await wait_for(lambda: healthy(b), timeout=60, interval=0.1)
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as s:
+            api_a, api_b = f"http://127.0.0.1:{a}/api/v1", f"http://127.0.0.1:{b}/api/v1"
+            async with s.post(f"{api_a}/webhooks", json={"url": f"{base}/one"}, headers=auth) as r:
+                assert r.status == 201
+                hook_id = (await r.json())["webhookId"]
+            async with s.get(f"{api_b}/webhooks/{hook_id}", headers=auth) as r:
+                assert r.status == 200  # B sees it at once
+            status, keys, _ = await envelope(s, b, create("9979746666", webhookId=hook_id))
+            assert status == 200, keys
+            async with s.post(f"{api_b}/webhooks/{hook_id}/test", headers=auth) as r:
+                assert r.status == 202
+            await wait_for(lambda: any(x.path == "/one" for x in receiver.received), timeout=10)
+            patch = {"url": f"{base}/two"}
+            async with s.patch(f"{api_a}/webhooks/{hook_id}", json=patch, headers=auth) as r:
+                assert r.status == 200
+            await asyncio.sleep(1.05)  # the freshness bound itself: then B must know
+            async with s.post(f"{api_b}/webhooks/{hook_id}/test", headers=auth) as r:
+                assert r.status == 202
+            await wait_for(lambda: any(x.path == "/two" for x in receiver.received), timeout=10)
+            async with s.delete(f"{api_a}/webhooks/{hook_id}", headers=auth) as r:
+                assert r.status == 204
+            async with s.post(f"{api_b}/webhooks/{hook_id}/test", headers=auth) as r:
+                assert r.status == 404
+            status, _, _ = await envelope(s, b, create("9979746667", webhookId=hook_id))
+            assert status == 422

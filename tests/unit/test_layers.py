@@ -26,6 +26,7 @@ LAYERS: list[tuple[str, ...]] = [
         "cooperative",
         "memo",
         "batching",
+        "vault",
     ),
     (
         "calendar",
@@ -42,7 +43,7 @@ LAYERS: list[tuple[str, ...]] = [
     ),
     ("integrations", "storage"),
     ("settings",),
-    ("clients", "outbound.service", "links.service", "limits", "traces"),
+    ("clients", "outbound.service", "links.service", "webhooks.service", "limits", "traces"),
     ("method",),
     ("handlers",),
     ("methods",),
