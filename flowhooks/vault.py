@@ -21,7 +21,9 @@ _INFO = b"flowhooks secrets at rest v1"
 
 
 class VaultUnavailable(Exception):
-    """No ``[security] secret_key``: nothing can be sealed or opened."""
+    """No ``[security] secret_key``: nothing can be sealed or opened (503)."""
+
+    code = "SECRET_KEY_MISSING"
 
 
 class SealBroken(Exception):

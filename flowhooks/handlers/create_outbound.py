@@ -144,7 +144,7 @@ async def _webhook(ctx: Context, client: str, keys: Input) -> tuple[str | None, 
         try:
             endpoints.check_url(webhook_url, "webhookUrl")
         except FieldProblem as exc:
-            raise InvalidKeys([KeyProblem("webhookUrl", exc.message)]) from None
+            raise InvalidKeys([KeyProblem("webhookUrl", exc.detail)]) from None
     return webhook_id, webhook_url
 
 

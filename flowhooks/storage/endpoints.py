@@ -20,7 +20,13 @@ _w = t.customer_webhooks
 
 
 class TooMany(Exception):
-    """The client has its ``max_endpoints_per_client`` already."""
+    """The client has its ``max_endpoints_per_client`` already (409 LIMIT_REACHED)."""
+
+    code = "LIMIT_REACHED"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"a client may have at most {limit} webhooks")
+        self.message = str(self)
 
 
 async def create(storage: Storage, row: Mapping[str, Any], limit: int) -> dict[str, Any]:

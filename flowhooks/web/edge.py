@@ -23,7 +23,10 @@ from flowhooks.logs import AccessLog
 from flowhooks.metrics import Metrics
 from flowhooks.phones import NumberRefused
 from flowhooks.request_ids import new_request_id
+from flowhooks.storage.endpoints import TooMany
+from flowhooks.vault import VaultUnavailable
 from flowhooks.web.params import BadParameter
+from flowhooks.webhooks.endpoints import FieldProblem
 
 log = logging.getLogger("flowhooks.app")
 _DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
@@ -32,6 +35,9 @@ _DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     InvalidBody: (422, "INVALID_BODY"),
     BodyTimeout: (408, "TIMEOUT"),
     BadParameter: (400, "BAD_PARAMETER"),
+    FieldProblem: (422, "INVALID_BODY"),  # a webhook's field (issue 25), named in "field"
+    TooMany: (409, "LIMIT_REACHED"),
+    VaultUnavailable: (503, "SECRET_KEY_MISSING"),
 }
 CLIENT_GONE = 499  # nginx's code for a client that closed the connection mid-request
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -143,6 +149,8 @@ class Observer:
             body = {"error": {"code": code, "message": message, "requestId": request_id}}
             if isinstance(exc, BadParameter):
                 body["error"]["parameter"] = exc.name
+            elif isinstance(exc, FieldProblem):
+                body["error"]["field"] = exc.field
             response = web.json_response(body, status=status, headers={"X-Request-Id": request_id})
             self.record(request, status, request_id, started)
             return response

@@ -12,8 +12,6 @@ from typing import Any
 
 from aiohttp import web
 
-from flowhooks.storage.endpoints import TooMany
-from flowhooks.vault import VaultUnavailable
 from flowhooks.web import keys as appkeys
 from flowhooks.web.client_api import CLIENT, client_api, json_body, problem
 from flowhooks.webhooks import endpoints as rules
@@ -50,29 +48,22 @@ def _endpoints(request: web.Request) -> Endpoints:
     return request.app[appkeys.ENDPOINTS]
 
 
-def _field(exc: rules.FieldProblem) -> web.Response:
-    return problem(422, "INVALID_BODY", str(exc), field=exc.field)
-
-
-def _unavailable(exc: VaultUnavailable) -> web.Response:
-    return problem(503, "SECRET_KEY_MISSING", str(exc))
-
-
 def _not_found() -> web.Response:
     return problem(404, "NOT_FOUND", "no such webhook for this client")
 
 
+async def _body(request: web.Request) -> dict[str, Any]:
+    """An optional body (rotate, test): none is ``{}``."""
+    return await json_body(request) if request.can_read_body else {}
+
+
+# A field that is wrong (FieldProblem: 422 naming it), a client at its limit (TooMany:
+# 409) and no [security] secret_key (VaultUnavailable: 503) are answered by the edge.
+
+
 @client_api
 async def create_webhook(request: web.Request) -> web.Response:
-    body = await json_body(request)
-    try:
-        row, secret = await _endpoints(request).create(request[CLIENT], body)
-    except rules.FieldProblem as exc:
-        return _field(exc)
-    except TooMany as exc:
-        return problem(409, "LIMIT_REACHED", f"a client may have at most {exc.args[0]} webhooks")
-    except VaultUnavailable as exc:
-        return _unavailable(exc)
+    row, secret = await _endpoints(request).create(request[CLIENT], await json_body(request))
     return web.json_response({**view(row), "secret": secret}, status=201)
 
 
@@ -102,14 +93,7 @@ async def get_webhook(request: web.Request) -> web.Response:
 @client_api
 async def patch_webhook(request: web.Request) -> web.Response:
     body = await json_body(request)
-    try:
-        row = await _endpoints(request).change(
-            request[CLIENT], request.match_info["webhookId"], body
-        )
-    except rules.FieldProblem as exc:
-        return _field(exc)
-    except VaultUnavailable as exc:
-        return _unavailable(exc)
+    row = await _endpoints(request).change(request[CLIENT], request.match_info["webhookId"], body)
     return _not_found() if row is None else web.json_response(view(row))
 
 
@@ -121,15 +105,10 @@ async def delete_webhook(request: web.Request) -> web.Response:
 
 @client_api
 async def rotate_secret(request: web.Request) -> web.Response:
-    body = await json_body(request) if request.can_read_body else {}
-    try:
-        rotated = await _endpoints(request).rotate(
-            request[CLIENT], request.match_info["webhookId"], body
-        )
-    except rules.FieldProblem as exc:
-        return _field(exc)
-    except VaultUnavailable as exc:
-        return _unavailable(exc)
+    body = await _body(request)
+    rotated = await _endpoints(request).rotate(
+        request[CLIENT], request.match_info["webhookId"], body
+    )
     if rotated is None:
         return _not_found()
     row, secret = rotated
@@ -138,13 +117,10 @@ async def rotate_secret(request: web.Request) -> web.Response:
 
 @client_api
 async def test_webhook(request: web.Request) -> web.Response:
-    body = await json_body(request) if request.can_read_body else {}
-    try:
-        sent = await _endpoints(request).send_test(
-            request[CLIENT], request.match_info["webhookId"], body
-        )
-    except rules.FieldProblem as exc:
-        return _field(exc)
+    body = await _body(request)
+    sent = await _endpoints(request).send_test(
+        request[CLIENT], request.match_info["webhookId"], body
+    )
     if sent is None:
         return _not_found()
     request.app[appkeys.OUTBOUND].wake_deliveries()

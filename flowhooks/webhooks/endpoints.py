@@ -59,7 +59,8 @@ class FieldProblem(Exception):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
-        self.message = message
+        self.detail = message  # without the field's name
+        self.message = f"{field}: {message}"
 
 
 @dataclass(frozen=True)
