@@ -232,6 +232,12 @@ class DeliveryLoop:
         self._inflight.add(task)
 
         def done(t: asyncio.Task[None]) -> None:
+            if not t.cancelled() and t.exception() is not None:  # a bug: its lease re-sends it
+                log.error(
+                    "webhook delivery failed unexpectedly",
+                    exc_info=t.exception(),
+                    extra={"fields": {"deliveryId": claimed.id}},
+                )
             self._inflight.discard(t)
             self._per_endpoint[endpoint] -= 1
             if not self._per_endpoint[endpoint]:

@@ -373,3 +373,24 @@ async def test_a_database_from_before_issue_25_is_upgraded(tmp_path: Any) -> Non
             assert (await conn.execute(t.customer_webhooks.select())).all() == []
     finally:
         await storage.close()
+
+
+async def test_a_delivery_that_fails_unexpectedly_is_logged_and_its_slot_freed(
+    make_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug inside one attempt (here: a target that raises) is one ERROR line with its
+    stack, not an unretrieved task; the slot is freed and the lease re-sends it later."""
+    client = await make_client(conf("sqlite:///:memory:"))
+    loop = client.app[appkeys.DELIVERIES]
+
+    async def broken(claimed: Any) -> Any:
+        raise RuntimeError("a bug in the delivery path")
+
+    loop._target = broken  # type: ignore[method-assign]  # the seam: any step that raises
+    made = await make(client, "https://x.example/hook", events=["report"])
+    await client.post(f"/api/v1/webhooks/{made['webhookId']}/test", headers=auth())
+    await wait_for(lambda: "webhook delivery failed unexpectedly" in caplog.text, timeout=10)
+    await wait_for(lambda: loop.in_flight == 0, timeout=5)
+    record = next(r for r in caplog.records if r.getMessage().startswith("webhook delivery"))
+    assert record.levelname == "ERROR" and record.exc_info is not None
+    assert (await _deliveries(client))[0]["state"] == "pending"  # its lease re-sends it
