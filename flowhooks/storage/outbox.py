@@ -539,23 +539,30 @@ async def retry_dead(
     event: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    endpoint: str | None = None,
     batch: int = 1000,
 ) -> int:
-    """Re-queue every dead delivery of a selection for an attempt now, a batch a
-    transaction; how many."""
-    total = 0
+    """Re-queue every dead delivery of a selection (to one endpoint when given) for an
+    attempt now, a batch a transaction; how many. Like ``retry`` of one, the back-off of
+    each endpoint they go to ends: the customer says it works again."""
+    total, probed = 0, set()
     while True:
         async with storage.write() as conn:
-            pick = _selected(client, "dead", event, since, until, (_d.c.seq,)).limit(batch)
-            seqs = (await conn.execute(pick)).scalars().all()
-            if seqs:
+            pick = _selected(client, "dead", event, since, until, (_d.c.seq, _d.c.endpoint))
+            if endpoint is not None:
+                pick = pick.where(_d.c.endpoint == endpoint)
+            rows = (await conn.execute(pick.limit(batch))).all()
+            if rows:
                 await conn.execute(
                     update(_d)
-                    .where(_d.c.seq.in_(seqs), _d.c.state == "dead")
+                    .where(_d.c.seq.in_([r.seq for r in rows]), _d.c.state == "dead")
                     .values(**_requeue(now, give_up))
                 )
-        total += len(seqs)
-        if len(seqs) < batch:
+            for name in {str(r.endpoint) for r in rows if r.endpoint} - probed:
+                await _probe_now(conn, client, name)
+                probed.add(name)
+        total += len(rows)
+        if len(rows) < batch:
             return total
 
 

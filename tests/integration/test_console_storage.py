@@ -251,3 +251,39 @@ async def test_sign_in_failures_are_counted_in_a_window(storage: Storage) -> Non
     assert await signins.failures_since(storage, "10.0.0.1", NOW) == 3
     assert await signins.failures_since(storage, "10.0.0.1", NOW + timedelta(seconds=2)) == 1
     assert await signins.failures_since(storage, "10.0.0.2", NOW) == 0
+
+
+async def test_retry_all_dead_of_an_endpoint_ends_its_back_off_like_one_retry(
+    storage: Storage,
+) -> None:
+    """The customer says the endpoint works again: its back-off ends (as ``retry`` of one
+    delivery does), only the chosen endpoint's dead deliveries are queued again."""
+    from flowhooks.webhooks.retry import Breaker
+
+    stored, config = ("acme", "whk_stored"), ("acme", "report")
+    made = [delivery("acme", NOW) for _ in range(3)]
+    made = [
+        NewDelivery(**{**vars(d), "endpoint": "whk_stored" if n < 2 else None})
+        for n, d in enumerate(made)
+    ]
+    async with storage.write() as conn:
+        await outbox.enqueue(conn, made)
+    until = NOW + timedelta(minutes=1)
+    report = outbox.EndpointReport(True, False, "HTTP 500", "url-1", Breaker(1), 0.0)
+    dead = Decision("dead", None, "HTTP 500")
+    for endpoint in (stored, config):
+        for claimed in await outbox.claim(storage, {endpoint: 10}, "w", NOW, until):
+            await outbox.finish(storage, claimed, "w", dead, 500, NOW, report=report)
+    backed_off = {(h.client, h.endpoint) for h in await outbox.failing_endpoints(storage)}
+    assert backed_off == {stored, config}
+    assert all(h.backed_off(NOW) for h in await outbox.failing_endpoints(storage))
+    give_up = timedelta(hours=1)
+    assert await outbox.retry_dead(storage, "acme", NOW, give_up, endpoint="whk_stored") == 2
+    health = {(h.client, h.endpoint): h for h in await outbox.failing_endpoints(storage)}
+    assert not health[stored].backed_off(NOW)  # probed at once
+    assert health[stored].failures == 2  # its failures stay: one attempt at a time
+    assert health[config].backed_off(NOW)  # another endpoint: untouched
+    rows = await outbox.listing(storage, "acme", state="dead", event=None, limit=10, before=None)
+    assert [r["endpoint"] for r in rows] == ["report"]
+    assert await outbox.retry_dead(storage, "acme", NOW, give_up, event="report") == 1
+    assert not any(h.backed_off(NOW) for h in await outbox.failing_endpoints(storage))
