@@ -545,7 +545,7 @@ async def retry_dead(
     """Re-queue every dead delivery of a selection (to one endpoint when given) for an
     attempt now, a batch a transaction; how many. Like ``retry`` of one, the back-off of
     each endpoint they go to ends: the customer says it works again."""
-    total, probed = 0, set()
+    total, probed = 0, set[str]()
     while True:
         async with storage.write() as conn:
             pick = _selected(client, "dead", event, since, until, (_d.c.seq, _d.c.endpoint))
