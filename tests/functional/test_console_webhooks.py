@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from aiohttp.test_utils import TestClient
 
 from flowhooks.storage import endpoints as store
 from flowhooks.web import keys as appkeys
-from tests.conftest import NEUTRAL, ClientFactory
+from tests.conftest import NEUTRAL, ClientFactory, envelope
 from tests.functional.test_console import ADMIN, conf, csrf_of, sign_in
 
 Client = TestClient[Any, Any]
@@ -353,3 +354,28 @@ async def test_the_deliveries_filter_offers_config_hooks_and_webhooks_by_descrip
     text = await (await client.get(f"/console/deliveries?endpoint={webhook_id}")).text()
     assert f'<option value="{webhook_id}" selected>' in text
     assert csrf_of(text) == token
+
+
+async def test_retry_all_dead_of_one_endpoint_from_the_deliveries_page(
+    make_client: ClientFactory,
+) -> None:
+    """The filter's endpoint is passed on: only that endpoint's dead ones are retried."""
+    from flowhooks.storage import outbox
+    from flowhooks.webhooks.retry import Decision
+
+    hook = '[clients.acme.webhooks.report]\nurl = "https://hooks.example/r?id={{id}}"'
+    client = await make_client(conf(extra=hook), now=NEUTRAL)
+    token = await sign_in(client)
+    webhook_id = await created(client, token, {**FORM, "events": "report"})
+    resp = await client.post("/webhook", json=envelope("pullreport", clientID="acme"))
+    assert resp.status == 200  # one event: a delivery to the hook and one to the webhook
+    db, later = client.app[appkeys.DB], NEUTRAL + timedelta(minutes=1)
+    grants = {("acme", "report"): 10, ("acme", webhook_id): 10}
+    for claimed in await outbox.claim(db, grants, "t", NEUTRAL, later):
+        await outbox.finish(db, claimed, "t", Decision("dead", None, "HTTP 500"), 500, NEUTRAL)
+    form = {"csrf": token, "state": "dead", "endpoint": webhook_id}
+    resp = await client.post("/console/deliveries/retry-dead", data=form)
+    text = await resp.text()
+    assert resp.status == 200 and "1 delivery queued again" in text
+    dead = await outbox.listing(db, "acme", state="dead", event=None, limit=10, before=None)
+    assert [d["endpoint"] for d in dead] == ["report"]
