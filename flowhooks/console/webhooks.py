@@ -36,6 +36,11 @@ from flowhooks.webhooks.service import Endpoints
 NAV = ("/console/webhooks", "Webhooks")
 ONCE = "flowhooks_new_secret"  # the cookie carrying a new secret to its endpoint's page
 ONCE_SECONDS = 300
+NO_STATS = {
+    "counts": dict.fromkeys(outbox.OUTCOMES, 0),
+    "last_success_at": None,
+    "last_failure_at": None,
+}
 DONE = {  # ?done= on an endpoint's page after a change
     "saved": "Saved.",
     "unchanged": "Nothing changed.",
@@ -60,8 +65,9 @@ def _base(request: web.Request) -> dict[str, Any]:
     return {"states": outbox.OUTCOMES, "events": EVENTS, "vault": endpoints.vault.available}
 
 
-async def _config_hooks(request: web.Request, client: str) -> list[dict[str, Any]]:
-    endpoints = _endpoints(request)
+async def _config_hooks(
+    request: web.Request, client: str, stats: Mapping[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
     hooks = request.app[appkeys.SETTINGS].clients[client].webhooks
     disabled = await outbox.disabled_endpoints(request.app[appkeys.DB], client)
     return [
@@ -72,7 +78,7 @@ async def _config_hooks(request: web.Request, client: str) -> list[dict[str, Any
             "body": hook.body,
             "signed": hook.secret is not None,
             "disabled": disabled.get(event),
-            "stats": await endpoints.stats(client, event),
+            "stats": stats.get(event) or NO_STATS,
         }
         for event, hook in sorted(hooks.items())
     ]
@@ -85,15 +91,17 @@ async def _list_page(
     values: Mapping[str, Any] | None = None,
 ) -> web.Response:
     endpoints, client = _endpoints(request), client_of(request)
+    since = request.app[appkeys.CLOCK].now() - timedelta(hours=24)
+    stats = await outbox.endpoints_stats(request.app[appkeys.DB], client, since)
     stored = [
-        {**view(row), "stats": await endpoints.stats(client, row["id"])}
+        {**view(row), "stats": stats.get(row["id"]) or NO_STATS}
         for row in await endpoints.listing(client)
     ]
     deleted = request.query.get("deleted", "")
     context = {
         **_base(request),
         "title": "Webhooks",
-        "config": await _config_hooks(request, client),
+        "config": await _config_hooks(request, client, stats),
         "stored": stored,
         "limit": endpoints.limit,
         "failed": failed,

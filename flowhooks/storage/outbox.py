@@ -593,19 +593,6 @@ async def disabled_endpoints(storage: Storage, client: str) -> dict[str, dict[st
         return {str(r.event): {"disabled_at": r.disabled_at, "reason": r.reason} for r in rows}
 
 
-async def counts_since(
-    storage: Storage, client: str, since: datetime
-) -> dict[tuple[str, str], int]:
-    """The client's deliveries made since ``since``: (event, state) -> how many."""
-    async with storage.read() as conn:
-        rows = await conn.execute(
-            select(_d.c.event, _d.c.state, func.count())
-            .where(_d.c.client == client, _d.c.created_at >= since)
-            .group_by(_d.c.event, _d.c.state)
-        )
-        return {(str(e), str(s)): int(n) for e, s, n in rows.all()}
-
-
 async def enqueue_now(storage: Storage, deliveries: Sequence[NewDelivery]) -> None:
     """Write deliveries in a transaction of their own (a test event)."""
     async with storage.write() as conn:
@@ -637,6 +624,48 @@ async def endpoint_stats(storage: Storage, endpoint: Endpoint, since: datetime) 
         "last_success_at": success,
         "last_failure_at": failure,
     }
+
+
+async def endpoints_stats(
+    storage: Storage, client: str, since: datetime
+) -> dict[str, dict[str, Any]]:
+    """``endpoint_stats`` of every endpoint of a client at once, all of it since ``since``
+    (the last success and failure too: among the attempts since then), in two grouped
+    reads of that window (the webhooks page; one endpoint's whole history costs a scan)."""
+    retrying = and_(_d.c.state == "pending", _d.c.last_error.is_not(None))
+    kind = case((retrying, "failed"), else_=_d.c.state)
+    name = func.coalesce(_d.c.endpoint, _d.c.event)
+    # the window's index, not the client's: ``client || ''`` hides the client's indexes
+    # from SQLite's planner (without statistics it would scan the client's whole history)
+    mine = _d.c.client.concat("") == client
+    a = t.delivery_attempts
+    outcome = case((a.c.outcome == "delivered", "last_success_at"), else_="last_failure_at")
+    found: dict[str, dict[str, Any]] = {}
+
+    def stats(endpoint: str) -> dict[str, Any]:
+        empty = {"counts": dict.fromkeys(OUTCOMES, 0), "last_success_at": None}
+        return found.setdefault(endpoint, {**empty, "last_failure_at": None})
+
+    async with storage.read() as conn:
+        rows = await conn.execute(
+            select(name.label("endpoint"), kind.label("kind"), func.count())
+            .where(mine, _d.c.created_at >= since)
+            .group_by(name, kind)
+        )
+        for endpoint, k, n in rows.all():
+            stats(str(endpoint))["counts"][str(k)] = int(n)
+        # the deliveries the window's attempts are of, as a range of their key: without
+        # it PostgreSQL hashes the join over every client's whole outbox
+        low = await conn.scalar(select(func.min(a.c.delivery_seq)).where(a.c.at >= since))
+        rows = await conn.execute(
+            select(name.label("endpoint"), outcome.label("outcome"), func.max(a.c.at))
+            .select_from(a.join(_d, _d.c.seq == a.c.delivery_seq))
+            .where(a.c.at >= since, _d.c.seq >= (low or 0), mine)
+            .group_by(name, outcome)
+        )
+        for endpoint, which, at in rows.all():
+            stats(str(endpoint))[str(which)] = at
+    return found
 
 
 async def depth(storage: Storage) -> dict[str, int]:

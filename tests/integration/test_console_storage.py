@@ -287,3 +287,44 @@ async def test_retry_all_dead_of_an_endpoint_ends_its_back_off_like_one_retry(
     assert [r["endpoint"] for r in rows] == ["report"]
     assert await outbox.retry_dead(storage, "acme", NOW, give_up, event="report") == 1
     assert not any(h.backed_off(NOW) for h in await outbox.failing_endpoints(storage))
+
+
+async def test_every_endpoints_day_at_once_matches_each_endpoints_own(storage: Storage) -> None:
+    """The webhooks page's one read of the window equals ``endpoint_stats`` of each
+    endpoint when all of its history is in the window; older deliveries and another
+    client's are left out."""
+    made = [
+        NewDelivery(**{**vars(delivery(client, at)), "endpoint": endpoint})
+        for client, endpoint, at in [
+            ("acme", None, NOW),
+            ("acme", None, NOW),
+            ("acme", "whk_a", NOW),
+            ("acme", "whk_a", NOW),
+            ("acme", "whk_a", NOW),
+            ("acme", "whk_b", NOW - timedelta(days=2)),  # before the window
+            ("other", "whk_a", NOW),
+        ]
+    ]
+    async with storage.write() as conn:
+        await outbox.enqueue(conn, made)
+    until = NOW + timedelta(minutes=1)
+    outcomes = iter(
+        [
+            Decision("delivered", None, None),
+            Decision("pending", NOW + timedelta(minutes=5), "HTTP 500"),
+            Decision("dead", None, "HTTP 500"),
+            Decision("delivered", None, None),
+        ]
+    )
+    grants = {("acme", "report"): 10, ("acme", "whk_a"): 10, ("other", "whk_a"): 10}
+    for n, claimed in enumerate(await outbox.claim(storage, grants, "w", NOW, until)):
+        decision = next(outcomes, Decision("delivered", None, None))
+        at = NOW + timedelta(seconds=n)
+        await outbox.finish(storage, claimed, "w", decision, 200, at)
+    since = NOW - timedelta(hours=1)
+    every = await outbox.endpoints_stats(storage, "acme", since)
+    assert set(every) == {"report", "whk_a"}
+    for endpoint in every:
+        assert every[endpoint] == await outbox.endpoint_stats(storage, ("acme", endpoint), since)
+    assert sum(every["whk_a"]["counts"].values()) == 3
+    assert every["report"]["last_failure_at"] is not None
