@@ -4,11 +4,12 @@
     .venv/bin/python bench/console.py --rows 20000 --only sqlite
 
 Seeds 100,000 outbound requests (one call each, three state changes), 100,000 webhook
-deliveries (one attempt each; 5 % dead), 100,000 reports, 1,000 links with 30 days of
-clicks, 200 agents, 24 hours of request counts and 100,000 flow traces (all in the last
-24 hours: the most the client's home reads) straight into a fresh database,
-then serves the real app in-process and asks each page ``--times`` times as a
-signed-in client (the operator for its home), reporting the median and the slowest
+deliveries (one attempt each; 5 % dead; half to the config's report hook, half spread
+over the 20 webhooks the client made, the most it may have), 100,000 reports, 1,000
+links with 30 days of clicks, 200 agents, 24 hours of request counts and 100,000 flow
+traces (all in the last 24 hours: the most the client's home reads) straight into a
+fresh database, then serves the real app in-process and asks each page ``--times`` times
+as a signed-in client (the operator for its home), reporting the median and the slowest
 answer. Runs on 127.0.0.1 only; stops by itself.
 """
 
@@ -36,6 +37,7 @@ from flowhooks import settings as settings_mod
 from flowhooks.clock import FixedClock
 from flowhooks.storage import Storage, migrations
 from flowhooks.storage import tables as t
+from flowhooks.vault import Vault
 from flowhooks.web.app import create_app
 from tests.pg import Cluster, missing_reason
 
@@ -44,6 +46,8 @@ CURSOR = "1795372200000000.50000"  # (at, seq): halfway through the traces
 TRACE = f"bench{12345:016x}"  # of call CA-2469
 BATCH = 5000
 METHODS = ["validateDateTime"] * 5 + ["createOutbound", "fetchUserPreferences", "translateText"]
+SECRET_KEY = "bench-console-secret-key-0123456789"
+WEBHOOK, WEBHOOKS = "whk_bench%02d", 20
 STATES = ["completed"] * 80 + ["busy"] * 8 + ["no-answer"] * 6 + ["failed"] * 4 + ["queued"] * 2
 
 
@@ -52,7 +56,7 @@ def conf(url: str) -> settings_mod.Settings:
         {
             "storage": {"url": url},
             "server": {"workers": False},
-            "security": {"secret_key": "bench-console-secret-key-0123456789"},
+            "security": {"secret_key": SECRET_KEY},
             "console": {"admin_token": "bench-operator-token", "stats_seconds": 3600},
             "calendars": {"default": {"timezone": "Asia/Kolkata", "country": "IN"}},
             "clients": {
@@ -133,6 +137,7 @@ async def seed(url: str, rows: int) -> None:
         await _insert(storage, t.outbound_requests, requests)
         await _insert(storage, t.outbound_calls, calls)
         await _insert(storage, t.call_events, events)
+        await _insert(storage, t.customer_webhooks, webhooks())
         deliveries, attempts, reports = [], [], []
         for i in range(rows):
             at = NOW - span * (rows - i)
@@ -144,6 +149,7 @@ async def seed(url: str, rows: int) -> None:
                     "event_id": f"msg_{i}",
                     "client": "acme",
                     "event": "report",
+                    "endpoint": "report" if i % 2 else WEBHOOK % (i // 2 % WEBHOOKS),
                     "variables": {"id": str(i), "cli": "+919800000001"},
                     "state": state,
                     "attempts": 1,
@@ -253,6 +259,28 @@ async def seed(url: str, rows: int) -> None:
         await storage.close()
 
 
+def webhooks() -> list[dict[str, Any]]:
+    """The client's webhooks (made through the API), their secrets sealed as it seals them."""
+    vault = Vault([SECRET_KEY])
+    return [
+        {
+            "id": WEBHOOK % n,
+            "client": "acme",
+            "url": f"https://crm.example/hooks/{n}?call={{{{id}}}}&token=t-{n}",
+            "events": ["call_status", "report"],
+            "description": f"CRM {n}",
+            "enabled": n % 7 != 3,
+            "disabled_reason": "HTTP 410" if n % 7 == 3 else None,
+            "headers": {"X-Call": "{{id}}"},
+            "body": None,
+            "secret_sealed": vault.seal(f"whsec_{'A' * 32}"),
+            "created_at": NOW - timedelta(days=30, minutes=n),
+            "updated_at": NOW - timedelta(days=30),
+        }
+        for n in range(WEBHOOKS)
+    ]
+
+
 def traces(rows: int) -> list[dict[str, Any]]:
     """``rows`` traces of acme over the last 24 hours: a call every 5 envelopes, one in 7
     FAILED (NO_VALID_SLOT), one in 50 an HTTP 422; 5,000 callers."""
@@ -296,8 +324,10 @@ def pages(detail: str) -> list[tuple[str, str]]:
         ("calls, state=cancelled (none)", "/console/calls?state=cancelled"),
         ("calls, number", "/console/calls?number=%2B919800012345"),
         ("a request", f"/console/calls/{detail}"),
-        ("webhooks", "/console/webhooks"),
+        ("webhooks (a config hook and 20 made)", "/console/webhooks"),
+        ("a webhook", "/console/webhooks/" + WEBHOOK % 0),
         ("deliveries", "/console/deliveries"),
+        ("deliveries, a webhook", "/console/deliveries?endpoint=" + WEBHOOK % 0),
         ("deliveries, state=dead", "/console/deliveries?state=dead"),
         ("deliveries, a day", "/console/deliveries?from=2026-11-10T00:00&to=2026-11-11T00:00"),
         ("links", "/console/links"),

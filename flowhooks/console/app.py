@@ -38,7 +38,7 @@ from flowhooks.workers.stats import stats_runtime
 
 log = logging.getLogger("flowhooks.console")
 HERE = Path(__file__).parent
-# in the navigation's order; the webhooks API's pages slot in here (issue 25)
+# in the navigation's order
 PAGES = (home, playground, traces, calls, webhooks, deliveries, links, reports, agents, calendars)
 
 

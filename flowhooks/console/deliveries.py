@@ -1,13 +1,19 @@
 """/console/deliveries: the client's webhook deliveries, newest first, by state, event,
-endpoint and time; each with its payload and every attempt (status, error, how long
-it took); Retry for a dead or disabled one, and "Retry all dead" for the filter.
+endpoint (a config hook's event, a webhook the client made, a one-off URL) and time;
+each with its endpoint, whether it is a test, its payload and every attempt (status,
+error, how long it took); Retry for a dead or disabled one, and "Retry all dead" for
+the filter.
 
 Reads ``storage.outbox.listing`` (keyset on ``seq``, as ``GET /api/v1/deliveries``);
-Retry is the same ``outbox.retry`` as ``POST /api/v1/deliveries/{id}/retry``.
+Retry is the same ``outbox.retry`` as ``POST /api/v1/deliveries/{id}/retry``; both end
+the back-off of the endpoints they send to again.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -22,10 +28,12 @@ from flowhooks.storage import outbox
 from flowhooks.web import keys as appkeys
 from flowhooks.web.client_api import BadParameter
 from flowhooks.webhooks import templates
+from flowhooks.webhooks.endpoints import valid_id
 from flowhooks.webhooks.events import EVENTS
 
 NAV = ("/console/deliveries", "Deliveries")
 FILTERS = ("state", "event", "endpoint", "from", "to")
+ONE_OFF = re.compile(r"^url:[0-9a-f]{16}$")  # webhooks.endpoints.one_off_endpoint
 
 
 def _moment(values: MultiMapping[Any], name: str, zone: ZoneInfo) -> datetime | None:
@@ -47,22 +55,48 @@ class Selection:
         client = client_of(request)
         conf = request.app[appkeys.SETTINGS].clients[client]
         zone = ZoneInfo(conf.timezone)
-        self.endpoints = sorted(conf.webhooks)  # a config endpoint is its event
         self.state = str(values.get("state") or "") or None
         if self.state is not None and self.state not in outbox.STATES:
             raise BadParameter("state", f"must be one of {', '.join(outbox.STATES)}")
-        event = str(values.get("event") or "") or None
-        endpoint = str(values.get("endpoint") or "") or None
-        if event is not None and event not in EVENTS:
+        self.event = str(values.get("event") or "") or None
+        if self.event is not None and self.event not in EVENTS:
             raise BadParameter("event", f"must be one of {', '.join(EVENTS)}")
-        if endpoint is not None and endpoint not in self.endpoints:
-            raise BadParameter("endpoint", "is not one of this client's endpoints")
-        if event and endpoint and event != endpoint:
-            raise BadParameter("endpoint", "delivers another event than the one chosen")
-        self.event = event or endpoint
+        self.endpoint = str(values.get("endpoint") or "") or None
+        if self.endpoint is not None and not _endpoint_name(self.endpoint, conf.webhooks):
+            raise BadParameter(
+                "endpoint", "must be a config hook's event, a webhookId or a one-off url:<hash>"
+            )
         self.since = _moment(values, "from", zone)
         self.until = _moment(values, "to", zone)
         self.kept = {k: str(values.get(k)) for k in FILTERS if values.get(k)}
+
+
+def _endpoint_name(name: str, hooks: Mapping[Any, Any]) -> bool:
+    """A name deliveries carry as their endpoint: a config hook's event, a webhookId (a
+    deleted one's deliveries stay), or a one-off URL's ``url:<hash>``."""
+    return name in hooks or valid_id(name) or bool(ONE_OFF.match(name))
+
+
+@dataclass(frozen=True)
+class Shown:
+    """An endpoint as the deliveries to it show it."""
+
+    label: str
+    url: str | None  # its URL template
+    body: str | None  # its body template
+
+
+async def _endpoints(request: web.Request, client: str) -> dict[str, Shown]:
+    """The client's endpoints by the name its deliveries carry: config hooks (their
+    event), then the webhooks it made (by description, or id)."""
+    hooks = request.app[appkeys.SETTINGS].clients[client].webhooks
+    found: dict[str, Shown] = {
+        e: Shown(f"{e} (config)", h.url, h.body) for e, h in sorted(hooks.items())
+    }
+    for row in await request.app[appkeys.ENDPOINTS].listing(client):
+        label = f"{row['description']} ({row['id']})" if row["description"] else row["id"]
+        found[row["id"]] = Shown(label, row["url"], row["body"])
+    return found
 
 
 def _payload(hook_body: str | None, variables: dict[str, Any]) -> str:
@@ -92,19 +126,22 @@ async def list_deliveries(request: web.Request) -> web.StreamResponse:
         before=before,
         since=sel.since,
         until=sel.until,
+        endpoint=sel.endpoint,
     )
     attempts = await outbox.attempts_of(db, [r["seq"] for r in rows])
-    hooks = app[appkeys.SETTINGS].clients[client].webhooks
+    endpoints = await _endpoints(request, client)
     deliveries = []
     for r in rows:
-        hook = hooks.get(r["event"])
+        name = r["endpoint"] or r["event"]
+        shown = endpoints.get(name) or Shown(_gone(name), None, None)
+        url = r["url"] or shown.url  # a one-off URL is kept with its delivery
         deliveries.append(
             {
                 **r,
-                "url": templates.masked(templates.fill_url(hook.url, r["variables"]))
-                if hook
-                else "",
-                "payload": _payload(hook.body if hook else None, r["variables"]),
+                "endpoint": name,
+                "endpoint_label": shown.label,
+                "url": templates.masked(templates.fill_url(url, r["variables"])) if url else "",
+                "payload": _payload(shown.body, r["variables"]),
                 "tries": attempts.get(r["seq"], []),
                 "retryable": r["state"] in ("dead", "disabled"),
             }
@@ -118,11 +155,18 @@ async def list_deliveries(request: web.Request) -> web.StreamResponse:
         "sel": sel,
         "states": outbox.STATES,
         "events": EVENTS,
+        "endpoints": {name: shown.label for name, shown in endpoints.items()},
         "older": older,
         "newest": "/console/deliveries?" + urlencode(sel.kept) if before is not None else None,
         "retried": request.query.get("retried"),
     }
     return render(request, "deliveries.html", context)
+
+
+def _gone(name: str) -> str:
+    if name.startswith("url:"):
+        return "a one-off URL (webhookUrl)"
+    return f"{name} (deleted)" if valid_id(name) else name
 
 
 def _give_up(request: web.Request) -> timedelta:
@@ -165,6 +209,7 @@ async def retry_dead(request: web.Request) -> web.StreamResponse:
         event=sel.event,
         since=sel.since,
         until=sel.until,
+        endpoint=sel.endpoint,
     )
     app[appkeys.OUTBOUND].wake_deliveries()
     return see_other(_back(form, retried=n))

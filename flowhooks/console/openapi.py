@@ -73,8 +73,10 @@ _ANSWERS = {
     "401": "sign-in: the token opens no console",
     "403": "the form's CSRF token is missing or wrong",
     "404": "no such thing for this client",
+    "409": "webhooks: the client has its max_endpoints_per_client already",
+    "422": "webhooks: a form's field is wrong (the page names it, as the API does)",
     "429": "sign-in: too many failures from this address in the last minute",
-    "503": "the database does not answer, or sign-in is refused (no secret_key)",
+    "503": "the database does not answer, or no secret_key (sign-in, webhook secrets)",
 }
 
 

@@ -539,23 +539,30 @@ async def retry_dead(
     event: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    endpoint: str | None = None,
     batch: int = 1000,
 ) -> int:
-    """Re-queue every dead delivery of a selection for an attempt now, a batch a
-    transaction; how many."""
-    total = 0
+    """Re-queue every dead delivery of a selection (to one endpoint when given) for an
+    attempt now, a batch a transaction; how many. Like ``retry`` of one, the back-off of
+    each endpoint they go to ends: the customer says it works again."""
+    total, probed = 0, set[str]()
     while True:
         async with storage.write() as conn:
-            pick = _selected(client, "dead", event, since, until, (_d.c.seq,)).limit(batch)
-            seqs = (await conn.execute(pick)).scalars().all()
-            if seqs:
+            pick = _selected(client, "dead", event, since, until, (_d.c.seq, _d.c.endpoint))
+            if endpoint is not None:
+                pick = pick.where(_d.c.endpoint == endpoint)
+            rows = (await conn.execute(pick.limit(batch))).all()
+            if rows:
                 await conn.execute(
                     update(_d)
-                    .where(_d.c.seq.in_(seqs), _d.c.state == "dead")
+                    .where(_d.c.seq.in_([r.seq for r in rows]), _d.c.state == "dead")
                     .values(**_requeue(now, give_up))
                 )
-        total += len(seqs)
-        if len(seqs) < batch:
+            for name in {str(r.endpoint) for r in rows if r.endpoint} - probed:
+                await _probe_now(conn, client, name)
+                probed.add(name)
+        total += len(rows)
+        if len(rows) < batch:
             return total
 
 
@@ -584,19 +591,6 @@ async def disabled_endpoints(storage: Storage, client: str) -> dict[str, dict[st
             select(_e.c.event, _e.c.disabled_at, _e.c.reason).where(_e.c.client == client)
         )
         return {str(r.event): {"disabled_at": r.disabled_at, "reason": r.reason} for r in rows}
-
-
-async def counts_since(
-    storage: Storage, client: str, since: datetime
-) -> dict[tuple[str, str], int]:
-    """The client's deliveries made since ``since``: (event, state) -> how many."""
-    async with storage.read() as conn:
-        rows = await conn.execute(
-            select(_d.c.event, _d.c.state, func.count())
-            .where(_d.c.client == client, _d.c.created_at >= since)
-            .group_by(_d.c.event, _d.c.state)
-        )
-        return {(str(e), str(s)): int(n) for e, s, n in rows.all()}
 
 
 async def enqueue_now(storage: Storage, deliveries: Sequence[NewDelivery]) -> None:
@@ -630,6 +624,48 @@ async def endpoint_stats(storage: Storage, endpoint: Endpoint, since: datetime) 
         "last_success_at": success,
         "last_failure_at": failure,
     }
+
+
+async def endpoints_stats(
+    storage: Storage, client: str, since: datetime
+) -> dict[str, dict[str, Any]]:
+    """``endpoint_stats`` of every endpoint of a client at once, all of it since ``since``
+    (the last success and failure too: among the attempts since then), in two grouped
+    reads of that window (the webhooks page; one endpoint's whole history costs a scan)."""
+    retrying = and_(_d.c.state == "pending", _d.c.last_error.is_not(None))
+    kind = case((retrying, "failed"), else_=_d.c.state)
+    name = func.coalesce(_d.c.endpoint, _d.c.event)
+    # the window's index, not the client's: ``client || ''`` hides the client's indexes
+    # from SQLite's planner (without statistics it would scan the client's whole history)
+    mine = _d.c.client.concat("") == client
+    a = t.delivery_attempts
+    outcome = case((a.c.outcome == "delivered", "last_success_at"), else_="last_failure_at")
+    found: dict[str, dict[str, Any]] = {}
+
+    def stats(endpoint: str) -> dict[str, Any]:
+        empty = {"counts": dict.fromkeys(OUTCOMES, 0), "last_success_at": None}
+        return found.setdefault(endpoint, {**empty, "last_failure_at": None})
+
+    async with storage.read() as conn:
+        rows = await conn.execute(
+            select(name.label("endpoint"), kind.label("kind"), func.count())
+            .where(mine, _d.c.created_at >= since)
+            .group_by(name, kind)
+        )
+        for endpoint, k, n in rows.all():
+            stats(str(endpoint))["counts"][str(k)] = int(n)
+        # the deliveries the window's attempts are of, as a range of their key: without
+        # it PostgreSQL hashes the join over every client's whole outbox
+        low = await conn.scalar(select(func.min(a.c.delivery_seq)).where(a.c.at >= since))
+        rows = await conn.execute(
+            select(name.label("endpoint"), outcome.label("outcome"), func.max(a.c.at))
+            .select_from(a.join(_d, _d.c.seq == a.c.delivery_seq))
+            .where(a.c.at >= since, _d.c.seq >= (low or 0), mine)
+            .group_by(name, outcome)
+        )
+        for endpoint, which, at in rows.all():
+            stats(str(endpoint))[str(which)] = at
+    return found
 
 
 async def depth(storage: Storage) -> dict[str, int]:

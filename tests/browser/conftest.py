@@ -149,6 +149,7 @@ flush_seconds = 0.2
 class Console:
     url: str
     receiver: WebhookReceiver
+    hooks: str  # the receiver's base URL
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +158,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     with receiving(receiver) as hooks:
         conf = console_conf(tmp_path_factory.mktemp("console") / "flowhooks.db", hooks)
         with served(conf, RunningClock(NEUTRAL)) as url:
-            yield Console(url, receiver)
+            yield Console(url, receiver, hooks)
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,9 @@
 through the APIs (at 1280 and 390 px, screenshots under var/screenshots/), the
 playground, a call's timeline to completed, a dead delivery retried, the agent
 toggle, the CSV, a flow's traces (filters, secrets "***", the call in order, the export
-replayed by ``flowhooks replay``), the client's home charts, escaping, tenancy, CSRF."""
+replayed by ``flowhooks replay``), the client's home charts, a webhook managed from its
+page (secret shown once, edit, disable, rotate, a test event at the receiver, delete),
+escaping, tenancy, CSRF."""
 
 from __future__ import annotations
 
@@ -14,13 +16,16 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
+from standardwebhooks import Webhook
 
 from tests.browser.conftest import ACME, ADMIN, OTHER, OTHER_SECURITY_ID, SECURITY_ID, Console
+from tests.fakes import Received
 
 XSS = "<script>alert(1)</script>"
 CALL_KEY = "CA-BROWSER-1"
@@ -420,3 +425,116 @@ def test_the_clients_home_charts_its_traced_requests(page: Page, data: dict[str,
     expect(methods).to_contain_text("validateDateTime")
     assert page.locator("#requests svg rect").count() > 0
     assert page.locator("#tracing").count() == 0  # every envelope is traced here
+
+
+def signed_by(secret: str, got: Received) -> bool:
+    """One of the request's signatures is ``standardwebhooks``' own for ``secret`` (its
+    timestamp check left out: the app's clock is pinned)."""
+    stamp = datetime.fromtimestamp(int(got.headers["webhook-timestamp"]), UTC)
+    expected = Webhook(secret).sign(got.headers["webhook-id"], stamp, got.body.decode())
+    return expected in got.headers["webhook-signature"].split(" ")
+
+
+def test_a_webhook_is_made_edited_disabled_rotated_tested_and_deleted_from_its_page(
+    page: Page, console: Console, screenshots: Path
+) -> None:
+    sign_in(page)
+    page.click("nav >> text=Webhooks")
+    page.click("#new-webhook summary")
+    page.fill("#create input[name=url]", "ftp://hooks.example/x")
+    page.fill("#create input[name=description]", XSS)
+    page.click("button:text-is('Create webhook')")  # a 422 is shown too (htmx swaps it)
+    expect(page.locator("#problem-create")).to_have_text(
+        "url: must be an http:// or https:// URL with a host"
+    )
+    expect(page.locator("#create input[name=description]")).to_have_value(XSS)
+    page.set_viewport_size({"width": 390, "height": 900})
+    assert no_horizontal_scroll(page)
+    page.screenshot(path=str(screenshots / "webhook-form-problem-390.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.fill("#create input[name=url]", f"{console.hooks}/managed?ref={{{{id}}}}")
+    page.uncheck("#create input[name=events][value=call_status]")  # report events only
+    page.click("button:text-is('Create webhook')")
+    expect(page.locator("h1")).to_have_text(f"Webhook {XSS}")  # text, not markup
+    first = page.locator("#secret").inner_text()
+    assert first.startswith("whsec_")
+    webhook_id = page.url.rsplit("/", 1)[1]
+    page.set_viewport_size({"width": 390, "height": 900})
+    assert no_horizontal_scroll(page)
+    page.screenshot(path=str(screenshots / "webhook-created-390.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.reload()
+    expect(page.locator("#summary")).to_contain_text(webhook_id)
+    assert page.locator("#new-secret").count() == 0 and first not in page.content()
+    page.goto("/console/webhooks")
+    expect(page.locator(f"#endpoint-{webhook_id} h2")).to_contain_text(XSS)
+    assert page.locator("main script").count() == 0
+
+    page.click(f"#endpoint-{webhook_id} h2 a")
+    page.fill("#edit input[name=description]", "CRM bookings")
+    page.fill("#edit textarea[name=headers]", "X-Ref: {{id}}\nX-Api-Key: k-1")
+    page.click("#edit button:text-is('Save')")
+    expect(page.locator("#done")).to_have_text("Saved.")
+    made = api(console, f"/api/v1/webhooks/{webhook_id}")
+    assert made["headers"] == {"X-Ref": "{{id}}", "X-Api-Key": "***"}
+    assert made["events"] == ["report"] and made["description"] == "CRM bookings"
+
+    page.click("#state button:text-is('Disable')")
+    expect(page.locator("#done")).to_contain_text("Disabled")
+    assert api(console, f"/api/v1/webhooks/{webhook_id}")["enabled"] is False
+    page.click("#state button:text-is('Enable')")
+    expect(page.locator("#done")).to_contain_text("Enabled")
+
+    page.fill("#rotate input[name=gracePeriodSeconds]", "soon")
+    page.click("button:text-is('Rotate the secret')")
+    expect(page.locator("#problem-rotate")).to_have_text(
+        "gracePeriodSeconds: must be a whole number of seconds"
+    )
+    page.fill("#rotate input[name=gracePeriodSeconds]", "3600")
+    page.click("button:text-is('Rotate the secret')")
+    expect(page.locator("#new-secret")).to_contain_text("Secret rotated.")
+    second = page.locator("#secret").inner_text()
+    assert second.startswith("whsec_") and second != first
+    page.reload()
+    expect(page.locator("#summary")).to_contain_text("the previous secret signs too until")
+    assert page.locator("#new-secret").count() == 0 and second not in page.content()
+
+    page.click("button:text-is('Send a test event')")
+    expect(page.locator("#done")).to_contain_text("A test event is queued.")
+    deadline = time.monotonic() + WAIT / 1000
+    while not (got := [r for r in console.receiver.received if r.path == "/managed"]):
+        assert time.monotonic() < deadline, "the test event did not arrive"
+        time.sleep(0.1)
+    assert got[0].json()["test"] == "true" and got[0].headers["X-Api-Key"] == "k-1"
+    assert signed_by(second, got[0]) and signed_by(first, got[0])  # the grace: both
+    page.screenshot(path=str(screenshots / "webhook-1280.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 900})
+    assert no_horizontal_scroll(page)
+    page.screenshot(path=str(screenshots / "webhook-390.png"), full_page=True)
+    page.click("text=See it in the deliveries")
+    expect(page.locator("select[name=endpoint]")).to_have_value(webhook_id)
+    expect(page.locator("tr.delivery")).to_have_count(1)
+    expect(page.locator("tr.delivery .state.test")).to_have_text("test")
+    expect(page.locator("tr.delivery .endpoint")).to_have_text(f"CRM bookings ({webhook_id})")
+    page.screenshot(path=str(screenshots / "deliveries-endpoint-390.png"), full_page=True)
+    assert no_horizontal_scroll(page)
+
+    page.goto("/console/webhooks")
+    assert no_horizontal_scroll(page)
+    page.screenshot(path=str(screenshots / "webhooks-stored-390.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.screenshot(path=str(screenshots / "webhooks-stored-1280.png"), full_page=True)
+
+    refused = page.request.post(f"/console/webhooks/{webhook_id}/delete", form={"x": "1"})
+    assert refused.status == 403
+    refused = page.request.post("/console/webhooks", form={"url": f"{console.hooks}/x"})
+    assert refused.status == 403
+    assert [w["webhookId"] for w in api(console, "/api/v1/webhooks")["webhooks"]] == [webhook_id]
+
+    page.goto(f"/console/webhooks/{webhook_id}")
+    page.click("text=Delete…")
+    expect(page.locator("h1")).to_have_text("Delete webhook CRM bookings?")
+    page.click("#confirm-delete")
+    expect(page.locator("#deleted")).to_contain_text(webhook_id)
+    assert page.locator(f"#endpoint-{webhook_id}").count() == 0
+    assert api(console, "/api/v1/webhooks")["webhooks"] == []

@@ -251,3 +251,80 @@ async def test_sign_in_failures_are_counted_in_a_window(storage: Storage) -> Non
     assert await signins.failures_since(storage, "10.0.0.1", NOW) == 3
     assert await signins.failures_since(storage, "10.0.0.1", NOW + timedelta(seconds=2)) == 1
     assert await signins.failures_since(storage, "10.0.0.2", NOW) == 0
+
+
+async def test_retry_all_dead_of_an_endpoint_ends_its_back_off_like_one_retry(
+    storage: Storage,
+) -> None:
+    """The customer says the endpoint works again: its back-off ends (as ``retry`` of one
+    delivery does), only the chosen endpoint's dead deliveries are queued again."""
+    from flowhooks.webhooks.retry import Breaker
+
+    stored, config = ("acme", "whk_stored"), ("acme", "report")
+    made = [delivery("acme", NOW) for _ in range(3)]
+    made = [
+        NewDelivery(**{**vars(d), "endpoint": "whk_stored" if n < 2 else None})
+        for n, d in enumerate(made)
+    ]
+    async with storage.write() as conn:
+        await outbox.enqueue(conn, made)
+    until = NOW + timedelta(minutes=1)
+    report = outbox.EndpointReport(True, False, "HTTP 500", "url-1", Breaker(1), 0.0)
+    dead = Decision("dead", None, "HTTP 500")
+    for endpoint in (stored, config):
+        for claimed in await outbox.claim(storage, {endpoint: 10}, "w", NOW, until):
+            await outbox.finish(storage, claimed, "w", dead, 500, NOW, report=report)
+    backed_off = {(h.client, h.endpoint) for h in await outbox.failing_endpoints(storage)}
+    assert backed_off == {stored, config}
+    assert all(h.backed_off(NOW) for h in await outbox.failing_endpoints(storage))
+    give_up = timedelta(hours=1)
+    assert await outbox.retry_dead(storage, "acme", NOW, give_up, endpoint="whk_stored") == 2
+    health = {(h.client, h.endpoint): h for h in await outbox.failing_endpoints(storage)}
+    assert not health[stored].backed_off(NOW)  # probed at once
+    assert health[stored].failures == 2  # its failures stay: one attempt at a time
+    assert health[config].backed_off(NOW)  # another endpoint: untouched
+    rows = await outbox.listing(storage, "acme", state="dead", event=None, limit=10, before=None)
+    assert [r["endpoint"] for r in rows] == ["report"]
+    assert await outbox.retry_dead(storage, "acme", NOW, give_up, event="report") == 1
+    assert not any(h.backed_off(NOW) for h in await outbox.failing_endpoints(storage))
+
+
+async def test_every_endpoints_day_at_once_matches_each_endpoints_own(storage: Storage) -> None:
+    """The webhooks page's one read of the window equals ``endpoint_stats`` of each
+    endpoint when all of its history is in the window; older deliveries and another
+    client's are left out."""
+    made = [
+        NewDelivery(**{**vars(delivery(client, at)), "endpoint": endpoint})
+        for client, endpoint, at in [
+            ("acme", None, NOW),
+            ("acme", None, NOW),
+            ("acme", "whk_a", NOW),
+            ("acme", "whk_a", NOW),
+            ("acme", "whk_a", NOW),
+            ("acme", "whk_b", NOW - timedelta(days=2)),  # before the window
+            ("other", "whk_a", NOW),
+        ]
+    ]
+    async with storage.write() as conn:
+        await outbox.enqueue(conn, made)
+    until = NOW + timedelta(minutes=1)
+    outcomes = iter(
+        [
+            Decision("delivered", None, None),
+            Decision("pending", NOW + timedelta(minutes=5), "HTTP 500"),
+            Decision("dead", None, "HTTP 500"),
+            Decision("delivered", None, None),
+        ]
+    )
+    grants = {("acme", "report"): 10, ("acme", "whk_a"): 10, ("other", "whk_a"): 10}
+    for n, claimed in enumerate(await outbox.claim(storage, grants, "w", NOW, until)):
+        decision = next(outcomes, Decision("delivered", None, None))
+        at = NOW + timedelta(seconds=n)
+        await outbox.finish(storage, claimed, "w", decision, 200, at)
+    since = NOW - timedelta(hours=1)
+    every = await outbox.endpoints_stats(storage, "acme", since)
+    assert set(every) == {"report", "whk_a"}
+    for endpoint in every:
+        assert every[endpoint] == await outbox.endpoint_stats(storage, ("acme", endpoint), since)
+    assert sum(every["whk_a"]["counts"].values()) == 3
+    assert every["report"]["last_failure_at"] is not None
