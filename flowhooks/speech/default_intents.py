@@ -1,5 +1,5 @@
 """The intent set ``default`` when ``[nlu.intents.default]`` is not configured: twenty
-things IVR callers commonly ask for, ten ways each."""
+things IVR callers commonly ask for, ten to twelve ways each."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ DEFAULT_INTENTS: dict[str, list[str]] = {
     "agent": ["talk to an agent", "speak to a person", "i want to talk to someone",
               "connect me to customer care", "human please", "customer service executive",
               "let me speak to a representative", "transfer me to an operator",
-              "can i talk to a real person", "connect to agent"],
+              "can i talk to a real person", "connect to agent", "agent", "representative"],
     "payment": ["make a payment", "i want to pay", "pay my dues", "pay now",
                 "how can i pay", "i want to make a payment today", "pay the amount",
-                "payment options", "pay my emi", "i will pay online"],
+                "payment options", "pay my emi", "i will pay online", "pay my bill"],
     "bill": ["my bill amount", "what is my bill", "bill details", "when is my bill due",
              "last bill", "i have a question about my bill", "bill is too high",
              "explain my bill", "send me my bill", "due date of bill"],

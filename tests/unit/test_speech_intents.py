@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from flowhooks.speech.default_intents import DEFAULT_INTENTS
-from flowhooks.speech.intents import IntentSet
+from flowhooks.speech.intents import IntentSet, Match
 
 DEFAULT = IntentSet(DEFAULT_INTENTS)
 THRESHOLD = 0.6
@@ -28,9 +28,21 @@ def test_a_yes_or_a_no_alone_is_no_intent(said: str) -> None:
 def test_a_yes_or_a_no_matches_an_intent_of_yes_or_no_examples() -> None:
     confirm = IntentSet({"confirm": ["yes", "that's right"], "deny": ["no", "not really"]})
     assert intent("yes please", confirm) == "confirm"
-    assert intent("yeah that's right", confirm) == "confirm"
+    assert intent("yeah sure", confirm) == "confirm"
     assert intent("no thanks", confirm) == "deny"
+    assert intent("nope", confirm) == "deny"
     assert intent("I don't know", confirm) == "none"
+
+
+def test_function_words_alone_match_an_example_only_said_whole() -> None:
+    assert intent("that's all thanks") == "goodbye"  # "thats all"
+    assert intent("is it") == "none"  # not "that is it thanks"
+    assert intent("ok that's all") == "none"  # a yes, where "that's all" is neither
+
+
+def test_a_yes_or_no_word_used_otherwise_is_a_content_word() -> None:
+    assert intent("correct my address") == "address_change"
+    assert intent("correct") == "none"
 
 
 @pytest.mark.parametrize(
@@ -98,8 +110,9 @@ def test_two_requests_in_one_breath_are_no_intent() -> None:
 
 @pytest.mark.parametrize(
     ("said", "expected"),
-    [("what is my acount balanse", "balance"), ("whats my acount balance", "balance")],
-)
+    [("what is my acount balanse", "balance"), ("whats my acount balance", "balance"),
+     ("my bills are too high", "bill")],
+)  # fmt: skip
 def test_a_misheard_letter_in_a_long_word_still_matches(said: str, expected: str) -> None:
     assert intent(said) == expected
 
@@ -129,3 +142,9 @@ def test_confidence() -> None:
     close = pizza.match("i want to order a burger", 0.8)  # close, but not the example
     assert close.intent == "none" and 0 < close.confidence < 0.8
     assert DEFAULT.match("yes", THRESHOLD).confidence == 0
+
+
+def test_under_the_threshold_is_no_intent() -> None:
+    menu = IntentSet({"order": ["order a pizza"], "drink": ["a coke"]})
+    assert menu.match("order a pizza and a coke", 0.6) == Match("order", 0.67)  # 2 of 3 words
+    assert menu.match("order a pizza and a coke", 0.8) == Match("none", 0.67)
