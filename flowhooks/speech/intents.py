@@ -57,6 +57,12 @@ NEGATORS = frozenset("""
     not dont doesnt didnt cant cannot wont never isnt wasnt arent werent havent hasnt
     couldnt shouldnt wouldnt nothing nahi nahin mat
 """.split())  # fmt: skip
+# a thing not received is what the call is about, not refused: "I didn't get my bill",
+# "I haven't received my order": the negation stops at the verb
+RECEIVED = frozenset({
+    "get", "got", "gotten", "receive", "received", "come", "came", "arrive", "arrived",
+    "reach", "reached", "reflect", "reflected", "credited", "delivered",
+})  # fmt: skip
 # a negation ends at one of these ("I don't want a refund, just cancel it"): the
 # sentence's punctuation is gone by now
 CLAUSE_BREAKS = frozenset({"but", "and", "so", "then", "instead", "rather", "just", "actually"})
@@ -93,8 +99,8 @@ def content_words(ws: Sequence[str]) -> list[str]:
     """The content words of normalised words, in order; a negated one as ``!word``.
 
     A negation reaches across function words ("don't want to talk to an agent": both)
-    and ends at a yes/no word ("not sure"), a day, number or money word ("not now, call
-    me"), at a clause
+    and ends at a verb of receiving ("didn't get my bill": the bill is not refused), a
+    yes/no word ("not sure"), a day, number or money word ("not now, call me"), at a clause
     break ("but", "and"), or where two content words meet ("I don't want it anymore
     cancel it"). "no" negates only a word right after it ("no refund", "no need to
     call": need is a function word), not an answer before a sentence ("no, I want to pay").
@@ -104,6 +110,8 @@ def content_words(ws: Sequence[str]) -> list[str]:
     for k, w in enumerate(ws):
         if w in NEGATORS or (w == "no" and k + 1 < len(ws) and _negatable(ws[k + 1])):
             negated, after_content = True, False
+        elif w in RECEIVED and w in FUNCTION_WORDS:
+            negated = after_content = False
         elif w in FUNCTION_WORDS and w not in CLAUSE_BREAKS:
             after_content = False
         elif w not in NOT_CONTENT and w.isalpha() and len(w) > 1:
@@ -111,7 +119,7 @@ def content_words(ws: Sequence[str]) -> list[str]:
             w = QUESTIONS.get(w, w)
             out.append("!" + w if negated else w)
             after_content = True
-            negated = negated and w not in YES_NO_WORDS
+            negated = negated and w not in YES_NO_WORDS and w not in RECEIVED
         else:
             negated = after_content = False
     return out

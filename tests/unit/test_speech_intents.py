@@ -104,6 +104,15 @@ def test_a_complaint_said_with_not_still_matches(said: str, expected: str) -> No
     assert intent(said) == expected  # the example says "not" there too
 
 
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [("I didn't get my bill", "bill"), ("I haven't received my order yet", "order_status"),
+     ("I'm not calling about my bill", "none"), ("I didn't get a refund", "refund")],
+)  # fmt: skip
+def test_a_thing_not_received_is_what_the_call_is_about(said: str, expected: str) -> None:
+    assert intent(said) == expected  # not a refusal of it
+
+
 def test_two_requests_in_one_breath_are_no_intent() -> None:
     assert intent("check my balance and block my card") == "none"
 
