@@ -2,8 +2,9 @@
 
 A wrong intent is worse than none (issue 24): the flow acts on it. So a text matches an
 example only when it says every *content word* of the example (all but one, for an
-example of three or more): the words other than function words ("i", "want", "to",
-"please"), days, times, numbers and money words. A question word is a content word
+example of three or more, when a word said is one only its intent has): the words
+other than function words ("i", "want", "to", "please"), days, times, numbers and
+money words. A question word is a content word
 ("where is my order" is not "order"). A word said under a negation ("don't", "not",
 "no need to", "nothing to") is another word than the same word said plainly: "I don't
 want a refund" does not say "refund", "money not refunded" does. A letter missing from
@@ -19,7 +20,9 @@ Under the threshold, or within ``MARGIN`` of another intent, the answer is none.
 A text whose content words are only yes/no words, or that has none ("yes please",
 "not sure", "what", "tomorrow", "4421"), matches only an example that is itself a yes
 or a no ("yes", "that's right": an intent of a confirmation set) and says the same, or
-an example of function words alone that it says whole ("that's all").
+an example of function words alone that it says whole ("no, that's all" is "that's
+all"). "call" after a determiner ("I got a call", "my second call") is the phone call
+itself, not the "call" of "call me later".
 
 Everything is prepared once, at start.
 """
@@ -40,7 +43,9 @@ from flowhooks.speech.yesno import NO_PHRASES, UNSURE_PHRASES, YES_PHRASES, extr
 
 NONE = "none"
 MARGIN = 0.2  # the best intent must lead the next one by this much, else none
-PARTIAL_FROM = 3  # an example of this many content words matches with one not said
+# an example of this many content words matches with one not said, when a word said is
+# one only its intent has ("person to talk to": "can i talk to a real person")
+PARTIAL_FROM = 3
 
 FUNCTION_WORDS = frozenset("""
     i me my mine myself we us our ours you your yours he him his she her it its they
@@ -91,6 +96,13 @@ class Match:
     confidence: float  # 0-1
 
 
+# "call" after one of these (or "5th") is the phone call itself ("I got a call", "my 2nd
+# call"), another word than the "call" a caller asks for ("call me later", "a call back")
+DETERMINERS = frozenset({
+    "a", "an", "the", "this", "that", "my", "your", "our", "his", "her", "their", "every",
+    "each", "another", "any", "same", "last", "next", "1st", "2nd", "3rd",
+})  # fmt: skip
+THE_CALL = "the call"
 # a question word is a content word: "where is my pizza" is not "order a pizza"
 QUESTIONS = {"whats": "what", "wheres": "where", "hows": "how", "whos": "who", "whys": "why"}
 
@@ -98,9 +110,10 @@ QUESTIONS = {"whats": "what", "wheres": "where", "hows": "how", "whos": "who", "
 def content_words(ws: Sequence[str]) -> list[str]:
     """The content words of normalised words, in order; a negated one as ``!word``.
 
-    A negation reaches across function words ("don't want to talk to an agent": both)
-    and ends at a verb of receiving ("didn't get my bill": the bill is not refused), a
-    yes/no word ("not sure"), a day, number or money word ("not now, call me"), at a clause
+    "call" after a determiner, not before "back" or "me", is ``THE_CALL``. A negation
+    reaches across function words ("don't want to talk to an agent": both) and ends at a
+    verb of receiving ("didn't get my bill": the bill is not refused), a yes/no word
+    ("not sure"), a day, number or money word ("not now, call me"), at a clause
     break ("but", "and"), or where two content words meet ("I don't want it anymore
     cancel it"). "no" negates only a word right after it ("no refund", "no need to
     call": need is a function word), not an answer before a sentence ("no, I want to pay").
@@ -117,12 +130,21 @@ def content_words(ws: Sequence[str]) -> list[str]:
         elif w not in NOT_CONTENT and w.isalpha() and len(w) > 1:
             negated = negated and not after_content
             w = QUESTIONS.get(w, w)
+            if w == "call" and _the_call(ws, k):
+                w = THE_CALL
             out.append("!" + w if negated else w)
             after_content = True
             negated = negated and w not in YES_NO_WORDS and w not in RECEIVED
         else:
             negated = after_content = False
     return out
+
+
+def _the_call(ws: Sequence[str], k: int) -> bool:
+    """Is ``ws[k]`` ("call") the phone call itself?"""
+    before, after = ws[k - 1] if k else "", ws[k + 1] if k + 1 < len(ws) else ""
+    noun = before in DETERMINERS or (before[:1].isdigit() and before.endswith("th"))
+    return noun and after not in ("back", "me")
 
 
 def _negatable(w: str) -> bool:
@@ -156,6 +178,10 @@ class IntentSet:
             for word in content:
                 holders.setdefault(word, []).append(i)
         self.index = {w: tuple(ids) for w, ids in holders.items()}  # content word -> examples
+        # the words only one intent's examples have: "balance" of balance, not "account"
+        self.own = frozenset(
+            w for w, ids in holders.items() if len({self.labels[i] for i in ids}) == 1
+        )
         self.vocabulary = sorted({w.lstrip("!") for w in holders})
         # callers say the same words again and again: spelling is looked up once a word
         self._spelled = lru_cache(maxsize=4096)(self._spelling)
@@ -173,7 +199,9 @@ class IntentSet:
             common = content & said
             part = len(common) / len(content)
             nearest = max(nearest, part)
-            if part == 1 or PARTIAL_FROM <= len(content) == len(common) + 1:
+            if part == 1 or (
+                PARTIAL_FROM <= len(content) == len(common) + 1 and not common.isdisjoint(self.own)
+            ):
                 explained.setdefault(label, set()).update(common)
                 share[label] = max(share.get(label, 0.0), part)
         if not explained:
@@ -188,10 +216,16 @@ class IntentSet:
 
     def _yes_no_only(self, ws: list[str], text: str) -> Match:
         """A text that is only a yes or a no, or only function, day and number words: it
-        matches an example that gives the same yes or no ("yeah sure" is "yes"), or,
-        saying neither, whose words it all says ("that's all thanks" is "that's all")."""
+        matches an example that gives the same yes or no ("yeah sure" is "yes"), or an
+        example of function words that it says whole, not negated ("no, that's all,
+        thanks" is "that's all"; "that's not all" is not)."""
         yes_no, words = extract_yes_no(text), set(ws)
-        found = {intent for intent, y, e in self.bare if y == yes_no and (y or e <= words)}
+        negators = NEGATORS & words
+        found = {
+            intent
+            for intent, y, e in self.bare
+            if (y == yes_no if y else e <= words and negators <= e)
+        }
         return Match(found.pop(), 1.0) if len(found) == 1 else Match(NONE, 0.0)
 
     def _spelling(self, word: str) -> str:

@@ -36,8 +36,9 @@ def test_a_yes_or_a_no_matches_an_intent_of_yes_or_no_examples() -> None:
 
 def test_function_words_alone_match_an_example_only_said_whole() -> None:
     assert intent("that's all thanks") == "goodbye"  # "thats all"
+    assert intent("no that's all thank you") == "goodbye"  # whatever yes or no beside it
     assert intent("is it") == "none"  # not "that is it thanks"
-    assert intent("ok that's all") == "none"  # a yes, where "that's all" is neither
+    assert intent("no that's not all") == "none"
 
 
 def test_a_yes_or_no_word_used_otherwise_is_a_content_word() -> None:
@@ -111,6 +112,38 @@ def test_a_complaint_said_with_not_still_matches(said: str, expected: str) -> No
 )  # fmt: skip
 def test_a_thing_not_received_is_what_the_call_is_about(said: str, expected: str) -> None:
     assert intent(said) == expected  # not a refusal of it
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["what is the interest on savings account", "what is my account number"],
+)
+def test_most_of_an_example_said_is_not_enough_without_a_word_only_its_intent_has(
+    said: str,
+) -> None:
+    # "what ... account" is 2 of the 3 words of "what is my account balance", but every
+    # intent could ask "what" about an "account": the missing word was the one that matters
+    assert intent(said) == "none"
+
+
+def test_most_of_an_example_with_a_word_only_its_intent_has_matches() -> None:
+    assert intent("person to talk to") == "agent"  # "can i talk to a real person"
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["i got a call from this number", "this is my second call today",
+     "the call got disconnected"],
+)  # fmt: skip
+def test_the_call_itself_is_not_a_callback(said: str) -> None:
+    assert intent(said) == "none"
+
+
+@pytest.mark.parametrize(
+    "said", ["call me at 5 pm", "please call later", "call me tomorrow after 4", "call back"]
+)
+def test_asking_to_be_called_is_a_callback(said: str) -> None:
+    assert intent(said) == "callback"
 
 
 def test_two_requests_in_one_breath_are_no_intent() -> None:
