@@ -75,8 +75,8 @@ track = ["where is my pizza"]
     assert answer_keys(body)["$flow.key.intent"] == "track"  # one misheard word
     _, body = await speech(client, speechText="i want to order a burger", intentSet="pizza")
     out = answer_keys(body)
-    assert out["$flow.key.intent"] == "none"  # close, but under 0.8
-    assert 0.5 < float(out["$flow.key.intentConfidence"]) < 0.8
+    assert out["$flow.key.intent"] == "none"  # "burger" is not "pizza": how close it came
+    assert 0 < float(out["$flow.key.intentConfidence"]) < 0.8
     _, body = await speech(client, speechText="check my balance")  # "default" is built in
     assert answer_keys(body)["$flow.key.intent"] == "balance"
 
