@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -92,16 +93,27 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def cpu_own_seconds(pid: int) -> float:
+    """User + system CPU time of one process alone, without its children."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:13]) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_per_request(pids: list[int], port: int, requests: list[bytes]) -> list[float]:
     """Each process tree's CPU microseconds a request over CPU_REQUESTS closed-loop
     requests to ``port`` (the server's, and the database's when given)."""
-    before = [cpu_seconds(pid) for pid in pids]
+    return cpu_of([functools.partial(cpu_seconds, pid) for pid in pids], port, requests)
+
+
+def cpu_of(samplers: list[Callable[[], float]], port: int, requests: list[bytes]) -> list[float]:
+    """Each sampler's CPU microseconds a request over CPU_REQUESTS closed-loop requests."""
+    before = [sample() for sample in samplers]
     done = uvloop.run(
         loadgen.run(port, requests, connections=32, seconds=120, max_requests=CPU_REQUESTS)
     )
     return [
-        round((cpu_seconds(pid) - b) / max(1, done.requests) * 1e6, 1)
-        for pid, b in zip(pids, before, strict=True)
+        round((sample() - b) / max(1, done.requests) * 1e6, 1)
+        for sample, b in zip(samplers, before, strict=True)
     ]
 
 
@@ -423,9 +435,16 @@ def bench_trace_pair(
         say(f"  CPU time over {CPU_REQUESTS} requests each ...")
         cpu: dict[str, object] = {}
         for label, port in ports.items():
-            db = [PG_PIDS["postgresql"]] if kind == "postgresql" and label != "bare" else []
-            ours, *theirs = cpu_per_request([servers[label], *db], port, requests)
-            cpu[label] = ours
+            pid = servers[label]
+            samplers = [
+                functools.partial(cpu_seconds, pid),
+                functools.partial(cpu_own_seconds, pid),
+            ]
+            if kind == "postgresql" and label != "bare":
+                samplers.append(functools.partial(cpu_seconds, PG_PIDS["postgresql"]))
+            ours, serving, *theirs = cpu_of(samplers, port, requests)
+            cpu[label] = ours  # the server with its children (the traces writer process)
+            cpu[f"serving_{label}"] = serving  # the serving process alone
             if theirs:
                 cpu[f"postgresql_{label}"] = theirs[0]
         counts = trace_counts(ports["on"])
@@ -445,16 +464,17 @@ def bench_trace_pair(
 def trace_table(results: list[dict[str, object]]) -> str:
     rows = [
         "| benchmark | bare req/s | tracing off req/s | tracing on req/s | on/off | off/bare"
-        " | p99 ms off | p99 ms on | CPU µs/req bare | off | on | PostgreSQL off | on"
-        " | traces written | dropped | errors |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        " | p99 ms off | p99 ms on | CPU µs/req bare | off | on | on: serving process"
+        " | on: writer process | PostgreSQL off | on | traces written | dropped | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         rps, p99, cpu, n = r["rps"], r["p99_ms"], r["cpu_us_per_request"], r["traces"]
         rows.append(
             f"| {r['name']} | {rps['bare']} | {rps['off']} | {rps['on']} | {r['on_vs_off']}"  # type: ignore[index]
             f" | {r['off_vs_bare']} | {p99['off']} | {p99['on']} | {cpu['bare']} | {cpu['off']}"  # type: ignore[index]
-            f" | {cpu['on']} | {cpu.get('postgresql_off', '—')} | {cpu.get('postgresql_on', '—')}"  # type: ignore[index, attr-defined]
+            f" | {cpu['on']} | {cpu['serving_on']} | {round(cpu['on'] - cpu['serving_on'], 1)}"  # type: ignore[index, operator]
+            f" | {cpu.get('postgresql_off', '—')} | {cpu.get('postgresql_on', '—')}"  # type: ignore[attr-defined]
             f" | {int(n['written'])} | {int(n['dropped'])} | {r['errors']} |"  # type: ignore[index]
         )
     return "\n".join(rows)
