@@ -10,6 +10,8 @@ import asyncio
 import io
 import json
 import logging
+import os
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -449,6 +451,42 @@ async def test_a_full_queue_drops_traces_without_holding_answers_back(
     said = [r.getMessage() for r in caplog.records if r.name == "flowhooks.traces"]
     assert said.count("traces dropped: the queue is full (the database is slow or down)") == 1
     assert "traces queued again" in said  # each change of state once, not a line a drop
+
+
+async def test_a_writer_that_dies_is_started_again_and_the_traces_it_held_are_dropped(
+    make_client: Any, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="flowhooks.traces")
+    client = await make_client(traces_conf(db_url))
+    app = client.server.app
+    recorder = app[appkeys.TRACES]
+    plain = envelope("validateDateTime", inputDate="25-12-2026", inputTime="11:00", clientID="acme")
+
+    async def counts() -> tuple[float, float]:
+        text = await (await client.get("/metrics")).text()
+        return (
+            metric(text, "flowhooks_traces_written_total"),
+            metric(text, "flowhooks_traces_dropped_total"),
+        )
+
+    await post(client, plain)
+    await wait_for(lambda: recorder.written == 1, timeout=20)
+    first = recorder.writer_pid
+    assert first is not None and first != os.getpid()  # a process of its own
+    async with traces_held(app, db_url):
+        for _ in range(3):
+            assert (await post(client, plain))["status"] == "SUCCESS"
+        await wait_for(lambda: not recorder._batch, timeout=20)  # in the writer's hands
+        os.kill(first, signal.SIGKILL)
+        await wait_for(lambda: recorder.dropped == 3, timeout=20)
+    await wait_for(lambda: recorder.writer_pid not in (None, first), timeout=30)
+    for _ in range(2):
+        await post(client, plain)
+    await wait_for(lambda: recorder.written == 3, timeout=30)
+    assert await counts() == (3, 3)
+    assert len(await traces(client, limit="100")) == 3
+    said = [r.getMessage() for r in caplog.records if r.name == "flowhooks.traces"]
+    assert said.count("traces writer stopped; starting it again") == 1
 
 
 async def test_retention_purges_old_traces_in_batches(make_client: Any, db_url: str) -> None:
