@@ -18,6 +18,7 @@ import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -432,21 +433,27 @@ def bench_trace_pair(
             say(f"  round {round_ + 1}/{ROUNDS}: bare, tracing off, tracing on, {seconds}s each")
             for label, port in ports.items():
                 runs[label].append(closed_loop(port, requests, seconds))
-        say(f"  CPU time over {CPU_REQUESTS} requests each ...")
-        cpu: dict[str, object] = {}
-        for label, port in ports.items():
-            pid = servers[label]
-            samplers = [
-                functools.partial(cpu_seconds, pid),
-                functools.partial(cpu_own_seconds, pid),
-            ]
-            if kind == "postgresql" and label != "bare":
-                samplers.append(functools.partial(cpu_seconds, PG_PIDS["postgresql"]))
-            ours, serving, *theirs = cpu_of(samplers, port, requests)
-            cpu[label] = ours  # the server with its children (the traces writer process)
-            cpu[f"serving_{label}"] = serving  # the serving process alone
-            if theirs:
-                cpu[f"postgresql_{label}"] = theirs[0]
+        say(f"  CPU time over {CPU_REQUESTS} requests each, {ROUNDS} alternating rounds ...")
+        samples: dict[str, list[float]] = {}
+        for _ in range(ROUNDS):  # alternating, like the rounds: the machine's load moves
+            for label, port in ports.items():
+                pid = servers[label]
+                samplers = [
+                    functools.partial(cpu_seconds, pid),
+                    functools.partial(cpu_own_seconds, pid),
+                ]
+                if kind == "postgresql" and label != "bare":
+                    samplers.append(functools.partial(cpu_seconds, PG_PIDS["postgresql"]))
+                ours, serving, *theirs = cpu_of(samplers, port, requests)
+                # the server with its children (the traces writer process); alone; PostgreSQL
+                for key, value in (
+                    (label, ours),
+                    (f"serving_{label}", serving),
+                    (f"writer_{label}", round(ours - serving, 1)),
+                    *((f"postgresql_{label}", v) for v in theirs),
+                ):
+                    samples.setdefault(key, []).append(value)
+        cpu = {key: statistics.median(values) for key, values in samples.items()}
         counts = trace_counts(ports["on"])
     medians = {label: median_run(r).summary() for label, r in runs.items()}
     return {
@@ -456,6 +463,7 @@ def bench_trace_pair(
         "on_vs_off": round(medians["on"]["rps"] / medians["off"]["rps"], 3),
         "off_vs_bare": round(medians["off"]["rps"] / medians["bare"]["rps"], 3),
         "cpu_us_per_request": cpu,
+        "cpu_samples": samples,
         "traces": counts,
         "errors": sum(r.errors for label in ("off", "on") for r in runs[label]),
     }
@@ -473,21 +481,26 @@ def trace_table(results: list[dict[str, object]]) -> str:
         rows.append(
             f"| {r['name']} | {rps['bare']} | {rps['off']} | {rps['on']} | {r['on_vs_off']}"  # type: ignore[index]
             f" | {r['off_vs_bare']} | {p99['off']} | {p99['on']} | {cpu['bare']} | {cpu['off']}"  # type: ignore[index]
-            f" | {cpu['on']} | {cpu['serving_on']} | {round(cpu['on'] - cpu['serving_on'], 1)}"  # type: ignore[index, operator]
+            f" | {cpu['on']} | {cpu['serving_on']} | {cpu['writer_on']}"  # type: ignore[index]
             f" | {cpu.get('postgresql_off', '—')} | {cpu.get('postgresql_on', '—')}"  # type: ignore[attr-defined]
             f" | {int(n['written'])} | {int(n['dropped'])} | {r['errors']} |"  # type: ignore[index]
         )
     return "\n".join(rows)
 
 
-def run_traces(urls: dict[str, str], seconds: float, out: Path) -> list[dict[str, object]]:
+def run_traces(
+    urls: dict[str, str], seconds: float, out: Path, only: str = ""
+) -> list[dict[str, object]]:
+    """The pairs whose name starts with ``only`` (all when empty)."""
     results = []
     for kind in ("sqlite", "postgresql"):
         label = "SQLite" if kind == "sqlite" else "PostgreSQL"
         for name, requests in TRACE_BENCHES.items():
-            results.append(
-                bench_trace_pair(f"{name} ({label})", requests(), kind, urls[kind], seconds, out)
-            )
+            if f"{name} ({label})".startswith(only):
+                pair = bench_trace_pair(
+                    f"{name} ({label})", requests(), kind, urls[kind], seconds, out
+                )
+                results.append(pair)
     return results
 
 
@@ -536,7 +549,7 @@ def main() -> None:
     results = []
     chosen = {n: b for n, b in BENCHES.items() if not args.only or n.startswith(args.only)}
     want_dispatch = not args.only or "dispatch".startswith(args.only) or args.only == "dispatch"
-    want_traces = not args.only or args.only == "traces"
+    want_traces = not args.only or args.only.startswith("traces")  # "traces:NAME": one pair
     kinds = {b.database for b in chosen.values()} | (
         {"sqlite", "postgresql"} if want_dispatch or want_traces else set()
     )
@@ -567,7 +580,7 @@ def main() -> None:
             (out / "mixed.json").write_text(json.dumps(mixed_load, indent=2))
             print(json.dumps(mixed_load, indent=2))
         if want_traces:
-            traced = run_traces(urls, args.seconds, out)
+            traced = run_traces(urls, args.seconds, out, (args.only or "traces")[7:])
             (out / "traces.json").write_text(json.dumps(traced, indent=2))
             print(trace_table(traced))
         if not args.only or args.only == "deliveries":
