@@ -356,6 +356,7 @@ BENCHES: dict[str, Bench] = {
 
 # -- tracing on against tracing off (issue 26) ------------------------------------------
 
+TRACE_ROUNDS = 5  # a few % apart, on a shared machine: more alternations than ROUNDS
 TRACE_BENCHES: dict[str, Callable[[], list[bytes]]] = {
     "validateDateTime (repeated inputs)": validate_repeated,
     "createOutbound": create_outbound,
@@ -414,7 +415,7 @@ def bench_trace_pair(
     name: str, requests: list[bytes], kind: str, url: str, seconds: float, out: Path
 ) -> dict[str, object]:
     """bare, flowhooks with tracing off and with tracing on (each on its own fresh
-    database), side by side; closed-loop rounds alternate the three ROUNDS times."""
+    database), side by side; closed-loop rounds alternate TRACE_ROUNDS times."""
     say(f"{name}:")
     servers = {}
     ports = {"bare": free_port(), "off": free_port(), "on": free_port()}
@@ -429,13 +430,13 @@ def bench_trace_pair(
         for port in ports.values():  # warm-up
             uvloop.run(loadgen.run(port, requests[:64], connections=32, seconds=1.0))
         runs: dict[str, list[loadgen.Result]] = {label: [] for label in ports}
-        for round_ in range(ROUNDS):
-            say(f"  round {round_ + 1}/{ROUNDS}: bare, tracing off, tracing on, {seconds}s each")
+        for round_ in range(TRACE_ROUNDS):
+            say(f"  round {round_ + 1}/{TRACE_ROUNDS}: bare, off, on, {seconds}s each")
             for label, port in ports.items():
                 runs[label].append(closed_loop(port, requests, seconds))
-        say(f"  CPU time over {CPU_REQUESTS} requests each, {ROUNDS} alternating rounds ...")
+        say(f"  CPU time over {CPU_REQUESTS} requests each, {TRACE_ROUNDS} alternating rounds ...")
         samples: dict[str, list[float]] = {}
-        for _ in range(ROUNDS):  # alternating, like the rounds: the machine's load moves
+        for _ in range(TRACE_ROUNDS):  # alternating, like the rounds: the machine's load moves
             for label, port in ports.items():
                 pid = servers[label]
                 samplers = [
