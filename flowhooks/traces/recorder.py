@@ -255,7 +255,7 @@ class WriterProcess:
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
             )
-        except OSError as exc:
+        except (OSError, ValueError, TypeError) as exc:  # no executable, no processes left
             log.error("traces writer not started", extra={"fields": {"error": str(exc)}})
             return
         assert proc.stdin is not None
@@ -299,7 +299,10 @@ class WriterProcess:
         """Read the process's reports until it exits."""
         assert proc.stdout is not None
         async for line in proc.stdout:
-            written, dropped = (int(n) for n in line.split())
+            try:
+                written, dropped = (int(n) for n in line.split())
+            except ValueError:  # not a report (something else printed): not ours to read
+                continue
             self._outstanding -= written + dropped
             self._done(written, dropped)
         await proc.wait()

@@ -156,12 +156,16 @@ async def _frames(reader: asyncio.StreamReader) -> Any:
         yield payload
 
 
-def _report(written: int, dropped: int) -> None:
-    os.write(sys.stdout.fileno(), b"%d %d\n" % (written, dropped))
+def _reporter(fd: int) -> Done:
+    def report(written: int, dropped: int) -> None:
+        os.write(fd, b"%d %d\n" % (written, dropped))
+
+    return report
 
 
-async def serve_pipe() -> None:
-    """The writer process: frames from stdin until it ends, then drained."""
+async def serve_pipe(reports: int) -> None:
+    """The writer process: frames from stdin until it ends, then drained; reports on the
+    file descriptor ``reports``."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=2**26)
     await loop.connect_read_pipe(
@@ -174,7 +178,7 @@ async def serve_pipe() -> None:
     doc = orjson.loads(first)
     logs.configure(doc["log_level"])
     sink = _sink(doc["target"])
-    writer = Writer(Shaper(Rules.from_json(doc["rules"])), sink.insert, _report)
+    writer = Writer(Shaper(Rules.from_json(doc["rules"])), sink.insert, _reporter(reports))
     running = asyncio.create_task(writer.run())
     try:
         async for payload in frames:
@@ -188,7 +192,9 @@ async def serve_pipe() -> None:
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    uvloop.run(serve_pipe())
+    reports = os.dup(sys.stdout.fileno())
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print() is no report
+    uvloop.run(serve_pipe(reports))
 
 
 if __name__ == "__main__":
