@@ -2,16 +2,18 @@
 
 ``Writer`` is the batch loop: it takes what is queued at least every ``FLUSH_SECONDS``
 (sooner when a batch is waiting), shapes the traces (``record.Shaper``) a chunk at a
-time with a loop turn between, and stores each batch in one transaction
-(``batching.GroupCommit`` is the model), reporting what it wrote and dropped.
+time with a loop turn between, and stores them in few transactions
+(``storage.trace_rows``; ``batching.GroupCommit`` is the model), reporting what it
+wrote and dropped. A trace that cannot be shaped is dropped alone.
 
 Run as ``python -m flowhooks.traces.writer`` it is the serving process's writer process
 (``recorder.WriterProcess`` starts it): frames on stdin — first the start frame (JSON:
 the ``Rules``, where to write, the log level), then batches of ``Captured`` — and one
-line ``"<written> <dropped>\\n"`` on stdout after each batch. At the end of its stdin
-(the serving process stopped, or died) it writes everything it holds and exits. It
-ignores SIGINT and SIGTERM: a Ctrl-C or a service manager signals the whole process
-group, and the serving process's own stop ends its stdin after its last traces.
+line ``"<written> <dropped>\\n"`` on stdout after each batch (its own prints go to
+stderr). At the end of its stdin (the serving process stopped, or died) it writes
+everything it holds and exits. It ignores SIGINT and SIGTERM: a Ctrl-C or a service
+manager signals the whole process group, and the serving process's own stop ends its
+stdin after its last traces.
 """
 
 from __future__ import annotations
