@@ -13,10 +13,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -92,16 +94,27 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def cpu_own_seconds(pid: int) -> float:
+    """User + system CPU time of one process alone, without its children."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:13]) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_per_request(pids: list[int], port: int, requests: list[bytes]) -> list[float]:
     """Each process tree's CPU microseconds a request over CPU_REQUESTS closed-loop
     requests to ``port`` (the server's, and the database's when given)."""
-    before = [cpu_seconds(pid) for pid in pids]
+    return cpu_of([functools.partial(cpu_seconds, pid) for pid in pids], port, requests)
+
+
+def cpu_of(samplers: list[Callable[[], float]], port: int, requests: list[bytes]) -> list[float]:
+    """Each sampler's CPU microseconds a request over CPU_REQUESTS closed-loop requests."""
+    before = [sample() for sample in samplers]
     done = uvloop.run(
         loadgen.run(port, requests, connections=32, seconds=120, max_requests=CPU_REQUESTS)
     )
     return [
-        round((cpu_seconds(pid) - b) / max(1, done.requests) * 1e6, 1)
-        for pid, b in zip(pids, before, strict=True)
+        round((sample() - b) / max(1, done.requests) * 1e6, 1)
+        for sample, b in zip(samplers, before, strict=True)
     ]
 
 
@@ -343,6 +356,7 @@ BENCHES: dict[str, Bench] = {
 
 # -- tracing on against tracing off (issue 26) ------------------------------------------
 
+TRACE_ROUNDS = 5  # a few % apart, on a shared machine: more alternations than ROUNDS
 TRACE_BENCHES: dict[str, Callable[[], list[bytes]]] = {
     "validateDateTime (repeated inputs)": validate_repeated,
     "createOutbound": create_outbound,
@@ -401,7 +415,7 @@ def bench_trace_pair(
     name: str, requests: list[bytes], kind: str, url: str, seconds: float, out: Path
 ) -> dict[str, object]:
     """bare, flowhooks with tracing off and with tracing on (each on its own fresh
-    database), side by side; closed-loop rounds alternate the three ROUNDS times."""
+    database), side by side; closed-loop rounds alternate TRACE_ROUNDS times."""
     say(f"{name}:")
     servers = {}
     ports = {"bare": free_port(), "off": free_port(), "on": free_port()}
@@ -416,18 +430,31 @@ def bench_trace_pair(
         for port in ports.values():  # warm-up
             uvloop.run(loadgen.run(port, requests[:64], connections=32, seconds=1.0))
         runs: dict[str, list[loadgen.Result]] = {label: [] for label in ports}
-        for round_ in range(ROUNDS):
-            say(f"  round {round_ + 1}/{ROUNDS}: bare, tracing off, tracing on, {seconds}s each")
+        for round_ in range(TRACE_ROUNDS):
+            say(f"  round {round_ + 1}/{TRACE_ROUNDS}: bare, off, on, {seconds}s each")
             for label, port in ports.items():
                 runs[label].append(closed_loop(port, requests, seconds))
-        say(f"  CPU time over {CPU_REQUESTS} requests each ...")
-        cpu: dict[str, object] = {}
-        for label, port in ports.items():
-            db = [PG_PIDS["postgresql"]] if kind == "postgresql" and label != "bare" else []
-            ours, *theirs = cpu_per_request([servers[label], *db], port, requests)
-            cpu[label] = ours
-            if theirs:
-                cpu[f"postgresql_{label}"] = theirs[0]
+        say(f"  CPU time over {CPU_REQUESTS} requests each, {TRACE_ROUNDS} alternating rounds ...")
+        samples: dict[str, list[float]] = {}
+        for _ in range(TRACE_ROUNDS):  # alternating, like the rounds: the machine's load moves
+            for label, port in ports.items():
+                pid = servers[label]
+                samplers = [
+                    functools.partial(cpu_seconds, pid),
+                    functools.partial(cpu_own_seconds, pid),
+                ]
+                if kind == "postgresql" and label != "bare":
+                    samplers.append(functools.partial(cpu_seconds, PG_PIDS["postgresql"]))
+                ours, serving, *theirs = cpu_of(samplers, port, requests)
+                # the server with its children (the traces writer process); alone; PostgreSQL
+                for key, value in (
+                    (label, ours),
+                    (f"serving_{label}", serving),
+                    (f"writer_{label}", round(ours - serving, 1)),
+                    *((f"postgresql_{label}", v) for v in theirs),
+                ):
+                    samples.setdefault(key, []).append(value)
+        cpu = {key: statistics.median(values) for key, values in samples.items()}
         counts = trace_counts(ports["on"])
     medians = {label: median_run(r).summary() for label, r in runs.items()}
     return {
@@ -437,6 +464,7 @@ def bench_trace_pair(
         "on_vs_off": round(medians["on"]["rps"] / medians["off"]["rps"], 3),
         "off_vs_bare": round(medians["off"]["rps"] / medians["bare"]["rps"], 3),
         "cpu_us_per_request": cpu,
+        "cpu_samples": samples,
         "traces": counts,
         "errors": sum(r.errors for label in ("off", "on") for r in runs[label]),
     }
@@ -445,29 +473,35 @@ def bench_trace_pair(
 def trace_table(results: list[dict[str, object]]) -> str:
     rows = [
         "| benchmark | bare req/s | tracing off req/s | tracing on req/s | on/off | off/bare"
-        " | p99 ms off | p99 ms on | CPU µs/req bare | off | on | PostgreSQL off | on"
-        " | traces written | dropped | errors |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        " | p99 ms off | p99 ms on | CPU µs/req bare | off | on | on: serving process"
+        " | on: writer process | PostgreSQL off | on | traces written | dropped | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         rps, p99, cpu, n = r["rps"], r["p99_ms"], r["cpu_us_per_request"], r["traces"]
         rows.append(
             f"| {r['name']} | {rps['bare']} | {rps['off']} | {rps['on']} | {r['on_vs_off']}"  # type: ignore[index]
             f" | {r['off_vs_bare']} | {p99['off']} | {p99['on']} | {cpu['bare']} | {cpu['off']}"  # type: ignore[index]
-            f" | {cpu['on']} | {cpu.get('postgresql_off', '—')} | {cpu.get('postgresql_on', '—')}"  # type: ignore[index, attr-defined]
+            f" | {cpu['on']} | {cpu['serving_on']} | {cpu['writer_on']}"  # type: ignore[index]
+            f" | {cpu.get('postgresql_off', '—')} | {cpu.get('postgresql_on', '—')}"  # type: ignore[attr-defined]
             f" | {int(n['written'])} | {int(n['dropped'])} | {r['errors']} |"  # type: ignore[index]
         )
     return "\n".join(rows)
 
 
-def run_traces(urls: dict[str, str], seconds: float, out: Path) -> list[dict[str, object]]:
+def run_traces(
+    urls: dict[str, str], seconds: float, out: Path, only: str = ""
+) -> list[dict[str, object]]:
+    """The pairs whose name starts with ``only`` (all when empty)."""
     results = []
     for kind in ("sqlite", "postgresql"):
         label = "SQLite" if kind == "sqlite" else "PostgreSQL"
         for name, requests in TRACE_BENCHES.items():
-            results.append(
-                bench_trace_pair(f"{name} ({label})", requests(), kind, urls[kind], seconds, out)
-            )
+            if f"{name} ({label})".startswith(only):
+                pair = bench_trace_pair(
+                    f"{name} ({label})", requests(), kind, urls[kind], seconds, out
+                )
+                results.append(pair)
     return results
 
 
@@ -516,7 +550,7 @@ def main() -> None:
     results = []
     chosen = {n: b for n, b in BENCHES.items() if not args.only or n.startswith(args.only)}
     want_dispatch = not args.only or "dispatch".startswith(args.only) or args.only == "dispatch"
-    want_traces = not args.only or args.only == "traces"
+    want_traces = not args.only or args.only.startswith("traces")  # "traces:NAME": one pair
     kinds = {b.database for b in chosen.values()} | (
         {"sqlite", "postgresql"} if want_dispatch or want_traces else set()
     )
@@ -547,7 +581,7 @@ def main() -> None:
             (out / "mixed.json").write_text(json.dumps(mixed_load, indent=2))
             print(json.dumps(mixed_load, indent=2))
         if want_traces:
-            traced = run_traces(urls, args.seconds, out)
+            traced = run_traces(urls, args.seconds, out, (args.only or "traces")[7:])
             (out / "traces.json").write_text(json.dumps(traced, indent=2))
             print(trace_table(traced))
         if not args.only or args.only in ("deliveries", "fairness"):

@@ -1,48 +1,25 @@
-"""Flow traces (issue 26): written in batches, read newest first by keyset, purged oldest
-first.
-
-Performance: on SQLite a chunk of rows is one multi-row INSERT on the driver (~9 µs a
-row, against ~14 through SQLAlchemy's executemany), a transaction a chunk with a loop
-turn between, so no request waits more than one chunk's ~2 ms. (Running them in a thread
-to step outside the GIL cost ~20 µs a row more under load: the GIL's hand-offs.) On
-PostgreSQL the rows go as one prepared executemany on the driver (the server does the
-index work).
-"""
+"""Flow traces (issue 26): read newest first by keyset, purged oldest first; written by
+the writer process on the raw drivers (``trace_rows``), or here for an in-memory
+database (which only the serving process can reach)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from functools import lru_cache
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy.engine import make_url
 
 from flowhooks.storage import tables as t
 from flowhooks.storage.database import Storage
-from flowhooks.storage.dialect import insert_of
+from flowhooks.storage.trace_rows import CHUNK, sqlite_insert, sqlite_values
 from flowhooks.traces.record import Trace
 
 _tr = t.traces
-COLUMNS = (
-    "request_id",
-    "client",
-    "at",
-    "method",
-    "http_status",
-    "status",
-    "error_code",
-    "latency_ms",
-    "cli",
-    "call_key",
-    "request",
-    "answer",
-    "cut",
-)
-CHUNK = 200  # rows a statement: 2,600 values, under SQLite's 32,766
-_INSERT = insert_of(_tr, COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -62,54 +39,27 @@ class Selection:
 Cursor = tuple[datetime, int]  # (at, seq) of the last trace a page held
 
 
-@lru_cache(maxsize=8)
-def _sqlite_insert(rows: int) -> str:
-    one = "(" + ", ".join("?" * len(COLUMNS)) + ")"
-    return f"INSERT INTO traces ({', '.join(COLUMNS)}) VALUES " + ", ".join([one] * rows)
-
-
-def _sqlite_at(at: datetime) -> str:
-    """The text SQLAlchemy's SQLite DateTime stores: naive UTC with microseconds."""
-    return at.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def _sqlite_values(rows: Sequence[Trace]) -> list[Any]:
-    flat: list[Any] = []
-    for r in rows:
-        flat += (
-            r.request_id,
-            r.client,
-            _sqlite_at(r.at),
-            r.method,
-            r.http_status,
-            r.status,
-            r.error_code,
-            r.latency_ms,
-            r.cli,
-            r.call_key,
-            r.request,
-            r.answer,
-            int(r.cut),
-        )
-    return flat
+def writer_target(url: str, synchronous: str, statement_cache: bool) -> dict[str, Any] | None:
+    """Where the writer process writes (``trace_rows``' SqliteRows or PostgresRows), or
+    None for an in-memory SQLite database, which no other process can reach."""
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        if u.database in (None, "", ":memory:"):
+            return None
+        return {"sqlite": str(Path(u.database).resolve()), "synchronous": synchronous}
+    dsn = u.set(drivername="postgresql").render_as_string(hide_password=False)
+    return {"postgresql": dsn, "statement_cache": statement_cache}
 
 
 async def insert(storage: Storage, rows: Sequence[Trace]) -> None:
-    """Store ``rows`` in one transaction."""
-    if not rows:
-        return
-    if storage.is_postgres:
-        params = [{name: getattr(r, name) for name in COLUMNS} for r in rows]
-        async with storage.hot_write() as tx:
-            await tx.many(_INSERT, params)
-        return
+    """Store ``rows`` in this process, a transaction a chunk (an in-memory database)."""
     for start in range(0, len(rows), CHUNK):
         if start:
             await asyncio.sleep(0)  # requests waiting for the loop or the writer go first
         chunk = rows[start : start + CHUNK]
         async with storage.write() as conn:  # the writer's lock and BEGIN IMMEDIATE
             raw = await conn.run_sync(lambda sync: sync.connection.driver_connection)
-            raw.execute(_sqlite_insert(len(chunk)), _sqlite_values(chunk))
+            raw.execute(sqlite_insert(len(chunk)), sqlite_values(chunk))
 
 
 def _query(sel: Selection, after: Cursor | None, newest_first: bool, columns: Any) -> Any:

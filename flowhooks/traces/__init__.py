@@ -2,8 +2,10 @@
 
 * ``record``   what a trace holds, built from an answered envelope (pure): secrets
                "***" by the one rule (``redact``), long values cut and marked
-* ``recorder`` the bounded in-memory queue the envelope route hands answers to, and
-               the batch writer that stores them off the hot path
+* ``recorder`` what the envelope route hands answers to: their captures, bounded, sent
+               to the writer process (and that process started, watched, restarted)
+* ``writer``   the batch writer that shapes and stores them, and the writer process's
+               main (``python -m flowhooks.traces.writer``)
 * ``search``   a client's traces by filter, newest first, by keyset; one by requestId
 * ``export``   traces as SPEC 5 replay cases (pure), moment-dependent values as "*"
 """

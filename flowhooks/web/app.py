@@ -90,7 +90,7 @@ async def _traces_ctx(app: web.Application) -> AsyncIterator[None]:
     if not recorder.enabled:
         yield
         return
-    recorder.start(app[appkeys.DB], app[appkeys.CLOCK])
+    await recorder.start(app[appkeys.DB])
     try:
         yield
     finally:
@@ -216,7 +216,7 @@ def create_app(
     app[appkeys.ENGINE] = engine = Engine(registry, settings, clock, clients)
     app[appkeys.OPENAPI] = openapi.build(settings, registry)
     observer = Observer(access_log, metrics)
-    app[appkeys.TRACES] = recorder = Recorder(settings.traces, clients, settings.bots)
+    app[appkeys.TRACES] = recorder = Recorder(settings, clock)
     metrics.registry.register(TraceCounts(recorder))
     tracer = recorder.add if recorder.enabled else None
     envelope = envelope_route(engine, observer, tracer)  # observes itself: the hot path

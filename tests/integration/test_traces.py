@@ -10,6 +10,8 @@ import asyncio
 import io
 import json
 import logging
+import os
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -21,8 +23,15 @@ import pytest
 from sqlalchemy import func, select
 
 from flowhooks import replay
+from flowhooks.envelope import Answer
+from flowhooks.methods.engine import Outcome
 from flowhooks.settings import Settings
+from flowhooks.storage import Storage, migrations
 from flowhooks.storage import tables as t
+from flowhooks.storage import traces as store
+from flowhooks.traces import writer
+from flowhooks.traces.record import Shaper, Tokens, capture
+from flowhooks.traces.recorder import rules_of
 from flowhooks.web import keys as appkeys
 from flowhooks.workers.retention import purge_once
 from tests.conftest import NEUTRAL, answer_keys, envelope
@@ -449,6 +458,76 @@ async def test_a_full_queue_drops_traces_without_holding_answers_back(
     said = [r.getMessage() for r in caplog.records if r.name == "flowhooks.traces"]
     assert said.count("traces dropped: the queue is full (the database is slow or down)") == 1
     assert "traces queued again" in said  # each change of state once, not a line a drop
+
+
+async def test_a_writer_that_dies_is_started_again_and_the_traces_it_held_are_dropped(
+    make_client: Any, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="flowhooks.traces")
+    client = await make_client(traces_conf(db_url))
+    app = client.server.app
+    recorder = app[appkeys.TRACES]
+    plain = envelope("validateDateTime", inputDate="25-12-2026", inputTime="11:00", clientID="acme")
+
+    async def counts() -> tuple[float, float]:
+        text = await (await client.get("/metrics")).text()
+        return (
+            metric(text, "flowhooks_traces_written_total"),
+            metric(text, "flowhooks_traces_dropped_total"),
+        )
+
+    await post(client, plain)
+    await wait_for(lambda: recorder.written == 1, timeout=20)
+    first = recorder.writer_pid
+    assert first is not None and first != os.getpid()  # a process of its own
+    async with traces_held(app, db_url):
+        for _ in range(3):
+            assert (await post(client, plain))["status"] == "SUCCESS"
+        await wait_for(lambda: not recorder._batch, timeout=20)  # in the writer's hands
+        os.kill(first, signal.SIGKILL)
+        await wait_for(lambda: recorder.dropped == 3, timeout=20)
+    await wait_for(lambda: recorder.writer_pid not in (None, first), timeout=30)
+    for _ in range(2):
+        await post(client, plain)
+    await wait_for(lambda: recorder.written == 3, timeout=30)
+    assert await counts() == (3, 3)
+    assert len(await traces(client, limit="100")) == 3
+    said = [r.getMessage() for r in caplog.records if r.name == "flowhooks.traces"]
+    assert said.count("traces writer stopped; starting it again") == 1
+
+
+async def test_a_trace_that_cannot_be_shaped_is_dropped_alone(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The writer process's batch loop on the real row writers: one broken capture is
+    counted as dropped, the batch around it is stored."""
+    storage = Storage.open(db_url)
+    try:
+        await migrations.upgrade(storage)
+        target = store.writer_target(db_url, "NORMAL", True)
+        assert target is not None
+        sink = writer._sink(target)
+        done: list[tuple[int, int]] = []
+        tokens = Tokens()
+        answer = Answer(200, {"status": "SUCCESS", "requestId": "r", "keys": []})
+        out = Outcome(answer, "validateDateTime", "", None, NEUTRAL)
+        good = [capture(out, f"r-{i}", 0.001, out.answer.dumps(), None, lambda: NEUTRAL, tokens)
+                for i in range(3)]  # fmt: skip
+        broken = (*good[0][:7], b"{not json", *good[0][8:])
+        shaper = Shaper(rules_of(traces_conf(db_url)))
+        batch = writer.Writer(shaper, sink.insert, lambda w, d: done.append((w, d)))
+        running = asyncio.create_task(batch.run())
+        batch.put([good[0], broken, good[1], good[2]])
+        batch.close()
+        await running
+        await sink.close()
+        assert done == [(3, 0), (0, 1)]
+        async with storage.read() as conn:
+            ids = (await conn.execute(select(t.traces.c.request_id))).scalars().all()
+        assert sorted(ids) == ["r-0", "r-1", "r-2"]
+        assert "traces not shaped" in [r.getMessage() for r in caplog.records]
+    finally:
+        await storage.close()
 
 
 async def test_retention_purges_old_traces_in_batches(make_client: Any, db_url: str) -> None:

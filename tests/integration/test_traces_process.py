@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import subprocess
 from pathlib import Path
@@ -98,20 +99,46 @@ async def stored_ids(base: str) -> list[str]:
                 return found
 
 
+def children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def alive(pid: int) -> bool:
+    """Running (not gone, not a zombie waiting for its parent)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("how", ["serve", "with its writer", "serve --processes 2"])
 async def test_traces_answered_before_sigterm_are_all_there_after_a_restart(
-    db_url: str, tmp_path: Path
+    db_url: str, tmp_path: Path, how: str
 ) -> None:
+    """SIGTERM to the server; to the server and its writer process at once (a service
+    manager signals the whole group); to gunicorn's master of two serving processes."""
+    if how == "serve --processes 2" and not db_url.startswith("postgresql"):
+        pytest.skip("several processes share only PostgreSQL")
     port = free_port()
     conf = config(tmp_path / "flowhooks.toml", db_url, port)
     base = f"http://127.0.0.1:{port}"
-    with process("serve", "--config", str(conf)) as first:
+    several = ("--processes", "2") if how == "serve --processes 2" else ()
+    with process("serve", *several, "--config", str(conf)) as first:
         await ready(base)
         answered = await send(base, 400)
+        family = [w for c in children(first.pid) for w in [c, *children(c)]]
         first.proc.send_signal(signal.SIGTERM)  # at once: most traces are still queued
+        if how == "with its writer":
+            for writer in family:
+                os.kill(writer, signal.SIGTERM)  # ignored: its server ends its input
         assert await asyncio.to_thread(first.proc.wait, 30) == 0
+        assert not [p for p in family if alive(p)]  # each writer ended with its server
     with process("serve", "--config", str(conf)):
         await ready(base)
         assert sorted(await stored_ids(base)) == sorted(answered)
+    if how != "serve":
+        return
     out = tmp_path / "calls.jsonl"
     assert EXE is not None
     done = await asyncio.to_thread(
@@ -144,3 +171,32 @@ async def test_traces_answered_before_sigterm_are_all_there_after_a_restart(
     )
     assert bad.returncode == 2 and "--from: not ISO 8601" in bad.stderr
     assert "an ISO 8601 instant with an offset" in bad.stderr
+
+
+async def test_a_killed_server_leaves_no_writer_behind_and_its_traces_are_kept(
+    db_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    conf = config(tmp_path / "flowhooks.toml", db_url, port)
+    base = f"http://127.0.0.1:{port}"
+    with process("serve", "--config", str(conf)) as first:
+        await ready(base)
+        answered = await send(base, 50)
+        [writer] = children(first.pid)
+        for _ in range(600):  # in the writer's hands: sent every 20 ms
+            async with aiohttp.ClientSession() as session:
+                async with session.get(f"{base}/metrics") as resp:
+                    text = await resp.text()
+            if "flowhooks_traces_written_total 50.0" in text:
+                break
+            await asyncio.sleep(0.05)
+        first.proc.kill()
+        await asyncio.to_thread(first.proc.wait, 30)
+        for _ in range(600):
+            if not alive(writer):
+                break
+            await asyncio.sleep(0.05)
+        assert not alive(writer)  # the end of its input ends it
+    with process("serve", "--config", str(conf)):
+        await ready(base)
+        assert sorted(await stored_ids(base)) == sorted(answered)

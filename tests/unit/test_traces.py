@@ -5,24 +5,41 @@ from __future__ import annotations
 
 import io
 import json
+import marshal
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
 
 from flowhooks import envelope, replay
-from flowhooks.clients import Clients
+from flowhooks.clock import FixedClock
 from flowhooks.errors import ConfigError
 from flowhooks.methods.engine import Outcome
 from flowhooks.traces import search
 from flowhooks.traces.export import case_of, varies
-from flowhooks.traces.record import Trace, capture
-from flowhooks.traces.recorder import Recorder, shaper_for
+from flowhooks.traces.record import (
+    Captured,
+    Shaper,
+    Tokens,
+    Trace,
+    capture,
+    moment_bytes,
+    moment_of,
+)
+from flowhooks.traces.recorder import Recorder, _marshalled, rules_of
 from tests.conftest import settings_from
 
 NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)
+
+
+class Reason(StrEnum):
+    ODD = "ODD"
+
+
 CONF = settings_from(
     """
 [clients.acme]
@@ -39,8 +56,14 @@ max_value_chars = 20
 )
 
 
-def shaper() -> Any:
-    return shaper_for(CONF.traces, Clients(CONF.clients), CONF.bots)
+def shaper() -> Shaper:
+    return Shaper(rules_of(CONF))
+
+
+def cap(
+    out: Outcome, rid: str, wire: bytes, body: bytes | None, tokens: Tokens | None = None
+) -> Captured:
+    return capture(out, rid, 0.0012, wire, body, lambda: NOW, tokens or Tokens())
 
 
 def outcome(keys: list[dict[str, Any]], answer: dict[str, Any], method: str = "m") -> Outcome:
@@ -53,7 +76,7 @@ def outcome(keys: list[dict[str, Any]], answer: dict[str, Any], method: str = "m
 def trace(out: Outcome) -> Trace:
     assert out.env is not None
     body = orjson.dumps({"method": out.env.method, "keys": list(out.env.raw)})
-    made: Trace = shaper().trace(capture(out, "r-1", 0.0012, out.answer.dumps(), body), NOW)
+    made: Trace = shaper().trace(cap(out, "r-1", out.answer.dumps(), body))
     return made
 
 
@@ -118,13 +141,13 @@ def test_plain_keys_are_stored_as_sent_and_memoised_only_without_secrets() -> No
     plain = [{"name": "$flow.key.inputDate", "value": "25-12-2026"}]
     out = outcome(plain, {"keys": [{"name": "$flow.key.status", "value": "SUCCESS"}]})
     body = orjson.dumps({"method": "m", "keys": plain})
-    first = s.trace(capture(out, "r-1", 0.0, out.answer.dumps(), body), NOW)
+    first = s.trace(cap(out, "r-1", out.answer.dumps(), body))
     assert orjson.loads(first.request) == {"method": "m", "keys": plain}
     assert s._requests == {body: first.request}
     secret = [{"name": "securityID", "value": "s" * 64}]
     out = outcome(secret, {"keys": []})
     body = orjson.dumps({"method": "m", "keys": secret})
-    s.trace(capture(out, "r-2", 0.0, out.answer.dumps(), body), NOW)
+    s.trace(cap(out, "r-2", out.answer.dumps(), body))
     assert body not in s._requests  # a body with a secret is never kept
 
 
@@ -133,10 +156,12 @@ def test_a_memoised_answer_is_read_from_its_bytes_once() -> None:
     fragment = orjson.Fragment(b'[{"name":"$flow.key.status","value":"SUCCESS"}]')
     out = outcome([], {"keys": fragment})
     wire = out.answer.dumps()
-    first = s.trace(capture(out, "r-1", 0.0, wire, b"{}"), NOW)
-    again = s.trace(capture(out, "r-2", 0.0, wire, b"{}"), NOW)
+    tokens = Tokens()
+    first, again = (s.trace(cap(out, rid, wire, b"{}", tokens)) for rid in ("r-1", "r-2"))
     assert keys(first.answer) == {"$flow.key.status": "SUCCESS"} and again.answer == first.answer
-    assert list(s._answers) == [fragment]
+    assert list(s._answers) == [tokens.of(fragment)]  # one answer read, by its number
+    other = outcome([], {"keys": orjson.Fragment(b"[]")})
+    assert s.trace(cap(other, "r-3", other.answer.dumps(), b"{}", tokens)).answer == "[]"
 
 
 def test_the_owner_cli_call_key_and_error_code() -> None:
@@ -166,10 +191,39 @@ def test_the_owner_cli_call_key_and_error_code() -> None:
     assert trace(outcome([{"name": "cli", "value": "not a number"}], {})).cli == ""
 
 
+def test_the_writer_process_gets_no_secret_and_captures_cross_the_pipe_intact() -> None:
+    rules = rules_of(CONF)
+    sent = orjson.dumps(rules.to_json())
+    for secret in (b"acme-cust-token", b"bot-token-1", b"SSSS"):
+        assert secret not in sent
+    assert Shaper(type(rules).from_json(orjson.loads(sent))).rules == rules
+    out = outcome([{"name": "clientID", "value": "acme"}], {"keys": []})
+    captured = cap(out, "r-1", out.answer.dumps(), b'{"method":"m","keys":[]}')
+    [back] = marshal.loads(_marshalled([captured]))
+    assert back == captured and shaper().trace(back) == shaper().trace(captured)
+    odd = Outcome(out.answer, "m", Reason.ODD, out.env, NOW)  # a str subclass: made plain
+    [plain] = marshal.loads(_marshalled([cap(odd, "r-2", b"{}", None)]))
+    assert plain[4] == "ODD" and type(plain[4]) is str
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        NOW.replace(microsecond=123457),
+        datetime(1971, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+        datetime(8999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 7, 1, 12, 30, 0, 7, tzinfo=ZoneInfo("Europe/Berlin")),
+    ],
+)
+def test_the_moment_crosses_the_pipe_exact_to_the_microsecond(at: datetime) -> None:
+    back = moment_of(moment_bytes(at))
+    assert back == at and back.tzinfo is UTC
+
+
 def test_a_body_that_was_no_envelope_has_no_request_and_no_case() -> None:
     answer = envelope.error("", "r-1", 400, "BAD_ENVELOPE", "body is not valid JSON")
     out = Outcome(answer, "unknown", "BAD_ENVELOPE")
-    made = shaper().trace(capture(out, "r-1", 0.0, answer.dumps(), b"{not json"), NOW)
+    made = shaper().trace(cap(out, "r-1", answer.dumps(), b"{not json"))
     assert made.request is None and made.method == "unknown" and made.client == "default"
     assert made.error_code == "BAD_ENVELOPE" and made.http_status == 400
     assert case_of({"request": None}) is None
@@ -228,27 +282,27 @@ def test_traces_settings_errors_name_their_toml_path(text: str, path: str) -> No
 
 def test_sampling_keeps_or_leaves_whole_calls() -> None:
     conf = settings_from("[traces]\nsample_rate = 0.5\n")
-    recorder = Recorder(conf.traces, Clients(conf.clients), {})
+    recorder = Recorder(conf, FixedClock(NOW))
     kept = {}
     for call in range(200):
         for step in range(3):
             out = outcome([{"name": "callId", "value": f"c-{call}"}], {"keys": []})
-            before = len(recorder._queue)
+            before = len(recorder._batch)
             recorder.add(out, f"r-{call}-{step}", 0.0, b"{}")
-            kept.setdefault(call, set()).add(len(recorder._queue) > before)
+            kept.setdefault(call, set()).add(len(recorder._batch) > before)
     assert all(len(v) == 1 for v in kept.values())  # a call: all its envelopes or none
     share = sum(v == {True} for v in kept.values()) / len(kept)
     assert 0.35 < share < 0.65
     off = settings_from("[traces]\nsample_rate = 0\n")
-    assert not Recorder(off.traces, Clients(off.clients), {}).enabled
+    assert not Recorder(off, FixedClock(NOW)).enabled
 
 
 def test_unauthorized_and_forbidden_answers_are_not_traced() -> None:
-    recorder = Recorder(CONF.traces, Clients(CONF.clients), {})
+    recorder = Recorder(CONF, FixedClock(NOW))
     for code in ("UNAUTHORIZED", "FORBIDDEN"):
         answer = envelope.error("", "r", 401, code, "no")
         recorder.add(Outcome(answer, "unknown", code), "r", 0.0, b"{}")
-    assert recorder._queue == [] and recorder.dropped == 0
+    assert recorder._batch == [] and recorder.dropped == 0
 
 
 def test_cursors_round_trip_and_refuse_what_they_did_not_make() -> None:
