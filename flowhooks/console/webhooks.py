@@ -133,8 +133,7 @@ async def create(request: web.Request) -> web.StreamResponse:
     except FieldProblem as exc:
         return await _list_page(request, 422, _failed("create", exc), _refill(form))
     except TooMany as exc:
-        problem = Exception(f"a client may have at most {exc.args[0]} webhooks")
-        return await _list_page(request, 409, _failed("create", problem), _refill(form))
+        return await _list_page(request, 409, _failed("create", exc), _refill(form))
     except VaultUnavailable as exc:
         return await _list_page(request, 503, _failed("create", exc), _refill(form))
     response = see_other(_path(row["id"]))

@@ -95,6 +95,7 @@ class Recorder:
         self._closing = False
         self._full = False  # dropping since the queue filled (logged on each change)
         self._link: WriterProcess | InlineWriter | None = None
+        self._reported = asyncio.Event()  # set by each report of the writer
 
     # -- the hot path ---------------------------------------------------------------
 
@@ -153,9 +154,19 @@ class Recorder:
         self.written += written
         self.dropped += dropped
         self._held -= written + dropped
+        self._reported.set()
         if self._full and self._held < self._max:
             self._full = False
             log.info("traces queued again", extra={"fields": {"dropped": self.dropped}})
+
+    async def flush(self, timeout: float = 30.0) -> None:
+        """Send what is taken now and wait until the writer has reported all of it
+        (stored or dropped): what a test reads next is there."""
+        self._send()
+        async with asyncio.timeout(timeout):
+            while self._held > 0:
+                self._reported.clear()
+                await self._reported.wait()
 
     # -- its life -------------------------------------------------------------------
 

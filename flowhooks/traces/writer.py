@@ -142,7 +142,7 @@ def start_frame(rules: Rules, target: dict[str, Any], log_level: str) -> bytes:
     return FRAME.pack(len(payload)) + payload
 
 
-def _sink(target: dict[str, Any]) -> trace_rows.SqliteRows | trace_rows.PostgresRows:
+def rows_writer(target: dict[str, Any]) -> trace_rows.SqliteRows | trace_rows.PostgresRows:
     if "sqlite" in target:
         return trace_rows.SqliteRows(target["sqlite"], target["synchronous"])
     return trace_rows.PostgresRows(target["postgresql"], target["statement_cache"])
@@ -179,7 +179,7 @@ async def serve_pipe(reports: int) -> None:
         return  # the serving process stopped before it sent anything
     doc = orjson.loads(first)
     logs.configure(doc["log_level"])
-    sink = _sink(doc["target"])
+    sink = rows_writer(doc["target"])
     writer = Writer(Shaper(Rules.from_json(doc["rules"])), sink.insert, _reporter(reports))
     running = asyncio.create_task(writer.run())
     try:

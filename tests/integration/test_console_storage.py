@@ -16,6 +16,7 @@ from flowhooks.storage import Storage, migrations, outbound, outbox, signins, st
 from flowhooks.storage import links as link_store
 from flowhooks.storage import traces as trace_store
 from flowhooks.storage.links import Clicks, StoredLink
+from flowhooks.traces import writer
 from flowhooks.traces.record import Trace
 from flowhooks.webhooks.events import NewDelivery
 from flowhooks.webhooks.retry import Decision
@@ -193,13 +194,17 @@ def trace(client: str, at: datetime, method: str, latency_ms: float, http: int =
     )
 
 
-async def test_a_clients_traced_requests_an_hour_with_latency_buckets(storage: Storage) -> None:
+async def test_a_clients_traced_requests_an_hour_with_latency_buckets(
+    storage: Storage, db_url: str
+) -> None:
     """Grouped as the hourly counters are (UTC hours, ``metrics.BUCKETS``), the
-    client's own, from ``since`` on; written by the traces' own writer."""
+    client's own, from ``since`` on; written by the traces writer's own row writer."""
     since = NOW - timedelta(hours=1)  # 09:00 UTC
     hour9, hour10 = since, NOW
-    await trace_store.insert(
-        storage,
+    target = trace_store.writer_target(db_url, "NORMAL", True)
+    assert target is not None
+    rows = writer.rows_writer(target)
+    await rows.insert(
         [
             trace("acme", since - timedelta(microseconds=1), "validateDateTime", 1),  # before
             trace("acme", since, "validateDateTime", 0.3),  # bucket 0: <= 0.5 ms
@@ -210,6 +215,7 @@ async def test_a_clients_traced_requests_an_hour_with_latency_buckets(storage: S
             trace("other", NOW, "validateDateTime", 1),
         ],
     )
+    await rows.close()
     requests, latency = await stats.traced_since(storage, "acme", since)
     assert [
         (r["hour"], r["method"], r["http_status"], r["status"], r["count"]) for r in requests

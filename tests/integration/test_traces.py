@@ -506,7 +506,7 @@ async def test_a_trace_that_cannot_be_shaped_is_dropped_alone(
         await migrations.upgrade(storage)
         target = store.writer_target(db_url, "NORMAL", True)
         assert target is not None
-        sink = writer._sink(target)
+        sink = writer.rows_writer(target)
         done: list[tuple[int, int]] = []
         tokens = Tokens()
         answer = Answer(200, {"status": "SUCCESS", "requestId": "r", "keys": []})
