@@ -19,7 +19,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, exists, func, or_, select, update
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from flowhooks.storage import tables as t
 from flowhooks.storage.database import Storage
@@ -180,7 +192,11 @@ async def claim(
                 continue
             pick = (
                 select(_d.c.seq)
-                .where(_d.c.client == client, _d.c.endpoint == endpoint, _claimable(now))
+                .where(_d.c.client == client, _d.c.endpoint == endpoint, _d.c.state == "pending")
+                # not an index condition (COALESCE): read the endpoint's index in seq order and
+                # stop at ``limit``; on ix_deliveries_due SQLite sorted the whole backlog a claim
+                .where(func.coalesce(_d.c.next_attempt_at, _d.c.next_attempt_at) <= now)
+                .where(or_(_d.c.lease_until.is_(None), _d.c.lease_until < now))
                 .where(~exists().where(_health_of(client, endpoint), _h.c.backed_off_until > now))
                 .order_by(_d.c.seq)
                 .limit(limit)
@@ -236,6 +252,45 @@ class Finished:
     recovered: bool = False  # this success ended the endpoint's failures
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """One attempt's outcome, to write."""
+
+    claimed: Claimed
+    decision: Decision
+    status: int | None
+    now: datetime
+    fingerprint: str = ""
+    report: EndpointReport | None = None
+    elapsed_ms: float | None = None
+
+
+def _typed(name: str, column: Any) -> Any:
+    return bindparam(name, type_=column.type)
+
+
+# one statement for every outcome (executemany): a column an outcome leaves alone is
+# bound NULL and kept by COALESCE
+_FINISH = (
+    update(_d)
+    .where(
+        _d.c.seq == bindparam("b_seq"),
+        _d.c.state == "pending",
+        _d.c.lease_owner == bindparam("b_owner"),
+    )
+    .values(
+        state=bindparam("b_state"),
+        last_status=bindparam("b_status", type_=Integer()),
+        last_error=bindparam("b_error", type_=String()),
+        lease_owner=None,
+        lease_until=None,
+        updated_at=_typed("b_now", _d.c.updated_at),
+        delivered_at=func.coalesce(_typed("b_delivered", _d.c.delivered_at), _d.c.delivered_at),
+        next_attempt_at=func.coalesce(_typed("b_next", _d.c.next_attempt_at), _d.c.next_attempt_at),
+    )
+)
+
+
 async def finish(
     storage: Storage,
     claimed: Claimed,
@@ -250,43 +305,67 @@ async def finish(
     """Write an attempt's outcome, and its endpoint's health, if the delivery is still ours.
 
     The attempt itself is kept too (``delivery_attempts``: the console lists them)."""
-    values: dict[str, Any] = {
-        "state": decision.state,
-        "last_status": status,
-        "last_error": None if decision.error is None else decision.error[:500],
-        "lease_owner": None,
-        "lease_until": None,
-        "updated_at": now,
-    }
-    if decision.state == "delivered":
-        values["delivered_at"] = now
-    if decision.next_attempt_at is not None:
-        values["next_attempt_at"] = decision.next_attempt_at
+    outcome = Outcome(claimed, decision, status, now, fingerprint, report, elapsed_ms)
+    return (await finish_many(storage, owner, [outcome]))[0]
+
+
+async def finish_many(storage: Storage, owner: str, outcomes: Sequence[Outcome]) -> list[Finished]:
+    """``finish`` for attempts that ended together, in one transaction (the delivery
+    loop's group commit: a transaction's fixed cost was most of a delivery's writes).
+    An outcome whose delivery is no longer ours (its lease was taken over) writes nothing."""
+    seqs = [o.claimed.seq for o in outcomes]
     async with storage.write() as conn:
-        done = await conn.execute(
-            update(_d)
-            .where(_d.c.seq == claimed.seq, _d.c.state == "pending", _d.c.lease_owner == owner)
-            .values(**values)
-            .returning(_d.c.seq)
+        held = await conn.execute(
+            select(_d.c.seq)
+            .where(_d.c.seq.in_(seqs), _d.c.state == "pending", _d.c.lease_owner == owner)
+            .with_for_update()
         )
-        if done.first() is None:
-            return Finished(ours=False)
-        await conn.execute(
-            t.delivery_attempts.insert().values(
-                delivery_seq=claimed.seq,
-                attempt=claimed.attempts,
-                at=now,
-                outcome=decision.state,
-                status=status,
-                error=values["last_error"],
-                elapsed_ms=elapsed_ms,
-            )
-        )
-        if decision.state == "disabled":
-            await _disable(conn, claimed.target, fingerprint, now, decision)
-        if report is None:
-            return Finished(ours=True)
-        return await _record(conn, claimed.target, report, now)
+        ours = set(held.scalars())
+        mine = [o for o in outcomes if o.claimed.seq in ours]
+        if mine:
+            await conn.execute(_FINISH, [_finish_row(o, owner) for o in mine])
+            await conn.execute(t.delivery_attempts.insert(), [_attempt_row(o) for o in mine])
+        finished: list[Finished] = []
+        for o in outcomes:
+            if o.claimed.seq not in ours:
+                finished.append(Finished(ours=False))
+                continue
+            if o.decision.state == "disabled":
+                await _disable(conn, o.claimed.target, o.fingerprint, o.now, o.decision)
+            if o.report is None:
+                finished.append(Finished(ours=True))
+            else:
+                finished.append(await _record(conn, o.claimed.target, o.report, o.now))
+        return finished
+
+
+def _error_of(decision: Decision) -> str | None:
+    return None if decision.error is None else decision.error[:500]
+
+
+def _finish_row(o: Outcome, owner: str) -> dict[str, Any]:
+    return {
+        "b_seq": o.claimed.seq,
+        "b_owner": owner,
+        "b_state": o.decision.state,
+        "b_status": o.status,
+        "b_error": _error_of(o.decision),
+        "b_now": o.now,
+        "b_delivered": o.now if o.decision.state == "delivered" else None,
+        "b_next": o.decision.next_attempt_at,
+    }
+
+
+def _attempt_row(o: Outcome) -> dict[str, Any]:
+    return {
+        "delivery_seq": o.claimed.seq,
+        "attempt": o.claimed.attempts,
+        "at": o.now,
+        "outcome": o.decision.state,
+        "status": o.status,
+        "error": _error_of(o.decision),
+        "elapsed_ms": o.elapsed_ms,
+    }
 
 
 async def _record(conn: Any, endpoint: Endpoint, report: EndpointReport, now: datetime) -> Finished:

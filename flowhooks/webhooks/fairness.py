@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from heapq import heapify, heappop, heappush
 
 Endpoint = tuple[str, str]  # (client, the endpoint's name within the client)
@@ -145,3 +145,17 @@ class _Turn:
             heappush(self.clients, self.client_key(client))
             return d
         return None
+
+
+def after_claims(
+    due: Sequence[Due], given: Mapping[Endpoint, int], claimed: Mapping[Endpoint, int]
+) -> list[Due]:
+    """What is left of ``due`` once ``claimed`` of the ``given`` slots were claimed: an
+    endpoint that filled fewer than it was given has nothing more due."""
+    left = []
+    for d in due:
+        took = claimed.get(d.endpoint, 0)
+        if took < given.get(d.endpoint, 0) or took >= d.due:
+            continue
+        left.append(replace(d, due=d.due - took) if took else d)
+    return left

@@ -20,7 +20,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,8 +28,9 @@ from typing import Any
 import aiohttp
 
 from flowhooks import __version__
+from flowhooks.batching import GroupCommit
 from flowhooks.clock import Clock
-from flowhooks.errors import StorageUnavailable
+from flowhooks.errors import HandlerFailed
 from flowhooks.integrations.http import ForbiddenTarget, NoAnswer, guarded, read_body
 from flowhooks.settings import Settings
 from flowhooks.storage import Storage, outbox
@@ -52,6 +53,9 @@ from flowhooks.workers.turns import run_turns
 
 log = logging.getLogger("flowhooks.delivery")
 USER_AGENT = f"flowhooks/{__version__}"
+# performance: finding the due endpoints reads the whole backlog; while one lasts, turns
+# (one a finished attempt) reuse the last list, less what they claimed, this long
+DUE_REUSE_S = 0.05
 HEALTH_EVERY_S = 1.0  # how often /readyz's list of endpoints in back-off is refreshed
 MAX_ANSWER_BYTES = 64 * 1024  # of a receiver's answer read; its status alone decides
 
@@ -125,6 +129,10 @@ class DeliveryLoop:
             max(1, self.conf.concurrency - self.conf.per_endpoint, self.conf.concurrency // 2),
             self.conf.breaker_failures,
         )
+        # attempts that end while one outcome commits are written by the next, together
+        self._outcomes = GroupCommit(self._write_outcomes)
+        self._due: list[fairness.Due] = []  # the last due list, less what was claimed since
+        self._due_at = -DUE_REUSE_S
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._per_endpoint: Counter[Endpoint] = Counter()
@@ -138,7 +146,12 @@ class DeliveryLoop:
         self.alive_at = 0.0  # monotonic time of the last completed turn, for /readyz
 
     def wake(self) -> None:
+        """New deliveries were written: the next turn looks for them."""
+        self._due_at = -DUE_REUSE_S
         self._wake.set()
+
+    async def _write_outcomes(self, outcomes: Sequence[outbox.Outcome]) -> list[outbox.Finished]:
+        return await outbox.finish_many(self.storage, self.owner, outcomes)
 
     def _alive(self) -> None:
         self.alive_at = time.monotonic()
@@ -198,7 +211,10 @@ class DeliveryLoop:
         # seen by the query) still counts as in flight; its end wakes the next turn.
         in_flight, failing_in_flight = Counter(self._per_endpoint), self._failing_in_flight
         answering = frozenset(self._answering)
-        due = await outbox.due_endpoints(self.storage, now)
+        if not self._due or time.monotonic() - self._due_at >= DUE_REUSE_S:
+            self._due = await outbox.due_endpoints(self.storage, now)
+            self._due_at = time.monotonic()
+        due = self._due
         given = fairness.share(
             due,
             in_flight,
@@ -219,7 +235,9 @@ class DeliveryLoop:
             self._served_clients[endpoint[0]] = self._served_endpoints[endpoint] = self._tick
         failing = {d.endpoint for d in due if d.failures > 0}
         lease_until = now + timedelta(seconds=self.conf.lease_seconds)
-        claimed = await outbox.claim(self.storage, Counter(given), self.owner, now, lease_until)
+        grants = Counter(given)
+        claimed = await outbox.claim(self.storage, grants, self.owner, now, lease_until)
+        self._due = fairness.after_claims(due, grants, Counter(c.target for c in claimed))
         for c in claimed:
             self._start(c, c.target in failing)
         return len(claimed)
@@ -332,19 +350,13 @@ class DeliveryLoop:
             log.info(
                 "webhook attempt failed", extra={"fields": {**fields, "error": decision.error}}
             )
+        elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+        attempt = outbox.Outcome(
+            claimed, decision, result.status, self.clock.now(), fingerprint, report, elapsed_ms
+        )
         try:
-            finished = await outbox.finish(
-                self.storage,
-                claimed,
-                self.owner,
-                decision,
-                result.status,
-                self.clock.now(),
-                fingerprint,
-                report,
-                elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
-            )
-        except StorageUnavailable:
+            finished = await self._outcomes.submit(attempt)
+        except HandlerFailed:  # the database is unavailable, or the process is stopping
             log.error(
                 "could not record a delivery attempt; its lease will re-send it",
                 extra={"fields": fields},

@@ -10,10 +10,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select, update
 
 from flowhooks.outbound.model import NewCall, NewRequest
 from flowhooks.storage import Storage, migrations, outbound, outbox, signins, stats
 from flowhooks.storage import links as link_store
+from flowhooks.storage import tables as t
 from flowhooks.storage import traces as trace_store
 from flowhooks.storage.links import Clicks, StoredLink
 from flowhooks.traces import writer
@@ -334,3 +336,50 @@ async def test_every_endpoints_day_at_once_matches_each_endpoints_own(storage: S
         assert every[endpoint] == await outbox.endpoint_stats(storage, ("acme", endpoint), since)
     assert sum(every["whk_a"]["counts"].values()) == 3
     assert every["report"]["last_failure_at"] is not None
+
+
+async def test_outcomes_finished_together_share_one_transaction_and_skip_a_lost_lease(
+    storage: Storage,
+) -> None:
+    """The delivery loop's group commit: each outcome is written as ``finish`` writes it
+    alone (state, attempt row, a 410's hold), and one whose lease another worker took
+    is left as it is."""
+    async with storage.write() as conn:
+        await outbox.enqueue(conn, [delivery("acme", NOW) for _ in range(3)])
+    until = NOW + timedelta(minutes=1)
+    one, two, three = await outbox.claim(storage, {("acme", "report"): 3}, "w", NOW, until)
+    async with storage.write() as conn:  # its lease ran out; another worker took it
+        await conn.execute(
+            update(t.deliveries).where(t.deliveries.c.seq == three.seq).values(lease_owner="w2")
+        )
+    later = NOW + timedelta(seconds=5)
+    retry = Decision("pending", later + timedelta(minutes=1), "HTTP 500")
+    finished = await outbox.finish_many(
+        storage,
+        "w",
+        [
+            outbox.Outcome(one, Decision("delivered", None, None), 200, later, elapsed_ms=3.0),
+            outbox.Outcome(two, retry, 500, later),
+            outbox.Outcome(three, retry, 500, later),  # not ours any more
+        ],
+    )
+    assert [f.ours for f in finished] == [True, True, False]
+    async with storage.read() as conn:
+        rows = {
+            r.seq: r
+            for r in await conn.execute(
+                select(t.deliveries.c.seq, t.deliveries.c.state, t.deliveries.c.delivered_at,
+                       t.deliveries.c.next_attempt_at, t.deliveries.c.lease_owner)
+            )
+        }  # fmt: skip
+    assert (rows[one.seq].state, rows[one.seq].delivered_at) == ("delivered", later)
+    assert rows[one.seq].lease_owner is None
+    assert rows[two.seq].state == "pending"
+    assert rows[two.seq].next_attempt_at == retry.next_attempt_at
+    assert (rows[three.seq].state, rows[three.seq].lease_owner) == ("pending", "w2")  # untouched
+    tries = await outbox.attempts_of(storage, [one.seq, two.seq, three.seq])
+    assert [(a["outcome"], a["status"], a["elapsed_ms"]) for a in tries[one.seq]] == [
+        ("delivered", 200, 3.0)
+    ]
+    assert [(a["outcome"], a["error"]) for a in tries[two.seq]] == [("pending", "HTTP 500")]
+    assert tries[three.seq] == []

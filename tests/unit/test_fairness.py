@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowhooks.webhooks.fairness import Due, Endpoint, Slots, share
+from flowhooks.webhooks.fairness import Due, Endpoint, Slots, after_claims, share
 from flowhooks.webhooks.retry import FORBIDDEN, Backoff, Breaker, Result, endpoint_failed
 
 NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)
@@ -191,3 +191,17 @@ def test_the_breaker_backs_off_after_failures_in_a_row_doubling_to_the_cap() -> 
     assert (k, until) == (2, NOW + timedelta(seconds=5))  # the probe failed: twice as long
     k, until = breaker.back_off(40, 30, NOW, NOW, 0.999999) or (0, NOW)
     assert until <= NOW + timedelta(seconds=3600)  # never longer than max_backoff
+
+
+def test_a_due_list_reused_between_turns_loses_what_was_claimed() -> None:
+    """The delivery loop reuses its last due list for DUE_REUSE_S: what it claimed is
+    taken off, and an endpoint that filled fewer slots than it was given is gone."""
+    a, b, c = due("acme", "report", 10), due("acme", "call_status", 3), due("other", "report", 5)
+    left = after_claims(
+        [a, b, c],
+        given={a.endpoint: 4, b.endpoint: 4, c.endpoint: 2},
+        claimed={a.endpoint: 4, b.endpoint: 3, c.endpoint: 2},
+    )
+    assert [(d.endpoint, d.due) for d in left] == [(a.endpoint, 6), (c.endpoint, 3)]
+    assert after_claims([a], given={}, claimed={}) == [a]  # nothing given: as it was
+    assert after_claims([c], given={c.endpoint: 5}, claimed={c.endpoint: 5}) == []  # all taken
