@@ -41,6 +41,8 @@ log = logging.getLogger("flowhooks.traces")
 FLUSH_SECONDS = 0.25  # the longest a trace waits for the writer
 BATCH = 1000  # queued traces that wake the writer before its time
 CHUNK = 200  # traces shaped between two loop turns
+NICENESS = 10  # on a busy host the CPU goes to answers first; traces use what is left
+
 FRAME = struct.Struct("<I")  # a frame on the pipe: its length, then its bytes
 
 Store = Callable[[Sequence[Trace]], Awaitable[None]]
@@ -192,6 +194,7 @@ async def serve_pipe(reports: int) -> None:
 
 
 def main() -> None:
+    os.nice(NICENESS)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     reports = os.dup(sys.stdout.fileno())

@@ -190,6 +190,10 @@ async def test_a_killed_server_leaves_no_writer_behind_and_its_traces_are_kept(
             if "flowhooks_traces_written_total 50.0" in text:
                 break
             await asyncio.sleep(0.05)
+        # it has written: it runs below the serving process (answers first on a busy host)
+        assert os.getpriority(os.PRIO_PROCESS, writer) > os.getpriority(
+            os.PRIO_PROCESS, first.proc.pid
+        )
         first.proc.kill()
         await asyncio.to_thread(first.proc.wait, 30)
         for _ in range(600):
