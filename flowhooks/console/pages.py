@@ -165,21 +165,31 @@ def page(view: View) -> View:
         request[SESSION] = session
         if session.client is not None:
             request[CLIENT] = session.client  # the /api/v1 views it reuses read this
-        if request.method == "POST":
-            form = await _form(request)
-            if form is None:
-                return error_page(request, 400, "Bad request", "The form could not be read.")
-            request[FORM] = form
-            if not csrf_ok(session, form.get("csrf")):
-                return error_page(
-                    request,
-                    403,
-                    "Refused",
-                    "The form's CSRF token is missing or wrong; reload the page and try again.",
-                )
+        refused = await _posted_form(request, session)
+        if refused is not None:
+            return refused
         return await answered(request, view)
 
     return guarded
+
+
+async def _posted_form(request: web.Request, session: Session | None) -> web.StreamResponse | None:
+    """A POST's form, kept in ``request[FORM]`` when it is readable and carries the
+    session's CSRF token; else the error page to answer (400, 403)."""
+    if request.method != "POST":
+        return None
+    form = await _form(request)
+    if form is None:
+        return error_page(request, 400, "Bad request", "The form could not be read.")
+    request[FORM] = form
+    if not csrf_ok(session, form.get("csrf")):
+        return error_page(
+            request,
+            403,
+            "Refused",
+            "The form's CSRF token is missing or wrong; reload the page and try again.",
+        )
+    return None
 
 
 def open_page(view: View) -> View:
@@ -191,18 +201,9 @@ def open_page(view: View) -> View:
         session = sessions.read(request)
         fresh = session is None
         request[SESSION] = session if session is not None else new_session()
-        if request.method == "POST":
-            form = await _form(request)
-            if form is None:
-                return error_page(request, 400, "Bad request", "The form could not be read.")
-            request[FORM] = form
-            if not csrf_ok(session, form.get("csrf")):
-                return error_page(
-                    request,
-                    403,
-                    "Refused",
-                    "The form's CSRF token is missing or wrong; reload the page and try again.",
-                )
+        refused = await _posted_form(request, session)
+        if refused is not None:
+            return refused
         response = await answered(request, view)
         if fresh and SESSION in request and not response.cookies:
             sessions.write(request, response, request[SESSION])

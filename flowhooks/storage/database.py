@@ -352,6 +352,28 @@ def _sqlite_engine(url: str, memory: bool, synchronous: str) -> Engine:
     return engine
 
 
+class _Outage:
+    """Around a use of the database: an error that means it cannot be used now becomes
+    StorageUnavailable (noted once by ``availability``); a success notes it is back. A
+    class, not a generator: it wraps the hot paths' single statements (~0.2 µs)."""
+
+    __slots__ = ("_storage",)
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, error: BaseException | None, tb: Any) -> None:
+        if error is None:
+            self._storage._up()
+        elif isinstance(error, Exception):  # not a cancellation, nor the generator closed
+            down = self._storage._down(error)
+            if down is not None:
+                raise down from error
+
+
 class Storage:
     """One database: ``read()`` and ``write()`` transactions, ``check()``, ``close()``."""
 
@@ -625,7 +647,7 @@ class Storage:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Any]:
         """Reads in autocommit: each statement sees the latest committed state."""
-        try:
+        with _Outage(self):
             if self._pg is not None:
                 async with self._pg_connection(bounded=True) as conn:
                     yield conn
@@ -640,12 +662,6 @@ class Storage:
                 assert self._sqlite_reads is not None
                 async with self._sqlite_transaction(self._sqlite_reads, None, 0) as conn:
                     yield conn
-        except Exception as e:
-            down = self._down(e)
-            if down is None:
-                raise
-            raise down from e
-        self._up()
 
     @asynccontextmanager
     async def write(self, bounded: bool = True) -> AsyncIterator[Any]:
@@ -653,19 +669,13 @@ class Storage:
 
         ``bounded=False`` (migrations: a big table may take long to rewrite, and another
         process's migration is waited for) lifts the statement deadline."""
-        try:
+        with _Outage(self):
             if self._pg is not None:
                 async with self._pg_transaction(bounded) as conn:
                     yield conn
             else:
                 async with self._sqlite_writer(bounded) as conn:
                     yield conn
-        except Exception as e:
-            down = self._down(e)
-            if down is None:
-                raise
-            raise down from e
-        self._up()
 
     async def rows(self, statement: Any, params: dict[str, Any]) -> list[Any]:
         """One read statement's rows (positional), for hot paths.
@@ -678,18 +688,12 @@ class Storage:
         if self._memory:
             async with self.read() as conn:
                 return [tuple(r) for r in await conn.execute(statement, params)]
-        try:
+        with _Outage(self):
             if self._pg is not None:
                 found = await self._driver_fetch(statement, params)
             else:
                 sql, ordered = self._sql(statement)
                 found = self._raw_reader().execute(sql, ordered(params)).fetchall()
-        except Exception as e:
-            down = self._down(e)
-            if down is None:
-                raise
-            raise down from e
-        self._up()
         return found
 
     async def write_one(self, statement: Any, params: dict[str, Any]) -> list[Any]:
@@ -698,14 +702,8 @@ class Storage:
         if self._pg is None:
             async with self.hot_write() as tx:
                 return await tx.rows(statement, params)
-        try:
+        with _Outage(self):
             found = await self._driver_fetch(statement, params)
-        except Exception as e:
-            down = self._down(e)
-            if down is None:
-                raise
-            raise down from e
-        self._up()
         return found
 
     @asynccontextmanager
@@ -716,7 +714,7 @@ class Storage:
             async with self.write() as conn:
                 yield SqlTransaction(conn)
             return
-        try:
+        with _Outage(self):
             async with self._driver_session() as session:
                 await session.begin()
                 try:
@@ -726,12 +724,6 @@ class Storage:
                     await session.abandon()
                     raise
                 await session.commit()
-        except Exception as e:
-            down = self._down(e)
-            if down is None:
-                raise
-            raise down from e
-        self._up()
 
     def _sql(self, statement: Any) -> tuple[str, Callable[[dict[str, Any]], list[Any]]]:
         assert self._compiled is not None
