@@ -98,9 +98,14 @@ class Links:
         pending.bot_clicks += bots
         if at > pending.last_at:
             pending.last_at = at
-        by_day = pending.days.setdefault(day or at.astimezone(UTC).date(), [0, 0])
-        by_day[0] += people
-        by_day[1] += bots
+        if day is None:
+            day = (at if at.tzinfo is UTC else at.astimezone(UTC)).date()
+        by_day = pending.days.get(day)
+        if by_day is None:
+            pending.days[day] = [people, bots]
+        else:
+            by_day[0] += people
+            by_day[1] += bots
 
     async def stats(self, code: str, client: str) -> StoredLink | None:
         """The link with its counts (this process's unwritten clicks added), if ``client``'s."""
