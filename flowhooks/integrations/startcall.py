@@ -33,12 +33,14 @@ from aiohttp.payload import BytesPayload
 from pydantic import Field, SecretStr
 
 from flowhooks.integrations.dialer import DialerBackend, StatusSink
+from flowhooks.integrations.http import TooLarge, read_body
 from flowhooks.outbound.model import Accepted, DialRequest, DialResult, NotSent, Unknown
 from flowhooks.plugins import BackendSettings
 
 REFRESH_MARGIN_S = 30.0
 _ID_FIELDS = ("callId", "call_id", "id", "uuid")
 _FAILED = (aiohttp.ClientError, TimeoutError, ValueError)  # what a request may end in
+MAX_ANSWER_BYTES = 64 * 1024  # of a token or call answer read (they are a few hundred)
 
 
 class StartcallDialerSettings(BackendSettings):
@@ -115,7 +117,10 @@ class StartcallDialer:
         async with self.session.post(self.conf.token_url, data=form, timeout=timeout) as resp:
             if resp.status != 200:
                 raise TokenError(f"token endpoint answered HTTP {resp.status}")
-            body: Any = await resp.json(content_type=None)
+            try:
+                body: Any = json.loads(await read_body(resp, MAX_ANSWER_BYTES))
+            except TooLarge as exc:
+                raise TokenError(f"token endpoint {exc}") from None
         if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
             raise TokenError("token endpoint answered no access_token")
         self._token = body["access_token"]
@@ -167,8 +172,8 @@ class StartcallDialer:
             self.conf.call_url, data=body, headers=headers, timeout=timeout
         ) as resp:
             try:
-                answer = await resp.json(content_type=None)
-            except _FAILED:
+                answer = json.loads(await read_body(resp, MAX_ANSWER_BYTES))
+            except (*_FAILED, TooLarge):
                 answer = {}
             return resp.status, answer if isinstance(answer, dict) else {}
 

@@ -9,9 +9,14 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from pydantic import SecretStr
 
-from flowhooks.integrations.startcall import StartcallDialer, StartcallDialerSettings
+from flowhooks.integrations.startcall import (
+    MAX_ANSWER_BYTES,
+    StartcallDialer,
+    StartcallDialerSettings,
+)
 from flowhooks.outbound.model import Accepted, DialRequest, NotSent, Unknown
 from tests.conftest import ClientFactory
 from tests.fakes import CLIENT_ID, CLIENT_SECRET, FakeCallProvider, Trickler, wait_for
@@ -238,3 +243,39 @@ async def test_a_call_whose_token_never_came_uses_no_attempt(
     await wait_for(requeued, timeout=WITHIN)
     call = (await view(client, keys["$flow.key.obdReqID"]))["calls"][0]
     assert call["attempts"] == [] and fake.calls == []
+
+
+# -- answers read up to a cap ----------------------------------------------------------
+
+HUGE = "x" * 200_000  # past MAX_ANSWER_BYTES: a provider's answer is a few hundred bytes
+
+
+@pytest.fixture
+async def oversized(aiohttp_server: Any) -> str:
+    async def token(_: web.Request) -> web.Response:
+        return web.json_response({"access_token": "tok", "expires_in": 300, "pad": HUGE})
+
+    async def startcall(_: web.Request) -> web.Response:
+        return web.json_response({"callId": "prov-9", "pad": HUGE})
+
+    app = web.Application()
+    app.router.add_post("/token", token)
+    app.router.add_post("/api/startcall", startcall)
+    return str((await aiohttp_server(app)).make_url(""))
+
+
+async def test_an_oversized_token_answer_is_no_token(oversized: str, session: Any) -> None:
+    result = await dialer(oversized, session).dial(REQUEST)
+    assert isinstance(result, NotSent) and "no token" in result.error
+    assert f"more than {MAX_ANSWER_BYTES:,} bytes" in result.error
+
+
+async def test_an_oversized_call_api_answer_is_read_no_further_than_the_cap(
+    provider: Any, oversized: str, session: Any
+) -> None:
+    """The status has said yes: the call is placed, its id not read from a body past
+    the cap (never dialled again)."""
+    _, base = provider
+    d = dialer(base, session)
+    d.conf = d.conf.model_copy(update={"call_url": f"{oversized}/api/startcall"})
+    assert await d.dial(REQUEST) == Accepted(None)
