@@ -62,24 +62,29 @@ def sqlite_at(at: datetime) -> str:
     return at.isoformat(" ", "microseconds")[:26]  # without "+00:00": twice as fast as replace
 
 
+def _values(r: Trace, at: Any, cut: Any) -> tuple[Any, ...]:
+    """A trace's values in ``COLUMNS`` order (``at`` and ``cut`` as the driver takes them)."""
+    return (
+        r.request_id,
+        r.client,
+        at,
+        r.method,
+        r.http_status,
+        r.status,
+        r.error_code,
+        r.latency_ms,
+        r.cli,
+        r.call_key,
+        r.request,
+        r.answer,
+        cut,
+    )
+
+
 def sqlite_values(rows: Sequence[Trace]) -> list[Any]:
     flat: list[Any] = []
     for r in rows:
-        flat += (
-            r.request_id,
-            r.client,
-            sqlite_at(r.at),
-            r.method,
-            r.http_status,
-            r.status,
-            r.error_code,
-            r.latency_ms,
-            r.cli,
-            r.call_key,
-            r.request,
-            r.answer,
-            int(r.cut),
-        )
+        flat += _values(r, sqlite_at(r.at), int(r.cut))
     return flat
 
 
@@ -134,24 +139,7 @@ class PostgresRows:
 
     async def insert(self, rows: Sequence[Trace]) -> None:
         """Store ``rows`` in one transaction; StorageUnavailable when it failed."""
-        records = [
-            (
-                r.request_id,
-                r.client,
-                r.at,
-                r.method,
-                r.http_status,
-                r.status,
-                r.error_code,
-                r.latency_ms,
-                r.cli,
-                r.call_key,
-                r.request,
-                r.answer,
-                r.cut,
-            )
-            for r in rows
-        ]
+        records = [_values(r, r.at, r.cut) for r in rows]
         try:
             if self._conn is None or self._conn.is_closed():
                 self._conn = await asyncpg.connect(self._dsn, statement_cache_size=self._cache)
