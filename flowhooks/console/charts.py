@@ -96,9 +96,11 @@ def _frame(height: int, top: float, labels: Sequence[str], every: int) -> list[s
     slot = (WIDTH - LEFT) / max(len(labels), 1)
     for i, label in enumerate(labels):
         if i % every == 0:
-            x = LEFT + slot * i + slot / 2
+            x, anchor = LEFT + slot * i + slot / 2, "middle"
+            if x + CHAR_WIDTH * len(label) / 2 > WIDTH:  # it would be cut at the right edge
+                x, anchor = WIDTH, "end"
             body.append(
-                f'<text x="{x:.1f}" y="{height - 4}" text-anchor="middle">{escape(label)}</text>'
+                f'<text x="{x:.1f}" y="{height - 4}" text-anchor="{anchor}">{escape(label)}</text>'
             )
     return body
 

@@ -357,6 +357,15 @@ def test_charts_escape_their_labels() -> None:
     assert "a&amp;b" in cols and "s&lt;" in cols
 
 
+def test_a_time_axis_label_at_the_right_edge_ends_there() -> None:
+    """30 days labelled every 7th: the last label ("22 Nov") would be cut in half."""
+    days = [f"{d:02d} Nov" for d in range(1, 31)]
+    svg = charts.columns("t", days, [charts.Series("clicks", [1] * 30)], every=7)
+    first, last = re.findall(r'<text x="[^"]+" y="\d+" text-anchor="(\w+)">(\d+ Nov)<', svg)[::4]
+    assert first == ("middle", "01 Nov") and last == ("end", "29 Nov")
+    assert f'<text x="{charts.WIDTH:.1f}"' in svg
+
+
 @pytest.mark.parametrize(
     "path",
     ["/console/calls?state=nope", "/console/deliveries?from=x", "/console/calendars?month=2026-13"],
