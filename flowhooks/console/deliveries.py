@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -23,10 +23,10 @@ import orjson
 from aiohttp import web
 from multidict import MultiMapping
 
-from flowhooks.console.pages import client_of, form_of, page, render, see_other
+from flowhooks.console.pages import client_of, form_of, moment, page, render, see_other
 from flowhooks.storage import outbox
 from flowhooks.web import keys as appkeys
-from flowhooks.web.client_api import BadParameter
+from flowhooks.web.params import BadParameter, cursor_of
 from flowhooks.webhooks import templates
 from flowhooks.webhooks.endpoints import valid_id
 from flowhooks.webhooks.events import EVENTS
@@ -34,18 +34,6 @@ from flowhooks.webhooks.events import EVENTS
 NAV = ("/console/deliveries", "Deliveries")
 FILTERS = ("state", "event", "endpoint", "from", "to")
 ONE_OFF = re.compile(r"^url:[0-9a-f]{16}$")  # webhooks.endpoints.one_off_endpoint
-
-
-def _moment(values: MultiMapping[Any], name: str, zone: ZoneInfo) -> datetime | None:
-    """A time filter: ISO 8601 with an offset, or a local time (the client's zone)."""
-    text = str(values.get(name) or "").strip()
-    if not text:
-        return None
-    try:
-        when = datetime.fromisoformat(text.replace(" ", "T"))
-    except ValueError:
-        raise BadParameter(name, "must be a date and time, e.g. 2026-11-23T10:00") from None
-    return when if when.tzinfo is not None else when.replace(tzinfo=zone)
 
 
 class Selection:
@@ -66,8 +54,8 @@ class Selection:
             raise BadParameter(
                 "endpoint", "must be a config hook's event, a webhookId or a one-off url:<hash>"
             )
-        self.since = _moment(values, "from", zone)
-        self.until = _moment(values, "to", zone)
+        self.since = moment(values, "from", zone)
+        self.until = moment(values, "to", zone)
         self.kept = {k: str(values.get(k)) for k in FILTERS if values.get(k)}
 
 
@@ -111,10 +99,7 @@ def _payload(hook_body: str | None, variables: dict[str, Any]) -> str:
 async def list_deliveries(request: web.Request) -> web.StreamResponse:
     app, client = request.app, client_of(request)
     sel = Selection(request, request.query)
-    text = request.query.get("before") or ""
-    if text and not (text.isascii() and text.isdigit() and len(text) <= 19):
-        raise BadParameter("before", "is not a cursor this page gave out")
-    before = int(text) if text else None
+    before = cursor_of(request.query, "before", "this page")
     limit = app[appkeys.SETTINGS].console.page_size
     db = app[appkeys.DB]
     rows = await outbox.listing(

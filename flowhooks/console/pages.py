@@ -29,6 +29,7 @@ from flowhooks.errors import StorageUnavailable
 from flowhooks.web import keys as appkeys
 from flowhooks.web.client_api import CLIENT, BadParameter
 from flowhooks.web.edge import REQUEST_ID
+from flowhooks.web.params import instant_of
 
 log = logging.getLogger("flowhooks.console")
 
@@ -190,6 +191,22 @@ async def _posted_form(request: web.Request, session: Session | None) -> web.Str
             "The form's CSRF token is missing or wrong; reload the page and try again.",
         )
     return None
+
+
+def in_zone(text: str, zone: ZoneInfo) -> str:
+    """A time as the API reads it: one typed without an offset (a datetime-local
+    field) is in the client's zone; anything else goes to the API's reading as typed."""
+    try:
+        when = datetime.fromisoformat(text.replace(" ", "T"))
+    except ValueError:
+        return text  # web.params names it
+    return (when if when.tzinfo is not None else when.replace(tzinfo=zone)).isoformat()
+
+
+def moment(values: Mapping[str, Any], name: str, zone: ZoneInfo) -> datetime | None:
+    """A page's time filter, read and bounded as the API reads its (``instant_of``)."""
+    text = str(values.get(name) or "").strip()
+    return instant_of({name: in_zone(text, zone)}, name) if text else None
 
 
 def open_page(view: View) -> View:

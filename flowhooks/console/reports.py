@@ -5,40 +5,29 @@ same streamed export, run as the signed-in client).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from flowhooks.console.pages import client_of, page, render, see_other
+from flowhooks.console.pages import client_of, moment, page, render, see_other
 from flowhooks.phones import NumberRefused
 from flowhooks.storage import reports
 from flowhooks.web import keys as appkeys
 from flowhooks.web import reports as reports_api
-from flowhooks.web.client_api import BadParameter
+from flowhooks.web.params import BadParameter, cursor_of
 
 NAV = ("/console/reports", "Reports")
 SHOWN_KEYS = 8  # a report's keys shown in its row; the rest under "more"
-
-
-def _moment(text: str, name: str, zone: ZoneInfo) -> datetime | None:
-    if not text:
-        return None
-    try:
-        when = datetime.fromisoformat(text.replace(" ", "T"))
-    except ValueError:
-        raise BadParameter(name, "must be a date and time, e.g. 2026-11-23T10:00") from None
-    return when if when.tzinfo is not None else when.replace(tzinfo=zone)
 
 
 def selection(request: web.Request) -> tuple[reports.Selection, dict[str, str]]:
     """The page's filters as the storage's selection, and as the API's parameters."""
     q, client = request.query, client_of(request)
     zone = ZoneInfo(request.app[appkeys.SETTINGS].clients[client].timezone)
-    since = _moment((q.get("from") or "").strip(), "from", zone)
-    until = _moment((q.get("to") or "").strip(), "to", zone)
+    since = moment(q, "from", zone)
+    until = moment(q, "to", zone)
     typed = (q.get("cli") or "").strip()
     cli = None
     if typed:
@@ -59,10 +48,7 @@ def selection(request: web.Request) -> tuple[reports.Selection, dict[str, str]]:
 @page
 async def list_reports(request: web.Request) -> web.StreamResponse:
     sel, api = selection(request)
-    text = request.query.get("before") or ""
-    if text and not (text.isascii() and text.isdigit() and len(text) <= 19):
-        raise BadParameter("before", "is not a cursor this page gave out")
-    before = int(text) if text else None
+    before = cursor_of(request.query, "before", "this page")
     limit = request.app[appkeys.SETTINGS].console.page_size
     rows = await reports.latest(request.app[appkeys.DB], sel, limit, before)
     kept = {k: request.query[k] for k in ("from", "to", "cli") if request.query.get(k)}

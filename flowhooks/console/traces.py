@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from flowhooks.console.pages import client_of, page, render, see_other
+from flowhooks.console.pages import client_of, in_zone, page, render, see_other
 from flowhooks.settings import TracesSettings
 from flowhooks.traces import search
 from flowhooks.traces.search import Selection
@@ -34,16 +34,6 @@ CALL_LIMIT = 500  # envelopes a call's page shows (a call makes tens)
 
 def _zone(request: web.Request) -> ZoneInfo:
     return ZoneInfo(request.app[appkeys.SETTINGS].clients[client_of(request)].timezone)
-
-
-def _instant(text: str, zone: ZoneInfo) -> str:
-    """A time as the API reads it: one typed without an offset (a datetime-local
-    field) is in the client's zone; anything else goes to the API's reading as typed."""
-    try:
-        when = datetime.fromisoformat(text.replace(" ", "T"))
-    except ValueError:
-        return text  # web.params names it
-    return (when if when.tzinfo is not None else when.replace(tzinfo=zone)).isoformat()
 
 
 def _local(when: datetime | None, zone: ZoneInfo) -> str:
@@ -70,7 +60,7 @@ def selection(request: web.Request) -> tuple[Selection, dict[str, str], dict[str
     typed (for the form and the pager), and as the API's parameters (the export)."""
     q, zone = request.query, _zone(request)
     kept = {k: q[k].strip() for k in FILTERS if q.get(k, "").strip()}
-    api = {k: _instant(v, zone) if k in TIMES else v for k, v in kept.items()}
+    api = {k: in_zone(v, zone) if k in TIMES else v for k, v in kept.items()}
     app = request.app
     sel = traces_api.selection_of(
         api, client_of(request), app[appkeys.CLIENTS], app[appkeys.REGISTRY]

@@ -81,12 +81,12 @@ def limit_of(query: Query, default: int = 100) -> int:
     return int(text)
 
 
-def cursor_of(query: Query) -> int | None:
-    text = text_of(query, "cursor")
+def cursor_of(query: Query, name: str = "cursor", giver: str = "this API") -> int | None:
+    text = text_of(query, name)
     if text is None:
         return None
     if not _digits(text) or len(text) > 19 or int(text) > MAX_CURSOR:
-        raise BadParameter("cursor", "is not a cursor this API gave out")
+        raise BadParameter(name, f"is not a cursor {giver} gave out")
     return int(text)
 
 

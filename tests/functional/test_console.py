@@ -368,7 +368,15 @@ def test_a_time_axis_label_at_the_right_edge_ends_there() -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/console/calls?state=nope", "/console/deliveries?from=x", "/console/calendars?month=2026-13"],
+    [
+        "/console/calls?state=nope",
+        "/console/deliveries?from=x",
+        "/console/calendars?month=2026-13",
+        "/console/deliveries?before=9999999999999999999",  # past a BIGINT: never a cursor
+        "/console/reports?before=9999999999999999999",
+        "/console/deliveries?from=0001-01-01T00:00",  # the API's bounds of an instant
+        "/console/reports?to=9999-12-31T23:59",
+    ],
 )
 async def test_a_bad_filter_is_a_400_page_naming_it(make_client: ClientFactory, path: str) -> None:
     client = await make_client(conf())
