@@ -21,7 +21,7 @@ from flowhooks.outbound.model import CallState
 from flowhooks.phones import NumberRefused
 from flowhooks.storage import outbound as store
 from flowhooks.web import keys as appkeys
-from flowhooks.web.client_api import BadParameter
+from flowhooks.web.params import BadParameter, id_of
 
 NAV = ("/console/calls", "Calls")
 STATES = [s.value for s in CallState]
@@ -105,10 +105,9 @@ def _timeline(call: dict[str, Any]) -> list[dict[str, Any]]:
 
 @page
 async def show_request(request: web.Request) -> web.StreamResponse:
-    view = await store.request_view(
-        request.app[appkeys.DB], client_of(request), request.match_info["req_id"]
-    )
-    if view is None:
+    req_id = id_of(request, "req_id")  # as the API: a malformed id is no request
+    view = req_id and await store.request_view(request.app[appkeys.DB], client_of(request), req_id)
+    if not view:
         raise web.HTTPNotFound()
     calls = [{**c, "timeline": _timeline(c)} for c in view["calls"]]
     context = {
@@ -124,7 +123,9 @@ async def show_request(request: web.Request) -> web.StreamResponse:
 
 @page
 async def cancel(request: web.Request) -> web.StreamResponse:
-    req_id = request.match_info["req_id"]
+    req_id = id_of(request, "req_id")
+    if req_id is None:
+        raise web.HTTPNotFound()
     now = request.app[appkeys.CLOCK].now()
     result = await request.app[appkeys.OUTBOUND].cancel(client_of(request), req_id, now)
     if result is None:

@@ -26,7 +26,7 @@ from multidict import MultiMapping
 from flowhooks.console.pages import client_of, form_of, moment, page, render, see_other
 from flowhooks.storage import outbox
 from flowhooks.web import keys as appkeys
-from flowhooks.web.params import BadParameter, cursor_of
+from flowhooks.web.params import BadParameter, cursor_of, id_of
 from flowhooks.webhooks import templates
 from flowhooks.webhooks.endpoints import valid_id
 from flowhooks.webhooks.events import EVENTS
@@ -165,15 +165,15 @@ def _back(form: MultiMapping[Any], **extra: Any) -> str:
 
 @page
 async def retry_one(request: web.Request) -> web.StreamResponse:
-    app = request.app
-    was = await outbox.retry(
+    app, delivery_id = request.app, id_of(request, "delivery_id")
+    was = delivery_id and await outbox.retry(
         app[appkeys.DB],
         client_of(request),
-        request.match_info["delivery_id"],
+        delivery_id,
         app[appkeys.CLOCK].now(),
         _give_up(request),
     )
-    if was is None:
+    if not was:
         raise web.HTTPNotFound()
     app[appkeys.OUTBOUND].wake_deliveries()
     retried = 1 if was in ("dead", "disabled") else 0

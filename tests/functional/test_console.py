@@ -279,6 +279,22 @@ async def test_another_clients_request_is_404_and_only_the_operator_picks(
     assert resp.status == 200 and req_id in await resp.text()
 
 
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/console/calls/a%00b"),
+    ("POST", "/console/calls/a%00b/cancel"),
+    ("POST", "/console/deliveries/a%00b/retry"),
+    ("GET", "/console/calls/" + "x" * 300),
+])  # fmt: skip
+async def test_a_malformed_id_in_a_path_is_no_such_thing(
+    make_client: ClientFactory, method: str, path: str
+) -> None:
+    """As the API (``web.params.id_of``): a NUL was a 500 on PostgreSQL."""
+    client = await make_client(conf())
+    token = await sign_in(client)
+    resp = await client.request(method, path, data={"csrf": token} if method == "POST" else None)
+    assert resp.status == 404
+
+
 async def test_values_are_escaped(make_client: ClientFactory) -> None:
     client = await make_client(conf(extra=AGENTS))
     await sign_in(client)
