@@ -8,7 +8,6 @@ never quoted in an error.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import tomllib
@@ -39,6 +38,7 @@ from flowhooks.links.urls import check_long_url
 from flowhooks.plugins import BackendSettings
 from flowhooks.speech.default_intents import DEFAULT_INTENTS
 from flowhooks.webhooks import events, signing, targets, templates
+from flowhooks.webhooks.endpoints import url_fingerprint
 
 DEFAULT_CONFIG = Path("config/flowhooks.toml")
 SECRET_WORDS = ("secret", "password", "token", "security_id", "api_key")
@@ -249,7 +249,7 @@ class WebhookSettings(Section):
     @property
     def fingerprint(self) -> str:
         """Identifies the URL template: a disabled endpoint whose URL changed is enabled."""
-        return hashlib.sha256(self.url.encode()).hexdigest()[:16]
+        return url_fingerprint(self.url)  # as a stored endpoint's: their health is compared
 
 
 class DeliverySettings(Section):

@@ -45,7 +45,9 @@ async def handle(ctx: Context, keys: Input) -> dict[str, object]:
     report_id = str(uuid.uuid4())
     variables = report_variables(report_id, client, ctx.now, stored)
     deliveries = ctx.outbound.planner.plan(client, REPORT, variables, ctx.now)
-    await reports.store(ctx.db, report_id, client, cli, stored, ctx.request_id, ctx.now, deliveries)
-    if deliveries:
+    written = await reports.store(
+        ctx.db, report_id, client, cli, stored, ctx.request_id, ctx.now, deliveries
+    )
+    if written:  # the plan names a report event always; only an endpoint makes a delivery
         ctx.outbound.wake_deliveries()
     return {"reportId": report_id}

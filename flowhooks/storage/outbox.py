@@ -106,9 +106,10 @@ async def _subscribed(conn: Any, client: str, event: str) -> list[str]:
     return sorted(str(r.id) for r in rows if event in (r.events or []))
 
 
-async def enqueue(conn: Any, deliveries: Sequence[NewDelivery]) -> None:
+async def enqueue(conn: Any, deliveries: Sequence[NewDelivery]) -> int:
     """Write each event as one delivery an endpoint it goes to, inside the caller's
-    transaction (``disabled`` when that endpoint is); one ``webhook-id`` for them all."""
+    transaction (``disabled`` when that endpoint is); one ``webhook-id`` for them all.
+    How many were written (none: no endpoint takes these events)."""
     rows = []
     for d in deliveries:
         for n, (endpoint, url, disabled) in enumerate(await _targets_of(conn, d)):
@@ -132,6 +133,7 @@ async def enqueue(conn: Any, deliveries: Sequence[NewDelivery]) -> None:
             )
     if rows:
         await conn.execute(_d.insert(), rows)
+    return len(rows)
 
 
 def _claimable(now: datetime) -> Any:

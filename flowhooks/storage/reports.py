@@ -39,8 +39,8 @@ async def store(
     request_id: str,
     now: datetime,
     deliveries: Sequence[NewDelivery],
-) -> None:
-    """The report and its webhook deliveries, in one transaction."""
+) -> int:
+    """The report and its webhook deliveries, in one transaction; how many deliveries."""
     async with storage.write() as conn:
         await conn.execute(
             _r.insert().values(
@@ -52,7 +52,7 @@ async def store(
                 created_at=now,
             )
         )
-        await outbox.enqueue(conn, deliveries)
+        return await outbox.enqueue(conn, deliveries)
 
 
 def _query(sel: Selection, after: int | None, columns: Sequence[Any]) -> Any:
