@@ -17,8 +17,8 @@ from flowhooks.phones import NumberRefused
 from flowhooks.storage import agents
 from flowhooks.storage.agents import PauseAction
 from flowhooks.web import keys as appkeys
-from flowhooks.web.client_api import BadParameter
 from flowhooks.web.edge import REQUEST_ID
+from flowhooks.web.params import BadParameter
 
 NAV = ("/console/agents", "Agents")
 HISTORY = 100

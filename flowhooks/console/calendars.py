@@ -16,7 +16,7 @@ from flowhooks.calendar.month import month_days, next_slots
 from flowhooks.calendar.windows import WEEKDAY_NAMES, Window
 from flowhooks.console.pages import page, render
 from flowhooks.web import keys as appkeys
-from flowhooks.web.client_api import BadParameter
+from flowhooks.web.params import BadParameter
 
 NAV = ("/console/calendars", "Calendars")
 SLOTS = 5

@@ -17,7 +17,7 @@ from flowhooks.console import charts
 from flowhooks.console.pages import client_of, page, render
 from flowhooks.links.codes import is_well_formed
 from flowhooks.web import keys as appkeys
-from flowhooks.web.client_api import BadParameter
+from flowhooks.web.params import BadParameter
 
 NAV = ("/console/links", "Links")
 DAYS = 30

@@ -27,9 +27,9 @@ from multidict import MultiDictProxy
 from flowhooks.console.auth import Session, Sessions, csrf_ok, new_session
 from flowhooks.errors import StorageUnavailable
 from flowhooks.web import keys as appkeys
-from flowhooks.web.client_api import CLIENT, BadParameter
+from flowhooks.web.client_api import CLIENT
 from flowhooks.web.edge import REQUEST_ID
-from flowhooks.web.params import instant_of
+from flowhooks.web.params import BadParameter, instant_of
 
 log = logging.getLogger("flowhooks.console")
 

@@ -13,10 +13,6 @@ from flowhooks.errors import InvalidBody
 from flowhooks.texts import has_control
 from flowhooks.web import keys as appkeys
 from flowhooks.web.edge import read_body
-from flowhooks.web.params import BadParameter as BadParameter  # re-exported: query parameters
-from flowhooks.web.params import bad as bad
-from flowhooks.web.params import cursor_of as cursor_of
-from flowhooks.web.params import limit_of as limit_of
 
 CLIENT = web.RequestKey("api_client", str)
 

@@ -51,12 +51,6 @@ class BadParameter(Exception):
         self.message = f"{name}: {message}"
 
 
-def bad(exc: BadParameter) -> web.Response:
-    """The 400 answer of ``exc`` (the edge gives the same, with the requestId)."""
-    body = {"error": {"code": exc.code, "message": exc.message, "parameter": exc.name}}
-    return web.json_response(body, status=400)
-
-
 def text_of(query: Query, name: str, max_chars: int = MAX_TEXT_CHARS) -> str | None:
     text = query.get(name)
     if text is None or text == "":

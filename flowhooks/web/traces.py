@@ -19,7 +19,7 @@ from flowhooks.traces import search
 from flowhooks.traces.search import Cursor, Selection
 from flowhooks.web import keys as appkeys
 from flowhooks.web.client_api import CLIENT, client_api, problem
-from flowhooks.web.params import BadParameter, bad, id_of, instant_of, limit_of, text_of
+from flowhooks.web.params import BadParameter, id_of, instant_of, limit_of, text_of
 
 MAX_EXPORT = 1_000_000
 STATUSES = ("SUCCESS", "FAILED")
@@ -97,11 +97,8 @@ def export_limit(query: Mapping[str, str]) -> int | None:
 
 @client_api
 async def list_traces(request: web.Request) -> web.StreamResponse:
-    try:
-        sel = selection(request)
-        limit, after = limit_of(request.query), _cursor(request.query)
-    except BadParameter as exc:
-        return bad(exc)
+    sel = selection(request)  # a BadParameter is the edge's 400 naming it
+    limit, after = limit_of(request.query), _cursor(request.query)
     found, following = await search.page(request.app[appkeys.DB], sel, limit, after)
     return web.json_response({"traces": found, "nextCursor": following})
 
@@ -120,13 +117,10 @@ async def one_trace(request: web.Request) -> web.StreamResponse:
 @client_api
 async def export_traces(request: web.Request) -> web.StreamResponse:
     """JSONL replay cases (SPEC 5), oldest first, streamed batch by batch."""
-    try:
-        sel = selection(request)
-        limit = export_limit(request.query)
-        if request.query.get("format", "replay") != "replay":
-            raise BadParameter("format", "must be replay")
-    except BadParameter as exc:
-        return bad(exc)
+    sel = selection(request)
+    limit = export_limit(request.query)
+    if request.query.get("format", "replay") != "replay":
+        raise BadParameter("format", "must be replay")
     resp = web.StreamResponse(
         headers={
             "Content-Type": "application/x-ndjson",
