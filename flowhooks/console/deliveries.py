@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -154,10 +153,6 @@ def _gone(name: str) -> str:
     return f"{name} (deleted)" if valid_id(name) else name
 
 
-def _give_up(request: web.Request) -> timedelta:
-    return timedelta(hours=request.app[appkeys.SETTINGS].delivery.give_up_hours)
-
-
 def _back(form: MultiMapping[Any], **extra: Any) -> str:
     kept = {k: str(form.get(k)) for k in FILTERS if form.get(k)}
     return "/console/deliveries?" + urlencode({**kept, **extra})
@@ -171,7 +166,7 @@ async def retry_one(request: web.Request) -> web.StreamResponse:
         client_of(request),
         delivery_id,
         app[appkeys.CLOCK].now(),
-        _give_up(request),
+        request.app[appkeys.ENDPOINTS].give_up,
     )
     if not was:
         raise web.HTTPNotFound()
@@ -190,7 +185,7 @@ async def retry_dead(request: web.Request) -> web.StreamResponse:
         app[appkeys.DB],
         client_of(request),
         app[appkeys.CLOCK].now(),
-        _give_up(request),
+        request.app[appkeys.ENDPOINTS].give_up,
         event=sel.event,
         since=sel.since,
         until=sel.until,

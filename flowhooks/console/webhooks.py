@@ -248,7 +248,7 @@ async def enable(request: web.Request) -> web.StreamResponse:
         return await _set_enabled(request, name, True)
     if name not in app[appkeys.SETTINGS].clients[client].webhooks:
         raise web.HTTPNotFound()
-    give_up = timedelta(hours=app[appkeys.SETTINGS].delivery.give_up_hours)
+    give_up = app[appkeys.ENDPOINTS].give_up
     requeued = await outbox.enable(app[appkeys.DB], client, name, app[appkeys.CLOCK].now(), give_up)
     app[appkeys.OUTBOUND].wake_deliveries()
     return see_other(f"/console/webhooks?enabled={requeued}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -71,10 +71,6 @@ async def list_deliveries(request: web.Request) -> web.Response:
     )
 
 
-def _give_up(request: web.Request) -> timedelta:
-    return timedelta(hours=request.app[appkeys.SETTINGS].delivery.give_up_hours)
-
-
 @client_api
 async def retry_delivery(request: web.Request) -> web.Response:
     app, delivery_id = request.app, id_of(request, "delivery_id")
@@ -82,7 +78,11 @@ async def retry_delivery(request: web.Request) -> web.Response:
     if delivery_id is not None:
         now = app[appkeys.CLOCK].now()
         was = await outbox.retry(
-            app[appkeys.DB], request[CLIENT], delivery_id, now, _give_up(request)
+            app[appkeys.DB],
+            request[CLIENT],
+            delivery_id,
+            now,
+            app[appkeys.ENDPOINTS].give_up,
         )
     if was is None:
         return problem(404, "NOT_FOUND", "no such delivery for this client")
@@ -98,7 +98,11 @@ async def enable_endpoint(request: web.Request) -> web.Response:
     if event not in app[appkeys.SETTINGS].clients[client].webhooks:
         return problem(404, "NOT_FOUND", f"this client has no {event!r} webhook")
     requeued = await outbox.enable(
-        app[appkeys.DB], client, event, app[appkeys.CLOCK].now(), _give_up(request)
+        app[appkeys.DB],
+        client,
+        event,
+        app[appkeys.CLOCK].now(),
+        app[appkeys.ENDPOINTS].give_up,
     )
     app[appkeys.OUTBOUND].wake_deliveries()
     return web.json_response({"event": event, "enabled": True, "requeued": requeued})
