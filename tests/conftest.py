@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 import uuid
@@ -49,6 +50,18 @@ def envelope(method: str, **keys: Any) -> dict[str, Any]:
 
 def answer_keys(body: dict[str, Any]) -> dict[str, str]:
     return {k["name"]: k["value"] for k in body["keys"]}
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """A command run in-process (``cli.main``) points the root logger at the stderr of
+    its test, which pytest closes afterwards: put the root handlers back after each test,
+    so later tests' records are not written to a closed stream."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture

@@ -195,7 +195,19 @@ class _Session:
 
     def _expire(self) -> None:
         self.expired = True
-        self.driver.terminate()
+        self.drop()
+
+    def drop(self) -> None:
+        """Drop the connection (no I/O), once: a pooled connection that closes lets go of
+        its proxy, and any later call on the proxy raises."""
+        if not self.closed():
+            self.driver.terminate()
+
+    def closed(self) -> bool:
+        try:
+            return bool(self.driver.is_closed())
+        except asyncpg.InterfaceError:  # the pool's proxy let go of a closed connection
+            return True
 
     async def run(self, work: Awaitable[T]) -> T:
         handle = (
@@ -233,13 +245,13 @@ class _Session:
     async def abandon(self) -> None:
         """After a failure inside the transaction: roll back, or drop the connection
         when its state is unknown (a statement cut off, a deadline passed)."""
-        if self.unsettled or self.expired or self.driver.is_closed():
-            self.driver.terminate()
+        if self.unsettled or self.expired or self.closed():
+            self.drop()
             return
         try:
             await self.run(self.driver.execute("ROLLBACK"))
         except BaseException as e:
-            self.driver.terminate()
+            self.drop()
             if not isinstance(e, Exception):
                 raise
 
@@ -509,8 +521,8 @@ class Storage:
             yield PgConnection(conn, session)
         finally:
             if session.unsettled:
-                session.driver.terminate()
-            if session.driver.is_closed():
+                session.drop()
+            if session.closed():
                 await conn.invalidate()  # dropped: never back into the pool
             await conn.close()
 
@@ -560,7 +572,7 @@ class Storage:
             yield session
         except BaseException:
             if session.unsettled or session.expired:
-                driver.terminate()
+                session.drop()
             raise
         finally:
             await pool.release(driver)

@@ -93,6 +93,27 @@ async def test_a_database_down_does_not_refuse_requests() -> None:
 
 
 @pytest.mark.postgres
+async def test_a_database_too_slow_for_the_limiter_does_not_refuse_requests(pg_url: str) -> None:
+    """The bucket's row is locked past the limiter's 0.5 s: the request goes on (fail
+    open), the cut-off statement's connection is dropped cleanly, and the limiter asks
+    again at its next lease."""
+    conf = settings_from(CONF.format(url=pg_url))
+    s = Storage.open(pg_url)
+    try:
+        await migrations.upgrade(s)
+        assert await RequestLimits(s, conf.clients).check("slow") is None  # the row exists
+        async with s.write() as conn:
+            await conn.execute(text("SELECT 1 FROM rate_buckets FOR UPDATE"))
+            started = time.monotonic()
+            assert await RequestLimits(s, conf.clients).check("slow") is None
+            assert time.monotonic() - started < 2
+        results = [await RequestLimits(s, conf.clients).check("slow") for _ in range(8)]
+        assert 1 in results  # the database answers again: the budget is spent
+    finally:
+        await s.close()
+
+
+@pytest.mark.postgres
 @pytest.mark.parametrize("cache", [True, False])
 async def test_statement_cache_setting_reaches_the_driver(pg_url: str, cache: bool) -> None:
     """PgBouncer in transaction mode needs asyncpg's statement cache off: then no named

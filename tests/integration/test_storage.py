@@ -338,3 +338,28 @@ async def test_concurrent_creates_through_the_outbound_side_each_get_their_own_a
         assert count == 40
     finally:
         await s.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("path", ["hot_write", "write_one"])
+async def test_a_hot_path_statement_cut_off_by_its_caller_ends_as_the_callers_timeout(
+    pg_url: str, path: str
+) -> None:
+    """A caller's own deadline (the request limiter's 0.5 s) cancels a statement on the
+    asyncpg pool: the connection is dropped once and the caller sees its TimeoutError,
+    never the pool's "released back to the pool" error (CI saw a 500 from it), and the
+    next statement gets a working connection."""
+    s = Storage.open(pg_url)
+    await migrations.upgrade(s)
+    slow = select(func.pg_sleep(5))
+    try:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.1):
+                if path == "hot_write":
+                    async with s.hot_write() as tx:
+                        await tx.rows(slow, {})
+                else:
+                    await s.write_one(slow, {})
+        assert await s.write_one(select(func.count()).select_from(t.user_prefs), {}) == [(0,)]
+    finally:
+        await s.close()
