@@ -357,6 +357,7 @@ BENCHES: dict[str, Bench] = {
 # -- tracing on against tracing off (issue 26) ------------------------------------------
 
 TRACE_ROUNDS = 5  # a few % apart, on a shared machine: more alternations than ROUNDS
+TRACE_PAIRS = 10  # rounds of closed-loop runs, each half --seconds: off and on side by side
 TRACE_BENCHES: dict[str, Callable[[], list[bytes]]] = {
     "validateDateTime (repeated inputs)": validate_repeated,
     "createOutbound": create_outbound,
@@ -415,7 +416,8 @@ def bench_trace_pair(
     name: str, requests: list[bytes], kind: str, url: str, seconds: float, out: Path
 ) -> dict[str, object]:
     """bare, flowhooks with tracing off and with tracing on (each on its own fresh
-    database), side by side; closed-loop rounds alternate TRACE_ROUNDS times."""
+    database), side by side; TRACE_PAIRS rounds of closed-loop runs, off and on next to
+    each other (in turn first); on/off is the median of the rounds' ratios."""
     say(f"{name}:")
     servers = {}
     ports = {"bare": free_port(), "off": free_port(), "on": free_port()}
@@ -430,10 +432,12 @@ def bench_trace_pair(
         for port in ports.values():  # warm-up
             uvloop.run(loadgen.run(port, requests[:64], connections=32, seconds=1.0))
         runs: dict[str, list[loadgen.Result]] = {label: [] for label in ports}
-        for round_ in range(TRACE_ROUNDS):
-            say(f"  round {round_ + 1}/{TRACE_ROUNDS}: bare, off, on, {seconds}s each")
-            for label, port in ports.items():
-                runs[label].append(closed_loop(port, requests, seconds))
+        short = seconds / 2
+        for round_ in range(TRACE_PAIRS):  # off and on next to each other, in turn first
+            order = ("bare", "off", "on") if round_ % 2 == 0 else ("bare", "on", "off")
+            say(f"  round {round_ + 1}/{TRACE_PAIRS}: {', '.join(order)}, {short}s each")
+            for label in order:
+                runs[label].append(closed_loop(ports[label], requests, short))
         say(f"  CPU time over {CPU_REQUESTS} requests each, {TRACE_ROUNDS} alternating rounds ...")
         samples: dict[str, list[float]] = {}
         for _ in range(TRACE_ROUNDS):  # alternating, like the rounds: the machine's load moves
@@ -461,8 +465,16 @@ def bench_trace_pair(
         "name": name,
         "rps": {label: m["rps"] for label, m in medians.items()},
         "p99_ms": {label: m["p99_ms"] for label, m in medians.items()},
-        "on_vs_off": round(medians["on"]["rps"] / medians["off"]["rps"], 3),
+        # the median of each round's on/off: the machine's speed drifts between rounds
+        # (other tenants of the host), not within a pair of neighbouring runs
+        "on_vs_off": round(
+            statistics.median(
+                on.rps / off.rps for on, off in zip(runs["on"], runs["off"], strict=True)
+            ),
+            3,
+        ),
         "off_vs_bare": round(medians["off"]["rps"] / medians["bare"]["rps"], 3),
+        "rounds_rps": {label: [round(r.rps) for r in rs] for label, rs in runs.items()},
         "cpu_us_per_request": cpu,
         "cpu_samples": samples,
         "traces": counts,

@@ -47,6 +47,17 @@ def indexes(*found: Index) -> Callable[[AsyncConnection], Awaitable[None]]:
     return apply
 
 
+def replaces_indexes(*found: Index) -> Callable[[AsyncConnection], Awaitable[None]]:
+    """Drop each index by its name and create it again as it is declared now."""
+
+    async def apply(conn: AsyncConnection) -> None:
+        for index in found:
+            await conn.execute(text(f"DROP INDEX IF EXISTS {index.name}"))
+        await indexes(*found)(conn)
+
+    return apply
+
+
 def drops_columns(table: str, *columns: str) -> Callable[[AsyncConnection], Awaitable[None]]:
     async def apply(conn: AsyncConnection) -> None:
         def present(sync: Any) -> set[str]:
@@ -151,6 +162,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             fills_endpoint,
             indexes(*(i for i in t.deliveries.indexes if i.name == "ix_deliveries_target")),
         ),
+    ),
+    Migration(
+        13,
+        "traces: the caller and call-key indexes hold only traces that have one",
+        replaces_indexes(t.ix_traces_cli, t.ix_traces_call_key),
     ),
 )
 LATEST = MIGRATIONS[-1].version

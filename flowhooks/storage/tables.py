@@ -413,8 +413,26 @@ traces = Table(
     Column("answer", Text, nullable=False),  # JSON [{"name", "value"}]: the answer's keys
     Column("cut", Boolean, nullable=False, default=False),  # a value was cut (max_value_chars)
     Index("ix_traces_client_at", "client", "at", "seq"),  # newest first, from/to
-    Index("ix_traces_cli", "client", "cli", "at", "seq"),
-    Index("ix_traces_call_key", "client", "call_key", "at", "seq"),
     Index("ix_traces_method", "client", "method", "status", "at", "seq"),
     Index("ix_traces_request_id", "request_id"),
 )
+
+
+def _traces_having(column: str) -> Index:
+    """The traces that have a ``column`` (migration 13: only those; a flow that sends
+    no caller number or call key adds nothing to its index, ~1 µs of PostgreSQL a trace
+    each; the search says ``column != ''`` so that SQLite uses them too)."""
+    having = traces.c[column] != ""
+    return Index(
+        f"ix_traces_{column}",
+        traces.c.client,
+        traces.c[column],
+        traces.c.at,
+        traces.c.seq,
+        sqlite_where=having,
+        postgresql_where=having,
+    )
+
+
+ix_traces_cli = _traces_having("cli")
+ix_traces_call_key = _traces_having("call_key")

@@ -73,6 +73,9 @@ def _query(sel: Selection, after: Cursor | None, newest_first: bool, columns: An
     ):
         if value is not None:
             query = query.where(column == value)
+    for column, value in ((_tr.c.cli, sel.cli), (_tr.c.call_key, sel.call_key)):
+        if value:  # their indexes hold only the traces that have one (SQLite needs it said)
+            query = query.where(column != "")
     if sel.since is not None:
         query = query.where(_tr.c.at >= sel.since)
     if sel.until is not None:

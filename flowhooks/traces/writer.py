@@ -39,7 +39,7 @@ from flowhooks.traces.record import Captured, Rules, Shaper, Trace
 log = logging.getLogger("flowhooks.traces")
 
 FLUSH_SECONDS = 0.25  # the longest a trace waits for the writer
-BATCH = 1000  # queued traces that wake the writer before its time
+BATCH = 1000  # queued traces that wake the writer before its time (a store may say fewer)
 CHUNK = 200  # traces shaped between two loop turns
 NICENESS = 10  # on a busy host the CPU goes to answers first; traces use what is left
 
@@ -52,10 +52,11 @@ Done = Callable[[int, int], None]  # (written, dropped)
 class Writer:
     """Shapes and stores what ``put`` hands it; ``run`` until ``close`` and drained."""
 
-    def __init__(self, shaper: Shaper, store: Store, done: Done) -> None:
+    def __init__(self, shaper: Shaper, store: Store, done: Done, batch: int = BATCH) -> None:
         self._shaper = shaper
         self._store = store
         self._done = done
+        self._batch = batch
         self._queue: list[Captured] = []
         self._wake = asyncio.Event()
         self._closing = False
@@ -63,7 +64,7 @@ class Writer:
 
     def put(self, items: list[Captured]) -> None:
         self._queue += items
-        if len(self._queue) >= BATCH:
+        if len(self._queue) >= self._batch:
             self._wake.set()
 
     def close(self) -> None:
@@ -83,10 +84,10 @@ class Writer:
                 return
 
     async def flush(self) -> None:
-        """Store what is queued now, in batches of at most ``BATCH``."""
+        """Store what is queued now, in batches of at most ``batch``."""
         while self._queue:
-            batch = self._queue[:BATCH]
-            del self._queue[:BATCH]
+            batch = self._queue[: self._batch]
+            del self._queue[: self._batch]
             rows: list[Trace] = []
             for start in range(0, len(batch), CHUNK):
                 if start:
@@ -182,7 +183,8 @@ async def serve_pipe(reports: int) -> None:
     doc = orjson.loads(first)
     logs.configure(doc["log_level"])
     sink = rows_writer(doc["target"])
-    writer = Writer(Shaper(Rules.from_json(doc["rules"])), sink.insert, _reporter(reports))
+    rules = Rules.from_json(doc["rules"])
+    writer = Writer(Shaper(rules), sink.insert, _reporter(reports), sink.batch)
     running = asyncio.create_task(writer.run())
     try:
         async for payload in frames:

@@ -530,6 +530,37 @@ async def test_a_trace_that_cannot_be_shaped_is_dropped_alone(
         await storage.close()
 
 
+async def test_the_writer_stores_in_pieces_of_its_stores_batch(db_url: str) -> None:
+    """PostgreSQL takes COPYs of at most 100 rows (a bigger one stalls a server sharing
+    its cores), SQLite flushes of 1,000; a flush of more is several pieces, all stored."""
+    storage = Storage.open(db_url)
+    try:
+        await migrations.upgrade(storage)
+        target = store.writer_target(db_url, "NORMAL", True)
+        assert target is not None
+        sink = writer.rows_writer(target)
+        assert sink.batch == (100 if "postgresql" in target else 1000)
+        done: list[tuple[int, int]] = []
+        tokens = Tokens()
+        answer = Answer(200, {"status": "SUCCESS", "requestId": "r", "keys": []})
+        out = Outcome(answer, "validateDateTime", "", None, NEUTRAL)
+        items = [capture(out, f"p-{i}", 0.001, out.answer.dumps(), None, lambda: NEUTRAL, tokens)
+                 for i in range(5)]  # fmt: skip
+        shaper = Shaper(rules_of(traces_conf(db_url)))
+        pieces = writer.Writer(shaper, sink.insert, lambda w, d: done.append((w, d)), batch=2)
+        running = asyncio.create_task(pieces.run())
+        pieces.put(items)
+        pieces.close()
+        await running
+        await sink.close()
+        assert done == [(2, 0), (2, 0), (1, 0)]
+        async with storage.read() as conn:
+            ids = (await conn.execute(select(t.traces.c.request_id))).scalars().all()
+        assert sorted(ids) == [f"p-{i}" for i in range(5)]
+    finally:
+        await storage.close()
+
+
 async def test_retention_purges_old_traces_in_batches(make_client: Any, db_url: str) -> None:
     conf = traces_conf(db_url, extra="[traces]\nretention_days = 7\n")
     client = await make_client(conf, now=NEUTRAL)
@@ -549,3 +580,75 @@ async def test_retention_purges_old_traces_in_batches(make_client: Any, db_url: 
         assert await conn.scalar(select(func.count()).select_from(t.traces)) == 3
     kept = await purge_once(storage, retention, NEUTRAL + timedelta(days=1), 0)
     assert "traces" not in kept  # 0 days: kept forever
+
+
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [
+        ({"cli": "+919979746666"}, "ix_traces_cli"),
+        ({"call_key": CALL}, "ix_traces_call_key"),
+        ({"method": "validateDateTime", "status": "FAILED"}, "ix_traces_method"),
+        ({}, "ix_traces_client_at"),
+    ],
+)
+async def test_each_filter_is_served_by_its_index_and_the_partial_ones_skip_empty_values(
+    db_url: str, filters: dict[str, str], index: str
+) -> None:
+    """The caller and call-key indexes hold only traces that have one (most envelopes of
+    some flows carry neither: issue 26's write cost), and the search still reads them."""
+    s = Storage.open(db_url)
+    try:
+        await migrations.upgrade(s)
+        query = store._query(store.Selection("acme", **filters), None, True, (t.traces.c.seq,))
+        async with s.write() as conn:
+            sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+            if s.is_postgres:
+                await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+                plan = [r[0] for r in await conn.exec_driver_sql("EXPLAIN " + sql)]
+                defs = dict(
+                    (
+                        await conn.exec_driver_sql(
+                            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'traces'"
+                        )
+                    ).all()
+                )
+            else:
+                plan = [r[-1] for r in await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
+                defs = dict(
+                    (
+                        await conn.exec_driver_sql(
+                            "SELECT name, sql FROM sqlite_master WHERE tbl_name = 'traces'"
+                            " AND type = 'index' AND sql IS NOT NULL"
+                        )
+                    ).all()
+                )
+        assert any(index in line for line in plan), plan
+        assert "WHERE" in defs["ix_traces_cli"] and "WHERE" in defs["ix_traces_call_key"], defs
+        assert "WHERE" not in defs["ix_traces_client_at"], defs
+    finally:
+        await s.close()
+
+
+async def test_migration_13_makes_the_caller_and_call_key_indexes_partial(db_url: str) -> None:
+    """A database from before it (full indexes, version 12) gets the partial ones."""
+    s = Storage.open(db_url)
+    try:
+        await migrations.upgrade(s)
+        async with s.write() as conn:
+            for column in ("cli", "call_key"):
+                await conn.exec_driver_sql(f"DROP INDEX ix_traces_{column}")
+                await conn.exec_driver_sql(
+                    f"CREATE INDEX ix_traces_{column} ON traces (client, {column}, at, seq)"
+                )
+            await conn.execute(t.schema_version.delete().where(t.schema_version.c.version == 13))
+        assert await migrations.upgrade(s) == [13]
+        async with s.read() as conn:
+            table = "pg_indexes" if s.is_postgres else "sqlite_master"
+            name, sql = ("indexname", "indexdef") if s.is_postgres else ("name", "sql")
+            rows = await conn.exec_driver_sql(
+                f"SELECT {name}, {sql} FROM {table} WHERE {name} LIKE 'ix_traces_c%'"
+            )
+            defs = dict(rows.all())
+        assert "WHERE" in defs["ix_traces_cli"] and "WHERE" in defs["ix_traces_call_key"], defs
+    finally:
+        await s.close()

@@ -366,7 +366,7 @@ async def test_a_database_from_before_issue_25_is_upgraded(tmp_path: Any) -> Non
                 " VALUES ('d1', 'msg_1', 'acme', 'report', '{}', 'pending', 0,"
                 " '2026-01-01', '2026-01-02', '2026-01-01', '2026-01-01')"
             )
-        assert await migrations.upgrade(storage, now=datetime(2026, 1, 1, tzinfo=UTC)) == [12]
+        assert await migrations.upgrade(storage, now=datetime(2026, 1, 1, tzinfo=UTC)) == [12, 13]
         async with storage.read() as conn:
             row = (await conn.execute(t.deliveries.select())).one()
             assert row.endpoint == "report"
