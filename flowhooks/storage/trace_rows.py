@@ -38,8 +38,9 @@ COLUMNS = (
     "cut",
 )
 CHUNK = 500  # rows a statement and a transaction: 6,500 values, under SQLite's 32,766;
-# ~4 ms of the write lock (the serving process's writes wait that long at most), and
-# 500 rows share the index pages each commit writes to the WAL (200: ~20 % more CPU)
+# ~4 ms of the write lock (the serving process's writes wait that long at most); the
+# writer process's flushes are smaller (``SqliteRows.batch``: ~20 % more CPU a row than
+# 500, but never a long burst beside the serving process)
 BUSY_TIMEOUT_MS = 10_000  # as storage.database's: the serving process's writes go between
 _PG_DOWN = (
     asyncpg.PostgresError,
@@ -93,7 +94,9 @@ class SqliteRows:
     """Traces into a SQLite file, beside the serving process (WAL: its readers never
     wait; its writes wait at most a chunk's ~2 ms for ours)."""
 
-    batch = 1000  # traces a flush takes at once (CHUNK a transaction)
+    # Performance: flushes of 250 traces, a transaction each (1,000 held the serving process
+    # back: same-run A/B on/off 0.92 -> 1.0; bench/README.md, "Traces").
+    batch = 250
 
     def __init__(self, path: str, synchronous: str) -> None:
         self._path = path

@@ -531,15 +531,15 @@ async def test_a_trace_that_cannot_be_shaped_is_dropped_alone(
 
 
 async def test_the_writer_stores_in_pieces_of_its_stores_batch(db_url: str) -> None:
-    """PostgreSQL takes COPYs of at most 100 rows (a bigger one stalls a server sharing
-    its cores), SQLite flushes of 1,000; a flush of more is several pieces, all stored."""
+    """PostgreSQL takes COPYs of at most 100 rows, SQLite transactions of 250 (bigger ones
+    stall a server sharing the cores); a flush of more is several pieces, all stored."""
     storage = Storage.open(db_url)
     try:
         await migrations.upgrade(storage)
         target = store.writer_target(db_url, "NORMAL", True)
         assert target is not None
         sink = writer.rows_writer(target)
-        assert sink.batch == (100 if "postgresql" in target else 1000)
+        assert sink.batch == (100 if "postgresql" in target else 250)
         done: list[tuple[int, int]] = []
         tokens = Tokens()
         answer = Answer(200, {"status": "SUCCESS", "requestId": "r", "keys": []})
