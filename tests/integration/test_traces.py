@@ -496,69 +496,62 @@ async def test_a_writer_that_dies_is_started_again_and_the_traces_it_held_are_dr
     assert said.count("traces writer stopped; starting it again") == 1
 
 
+def _captures(prefix: str, n: int) -> list[Any]:
+    """``n`` captured validateDateTime answers, request ids ``prefix-0`` …"""
+    tokens = Tokens()
+    answer = Answer(200, {"status": "SUCCESS", "requestId": "r", "keys": []})
+    out = Outcome(answer, "validateDateTime", "", None, NEUTRAL)
+    return [capture(out, f"{prefix}-{i}", 0.001, out.answer.dumps(), None, lambda: NEUTRAL, tokens)
+            for i in range(n)]  # fmt: skip
+
+
+async def _through_writer(
+    db_url: str, items: list[Any], **options: Any
+) -> tuple[list[tuple[int, int]], list[str], int]:
+    """``items`` through the writer process's batch loop onto the real rows writer of
+    ``db_url``: its reports (written, dropped), the request ids stored, and the rows
+    writer's batch."""
+    storage = Storage.open(db_url)
+    try:
+        await migrations.upgrade(storage)
+        target = store.writer_target(db_url, "NORMAL", True)
+        assert target is not None
+        sink = writer.rows_writer(target)
+        done: list[tuple[int, int]] = []
+        shaper = Shaper(rules_of(traces_conf(db_url)))
+        loop = writer.Writer(shaper, sink.insert, lambda w, d: done.append((w, d)), **options)
+        running = asyncio.create_task(loop.run())
+        loop.put(items)
+        loop.close()
+        await running
+        await sink.close()
+        async with storage.read() as conn:
+            ids = (await conn.execute(select(t.traces.c.request_id))).scalars().all()
+        return done, sorted(ids), sink.batch
+    finally:
+        await storage.close()
+
+
 async def test_a_trace_that_cannot_be_shaped_is_dropped_alone(
     db_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The writer process's batch loop on the real row writers: one broken capture is
     counted as dropped, the batch around it is stored."""
-    storage = Storage.open(db_url)
-    try:
-        await migrations.upgrade(storage)
-        target = store.writer_target(db_url, "NORMAL", True)
-        assert target is not None
-        sink = writer.rows_writer(target)
-        done: list[tuple[int, int]] = []
-        tokens = Tokens()
-        answer = Answer(200, {"status": "SUCCESS", "requestId": "r", "keys": []})
-        out = Outcome(answer, "validateDateTime", "", None, NEUTRAL)
-        good = [capture(out, f"r-{i}", 0.001, out.answer.dumps(), None, lambda: NEUTRAL, tokens)
-                for i in range(3)]  # fmt: skip
-        broken = (*good[0][:7], b"{not json", *good[0][8:])
-        shaper = Shaper(rules_of(traces_conf(db_url)))
-        batch = writer.Writer(shaper, sink.insert, lambda w, d: done.append((w, d)))
-        running = asyncio.create_task(batch.run())
-        batch.put([good[0], broken, good[1], good[2]])
-        batch.close()
-        await running
-        await sink.close()
-        assert done == [(3, 0), (0, 1)]
-        async with storage.read() as conn:
-            ids = (await conn.execute(select(t.traces.c.request_id))).scalars().all()
-        assert sorted(ids) == ["r-0", "r-1", "r-2"]
-        assert "traces not shaped" in [r.getMessage() for r in caplog.records]
-    finally:
-        await storage.close()
+    good = _captures("r", 3)
+    broken = (*good[0][:7], b"{not json", *good[0][8:])
+    done, ids, _ = await _through_writer(db_url, [good[0], broken, good[1], good[2]])
+    assert done == [(3, 0), (0, 1)]
+    assert ids == ["r-0", "r-1", "r-2"]
+    assert "traces not shaped" in [r.getMessage() for r in caplog.records]
 
 
 async def test_the_writer_stores_in_pieces_of_its_stores_batch(db_url: str) -> None:
     """PostgreSQL takes COPYs of at most 100 rows, SQLite transactions of 250 (bigger ones
     stall a server sharing the cores); a flush of more is several pieces, all stored."""
-    storage = Storage.open(db_url)
-    try:
-        await migrations.upgrade(storage)
-        target = store.writer_target(db_url, "NORMAL", True)
-        assert target is not None
-        sink = writer.rows_writer(target)
-        assert sink.batch == (100 if "postgresql" in target else 250)
-        done: list[tuple[int, int]] = []
-        tokens = Tokens()
-        answer = Answer(200, {"status": "SUCCESS", "requestId": "r", "keys": []})
-        out = Outcome(answer, "validateDateTime", "", None, NEUTRAL)
-        items = [capture(out, f"p-{i}", 0.001, out.answer.dumps(), None, lambda: NEUTRAL, tokens)
-                 for i in range(5)]  # fmt: skip
-        shaper = Shaper(rules_of(traces_conf(db_url)))
-        pieces = writer.Writer(shaper, sink.insert, lambda w, d: done.append((w, d)), batch=2)
-        running = asyncio.create_task(pieces.run())
-        pieces.put(items)
-        pieces.close()
-        await running
-        await sink.close()
-        assert done == [(2, 0), (2, 0), (1, 0)]
-        async with storage.read() as conn:
-            ids = (await conn.execute(select(t.traces.c.request_id))).scalars().all()
-        assert sorted(ids) == [f"p-{i}" for i in range(5)]
-    finally:
-        await storage.close()
+    done, ids, batch = await _through_writer(db_url, _captures("p", 5), batch=2)
+    assert batch == (100 if db_url.startswith("postgresql") else 250)
+    assert done == [(2, 0), (2, 0), (1, 0)]
+    assert ids == [f"p-{i}" for i in range(5)]
 
 
 async def test_retention_purges_old_traces_in_batches(make_client: Any, db_url: str) -> None:
