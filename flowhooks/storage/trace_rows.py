@@ -3,9 +3,8 @@
 
 SQLite: a chunk of rows is one multi-row INSERT on ``sqlite3`` (~9 µs a row, against ~14
 through SQLAlchemy's executemany), a transaction a chunk, so the serving process never
-waits long for the file's write lock. PostgreSQL: a batch is one binary COPY inside a
-COPY of at most ``PostgresRows.batch`` rows (one statement: all or nothing when the writer
-dies mid-batch).
+waits long for the file's write lock. PostgreSQL: a batch is one binary COPY of at most
+``PostgresRows.batch`` rows (one statement: all or nothing when the writer dies mid-batch).
 """
 
 from __future__ import annotations
@@ -95,7 +94,7 @@ class SqliteRows:
     wait; its writes wait at most a chunk's ~2 ms for ours)."""
 
     # Performance: flushes of 250 traces, a transaction each (1,000 held the serving process
-    # back: same-run A/B on/off 0.92 -> 1.0; bench/README.md, "Traces").
+    # back: same-run A/B on/off 0.76-0.92 -> 0.87-1.01; bench/README.md, "Traces").
     batch = 250
 
     def __init__(self, path: str, synchronous: str) -> None:
@@ -140,8 +139,8 @@ class PostgresRows:
 
     # Performance: small COPYs. PostgreSQL runs on the same cores as the serving process
     # (~11 µs a trace): a 1,000-row COPY held a core ~12 ms at a time and stalled the
-    # server behind it; 100 rows cost a little more CPU and ~4 % more answers
-    # (bench/README.md, "Traces").
+    # server behind it; 100 rows cost a little more CPU, and on/off went 0.85-0.87 ->
+    # 0.94-0.96 in same-run A/B (bench/README.md, "Traces").
     batch = 100
 
     def __init__(self, dsn: str, statement_cache: bool) -> None:
