@@ -4,12 +4,13 @@ Secrets go by the one rule (``redact.is_secret``): the value becomes ``"***"`` a
 name stays, so a replay knows which secret to fill. A value longer than
 ``max_value_chars`` keeps its first characters and a mark saying how many were cut.
 
-The serving process only ``capture``s (scalars and bytes, ~1 µs); the writer process
-(``traces.writer``) shapes and stores. Building a trace key by key cost ~10 µs: keys
+The serving process only ``capture``s (copies a few scalars and the two bodies into
+bytes, ~1 µs); the writer process (``traces.writer``) reads the request again
+(``envelope.parse``), shapes and stores. Building a trace key by key cost ~10 µs: keys
 that need neither redaction nor cutting (the usual case) are stored as they are, and
 flows repeat themselves: a request body seen before (without secrets), and a memoised
-answer (the same ``orjson.Fragment``, sent as its ``Tokens`` number), reuse their
-stored JSON from ``Shaper``'s memo.
+answer (the same ``orjson.Fragment``, sent as its ``Tokens`` number), reuse what was
+read of them from ``Shaper``'s memo.
 """
 
 from __future__ import annotations
@@ -17,15 +18,16 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
+import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Protocol, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 import orjson
 
-from flowhooks import phones
+from flowhooks import envelope, phones
 from flowhooks.envelope import Answer, Envelope
 from flowhooks.redact import is_secret
 
@@ -128,16 +130,20 @@ def stored_keys(items: Sequence[Any], limit: int) -> tuple[str, bool]:
     return orjson.dumps(keys).decode(), was_cut
 
 
-# What the envelope route hands over, kept small and marshal-able (it is sent to the
-# writer process as it is; a whole answered request held for 250 ms cost ~15 µs a
-# request in the collector's work): (requestId, latency s, the moment (``moment_bytes``),
-# method, errorCode, HTTP status, status, the answer's bytes, the request's bytes or
-# None, the method as sent or None, the request's keys by bare name or None, the
-# memoised answer's number (``Tokens``) or 0)
-Captured = tuple[
-    str, float, bytes, str, str, int, str, bytes, bytes | None, str | None,
-    Mapping[str, str] | None, int,
-]  # fmt: skip
+# What the writer gets of an answered envelope (``captures_of``): (requestId, latency s,
+# the moment (``moment_bytes``), method, errorCode, HTTP status, status, the answer's
+# bytes, the request's bytes or None, whether the request parsed as an envelope, its
+# clientID as the engine left it (a flow token's client) or "", the memoised answer's
+# number (``Tokens``) or 0)
+Captured = tuple[str, float, bytes, str, str, int, str, bytes, bytes | None, bool, str, int]
+
+# A capture on the wire: this head, then the requestId, method, errorCode, status and
+# clientID (UTF-8), the answer's bytes and the request's, each as long as the head says.
+# The serving process copies what it needs into one buffer at once: holding the answered
+# request's objects (its keys, its bodies) until the next send cost ~6 µs a request in
+# memory traffic, four times the copy (bench/README.md, "Traces").
+HEAD = struct.Struct("<HBdQ10s7I")  # HTTP status, flags, latency, token, moment, lengths
+PARSED, HAS_BODY = 1, 2  # the head's flags
 
 
 def moment_bytes(at: datetime) -> bytes:
@@ -179,26 +185,54 @@ def capture(
     body: bytes | None,
     now: Callable[[], datetime],
     tokens: Tokens,
-) -> Captured:
-    """What a trace needs of an answered envelope (``wire``: the answer's bytes as sent;
-    ``body``: the request's, when it was read; ``now``: the moment when the method saw
-    none)."""
+) -> bytes:
+    """What a trace needs of an answered envelope, as bytes (``wire``: the answer's bytes
+    as sent; ``body``: the request's, when it was read; ``now``: the moment when the
+    method saw none); ``captures_of`` reads them back."""
     env, answer = outcome.env, outcome.answer
-    keys = answer.body.get("keys")
-    return (
-        request_id,
-        latency,
-        moment_bytes(outcome.now or now()),
-        outcome.method,
-        outcome.error_code,
+    doc = answer.body
+    keys = doc.get("keys")
+    rid = request_id.encode()
+    method = outcome.method.encode()
+    error = outcome.error_code.encode()
+    status = doc.get("status", "").encode()
+    owner = b"" if env is None else (env.keys.get("clientid") or "").encode()
+    sent = b"" if body is None else body
+    head = HEAD.pack(
         answer.http_status,
-        answer.body.get("status", ""),
-        wire,
-        body,
-        None if env is None else env.method,
-        None if env is None else env.keys,  # a dict (parse's): marshal takes it
+        (env is not None and PARSED) | (body is not None and HAS_BODY),
+        latency,
         0 if keys is None or type(keys) is list else tokens.of(keys),
-    )
+        moment_bytes(outcome.now or now()),
+        len(rid), len(method), len(error), len(status), len(owner), len(wire), len(sent),
+    )  # fmt: skip
+    return b"".join((head, rid, method, error, status, owner, wire, sent))
+
+
+def captures_of(data: bytes) -> list[Captured]:
+    """The captures in ``data`` (``capture``'s bytes, one after another); ValueError
+    when it does not end where a capture does."""
+    out: list[Captured] = []
+    at, end, size, unpack = 0, len(data), HEAD.size, HEAD.unpack_from
+    try:
+        while at < end:
+            code, flags, latency, token, moment, *lengths = unpack(data, at)
+            at += size
+            parts = []
+            for n in lengths:
+                parts.append(data[at : at + n])
+                at += n
+            rid, method, error, status, owner, wire, body = parts
+            out.append(
+                (rid.decode(), latency, moment, method.decode(), error.decode(), code,
+                 status.decode(), wire, body if flags & HAS_BODY else None,
+                 bool(flags & PARSED), owner.decode(), token)
+            )  # fmt: skip
+    except (struct.error, UnicodeDecodeError) as exc:
+        raise ValueError(f"a capture is cut short or garbled: {exc}") from None
+    if at != end:
+        raise ValueError("a capture is cut short")
+    return out
 
 
 def _error_code(items: Sequence[Any]) -> str:
@@ -244,19 +278,29 @@ class Rules:
         )
 
 
+class Request(NamedTuple):
+    """A captured request as the writer reads it (``Shaper._request``)."""
+
+    method: str  # as sent, stripped
+    keys: Mapping[str, str]  # by bare name, as the engine read them
+    stored: str  # JSON {"method", "keys"}, secrets "***", long values cut
+    cut: bool
+
+
 @dataclass
 class Shaper:
     """Turns captured answers into traces with a config's ``Rules``."""
 
     rules: Rules
-    # the memo (see the module's docstring): body -> request JSON; answer number -> JSON
-    _requests: dict[bytes, str] = field(default_factory=dict, repr=False)
+    # the memo (see the module's docstring): body -> its Request; answer number -> JSON
+    _requests: dict[bytes, Request] = field(default_factory=dict, repr=False)
     _answers: dict[int, tuple[str, bool]] = field(default_factory=dict, repr=False)
 
-    def owner(self, keys: Mapping[str, str]) -> str:
-        """clientID (a flow token's client is put there by the engine); else the client
-        of a custToken (shortURL) or of a bot (linkcreation); else ``default``."""
-        named = keys.get("clientid", "").strip()
+    def owner(self, named: str, keys: Mapping[str, str]) -> str:
+        """clientID (``named``: as the engine left it, a flow token's client put there);
+        else the client of a custToken (shortURL) or of a bot (linkcreation); else
+        ``default``."""
+        named = named.strip()
         if named:
             return named
         token = keys.get("custtoken")
@@ -298,35 +342,39 @@ class Shaper:
             self._answers[token] = stored
         return *stored, items
 
-    def _request(self, method: str, body: bytes) -> tuple[str, bool]:
-        """The stored request ``{"method", "keys"}`` and whether a value was cut."""
+    def _request(self, body: bytes) -> Request:
+        """The request's method and keys (by bare name) as the engine parsed them, the
+        stored ``{"method", "keys"}`` and whether a value was cut; a plain body's (no
+        secret in it) from the memo."""
         found = self._requests.get(body)
         if found is not None:
-            return found, False
-        raw = orjson.loads(body).get("keys") or []  # the engine parsed it: a list of keys
+            return found
+        env = envelope.parse(body)  # it parsed in the serving process: it parses here
         limit = self.rules.max_value_chars
-        if _plain(raw, limit):
-            text = orjson.dumps({"method": method, "keys": raw}).decode()
+        if _plain(env.raw, limit):
+            text = orjson.dumps({"method": env.method, "keys": env.raw}).decode()
+            made = Request(env.method, env.keys, text, False)
             if len(body) <= MEMO_BODY_BYTES:  # plain: no secret in it
                 if len(self._requests) >= MEMO_ENTRIES:
                     self._requests.clear()
-                self._requests[body] = text
-            return text, False
-        keys, was_cut = keys_of(raw, limit)
-        return orjson.dumps({"method": method, "keys": keys}).decode(), was_cut
+                self._requests[body] = made
+            return made
+        keys, was_cut = keys_of(env.raw, limit)
+        text = orjson.dumps({"method": env.method, "keys": keys}).decode()
+        return Request(env.method, env.keys, text, was_cut)
 
     def trace(self, captured: Captured) -> Trace:
         """The trace of a captured answer."""
         (request_id, latency, moment, method, error_code, http_status, status, wire, body,
-         sent_method, keys, token) = captured  # fmt: skip
+         parsed, named, token) = captured  # fmt: skip
         answer_json, answer_cut, items = self._answer(wire, token)
         client, cli, call_key, request, request_cut = "default", "", "", None, False
-        if keys is not None and sent_method is not None and body is not None:
-            client = self.owner(keys)[:MAX_CLIENT]
+        if parsed and body is not None:
+            sent_method, keys, request, request_cut = self._request(body)
+            client = self.owner(named, keys)[:MAX_CLIENT]
             call_key = self.call_key(keys)
             sent = keys.get("cli") or keys.get("contactnumber")
             cli = (self.number(client, sent) or "") if sent else ""
-            request, request_cut = self._request(sent_method, body)
             if method == "unknown":
                 method = sent_method[:MAX_METHOD]
         if not error_code and status == "FAILED":

@@ -2,13 +2,13 @@
 answers to.
 
 The answer never waits for its trace. ``add`` (the hot path, ~1 µs) captures the answer
-— scalars and bytes (``record.capture``) — and appends it to a batch, or counts a drop
-when ``queue_size`` traces are already waiting (here, in the pipe, or in the writer's
-hands). Every ``SEND_SECONDS`` the batch goes, marshalled, down a pipe to the writer
-process (``traces.writer``), which shapes and stores the traces and reports what it
-wrote and dropped. Shaping and storing cost ~15-20 µs a trace, four times what tracing
-may cost a validateDateTime request: in a process of their own they run beside the
-serving loop, on another core (bench/README.md, "Traces").
+— a few scalars and its two bodies copied into bytes (``record.capture``) — and appends
+them to a buffer, or counts a drop when ``queue_size`` traces are already waiting
+(here, in the pipe, or in the writer's hands). Every ``SEND_SECONDS`` the buffer goes
+down a pipe to the writer process (``traces.writer``), which shapes and stores the
+traces and reports what it wrote and dropped. Shaping and storing cost ~15-20 µs a
+trace, four times what tracing may cost a validateDateTime request: in a process of
+their own they run beside the serving loop, on another core (bench/README.md, "Traces").
 
 At stop the batch is sent and the pipe closed; the writer stores everything it holds
 and exits, and only then does the serving process go on stopping. A writer that dies is
@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import marshal
 import random
 import sys
 import time
 import zlib
 from collections.abc import Iterator
-from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -38,7 +36,6 @@ from flowhooks.storage import Storage
 from flowhooks.storage import traces as store
 from flowhooks.traces.record import (
     Answered,
-    Captured,
     Rules,
     Shaper,
     Tokens,
@@ -88,7 +85,8 @@ class Recorder:
         self._max = conf.queue_size
         self._now = clock.now
         self._tokens = Tokens()
-        self._batch: list[Captured] = []
+        self._batch = bytearray()  # captures since the last send, one after another
+        self._count = 0  # how many
         self._held = 0  # taken by add, not yet reported written or dropped
         self._loop: asyncio.AbstractEventLoop | None = None
         self._scheduled = False
@@ -122,10 +120,16 @@ class Recorder:
                     extra={"fields": {"queueSize": self._max}},
                 )
             return
-        batch = self._batch
-        batch.append(capture(outcome, request_id, latency, wire, body, self._now, self._tokens))
+        try:
+            captured = capture(outcome, request_id, latency, wire, body, self._now, self._tokens)
+        except Exception:  # a bug must not cost the caller the answer
+            self.dropped += 1
+            log.exception("trace not captured")
+            return
+        self._batch += captured
+        self._count += 1
         self._held += 1
-        if len(batch) >= SEND_BATCH:
+        if self._count >= SEND_BATCH:
             self._send()
         elif not self._scheduled and self._loop is not None:
             self._scheduled = True
@@ -141,10 +145,10 @@ class Recorder:
 
     def _send(self) -> None:
         self._scheduled = False
-        if not self._batch or self._link is None:
+        if not self._count or self._link is None:
             return
-        if self._link.send(self._batch):
-            self._batch = []
+        if self._link.send(self._batch, self._count):
+            self._batch, self._count = bytearray(), 0
         elif not self._closing and self._loop is not None:  # the writer is starting again
             self._scheduled = True
             self._loop.call_later(SEND_SECONDS, self._send)
@@ -189,8 +193,8 @@ class Recorder:
             return
         self._send()
         await self._link.close()
-        if self._batch:  # the writer was down at the end
-            lost, self._batch = len(self._batch), []
+        if self._count:  # the writer was down at the end
+            lost, self._batch, self._count = self._count, bytearray(), 0
             self._done(0, lost)
             log.warning("traces dropped: no writer at stop", extra={"fields": {"dropped": lost}})
 
@@ -210,31 +214,14 @@ class InlineWriter:
     async def start(self) -> None:
         self._task = asyncio.create_task(self._writer.run(), name="traces")
 
-    def send(self, batch: list[Captured]) -> bool:
-        self._writer.put(batch)
+    def send(self, batch: bytearray, count: int) -> bool:
+        self._writer.put(bytes(batch), count)
         return True
 
     async def close(self) -> None:
         self._writer.close()
         if self._task is not None:
             await self._task
-
-
-def _marshalled(batch: list[Captured]) -> bytes:
-    try:
-        return marshal.dumps(batch)
-    except ValueError:  # a str subclass somewhere (a plug-in's error code): made plain
-        return marshal.dumps([_plain(c) for c in batch])
-
-
-def _plain(item: Any) -> Any:
-    if isinstance(item, tuple):
-        return tuple(_plain(x) for x in item)
-    if isinstance(item, dict):
-        return {str(k): str(v) for k, v in item.items()}
-    if isinstance(item, str):
-        return str(item)
-    return item
 
 
 class WriterProcess:
@@ -273,13 +260,14 @@ class WriterProcess:
         proc.stdin.write(self._first)
         self._proc = proc
 
-    def send(self, batch: list[Captured]) -> bool:
+    def send(self, batch: bytearray, count: int) -> bool:
+        """Write ``count`` captures (the pipe's buffer takes them: never used again here)."""
         proc = self._proc
         if proc is None or proc.stdin is None or proc.stdin.is_closing():
             return False
-        payload = _marshalled(batch)
-        proc.stdin.write(FRAME.pack(len(payload)) + payload)
-        self._outstanding += len(batch)
+        proc.stdin.write(FRAME.pack(len(batch), count))
+        proc.stdin.write(batch)
+        self._outstanding += count
         return True
 
     async def _supervise(self) -> None:

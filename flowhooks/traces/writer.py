@@ -8,7 +8,8 @@ wrote and dropped. A trace that cannot be shaped is dropped alone.
 
 Run as ``python -m flowhooks.traces.writer`` it is the serving process's writer process
 (``recorder.WriterProcess`` starts it): frames on stdin — first the start frame (JSON:
-the ``Rules``, where to write, the log level), then batches of ``Captured`` — and one
+the ``Rules``, where to write, the log level), then batches of captures
+(``record.capture``'s bytes, one after another, the frame saying how many) — and one
 line ``"<written> <dropped>\\n"`` on stdout after each batch (its own prints go to
 stderr). At the end of its stdin (the serving process stopped, or died) it writes
 everything it holds and exits. It ignores SIGINT and SIGTERM: a Ctrl-C or a service
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import marshal
 import os
 import signal
 import struct
@@ -34,7 +34,7 @@ import uvloop
 from flowhooks import logs
 from flowhooks.errors import StorageUnavailable
 from flowhooks.storage import trace_rows
-from flowhooks.traces.record import Captured, Rules, Shaper, Trace
+from flowhooks.traces.record import Captured, Rules, Shaper, Trace, captures_of
 
 log = logging.getLogger("flowhooks.traces")
 
@@ -43,7 +43,7 @@ BATCH = 1000  # queued traces that wake the writer before its time (a store may 
 CHUNK = 200  # traces shaped between two loop turns
 NICENESS = 10  # on a busy host the CPU goes to answers first; traces use what is left
 
-FRAME = struct.Struct("<I")  # a frame on the pipe: its length, then its bytes
+FRAME = struct.Struct("<II")  # a frame on the pipe: its length and count, then its bytes
 
 Store = Callable[[Sequence[Trace]], Awaitable[None]]
 Done = Callable[[int, int], None]  # (written, dropped)
@@ -62,7 +62,20 @@ class Writer:
         self._closing = False
         self._failing = False
 
-    def put(self, items: list[Captured]) -> None:
+    def put(self, data: bytes, count: int) -> None:
+        """Queue ``count`` captures (``record.capture``'s bytes one after another)."""
+        try:
+            items = captures_of(data)
+        except ValueError:  # a bug: the other frames must not go with it
+            log.exception("traces not read")
+            self._done(0, count)
+            return
+        if len(items) != count:
+            log.error(
+                "traces frame miscounted", extra={"fields": {"said": count, "read": len(items)}}
+            )
+            self._done(0, count)
+            return
         self._queue += items
         if len(self._queue) >= self._batch:
             self._wake.set()
@@ -142,7 +155,7 @@ def start_frame(rules: Rules, target: dict[str, Any], log_level: str) -> bytes:
     the database's own URL)."""
     doc = {"rules": rules.to_json(), "target": target, "log_level": log_level}
     payload = orjson.dumps(doc)
-    return FRAME.pack(len(payload)) + payload
+    return FRAME.pack(len(payload), 0) + payload
 
 
 def rows_writer(target: dict[str, Any]) -> trace_rows.SqliteRows | trace_rows.PostgresRows:
@@ -152,13 +165,14 @@ def rows_writer(target: dict[str, Any]) -> trace_rows.SqliteRows | trace_rows.Po
 
 
 async def _frames(reader: asyncio.StreamReader) -> Any:
+    """(payload, count) of each frame."""
     while True:
         try:
-            head = await reader.readexactly(FRAME.size)
-            payload = await reader.readexactly(FRAME.unpack(head)[0])
+            size, count = FRAME.unpack(await reader.readexactly(FRAME.size))
+            payload = await reader.readexactly(size)
         except asyncio.IncompleteReadError:
             return
-        yield payload
+        yield payload, count
 
 
 def _reporter(fd: int) -> Done:
@@ -180,15 +194,15 @@ async def serve_pipe(reports: int) -> None:
     first = await anext(frames, None)
     if first is None:
         return  # the serving process stopped before it sent anything
-    doc = orjson.loads(first)
+    doc = orjson.loads(first[0])
     logs.configure(doc["log_level"])
     sink = rows_writer(doc["target"])
     rules = Rules.from_json(doc["rules"])
     writer = Writer(Shaper(rules), sink.insert, _reporter(reports), sink.batch)
     running = asyncio.create_task(writer.run())
     try:
-        async for payload in frames:
-            writer.put(marshal.loads(payload))  # our own parent's frames, over a private pipe
+        async for payload, count in frames:
+            writer.put(payload, count)
     finally:
         writer.close()
         await running

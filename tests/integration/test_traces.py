@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import func, select
 
 from flowhooks import replay
-from flowhooks.envelope import Answer
+from flowhooks.envelope import Answer, parse
 from flowhooks.methods.engine import Outcome
 from flowhooks.settings import Settings
 from flowhooks.storage import Storage, migrations
@@ -496,7 +496,7 @@ async def test_a_writer_that_dies_is_started_again_and_the_traces_it_held_are_dr
     assert said.count("traces writer stopped; starting it again") == 1
 
 
-def _captures(prefix: str, n: int) -> list[Any]:
+def _captures(prefix: str, n: int) -> list[bytes]:
     """``n`` captured validateDateTime answers, request ids ``prefix-0`` …"""
     tokens = Tokens()
     answer = Answer(200, {"status": "SUCCESS", "requestId": "r", "keys": []})
@@ -506,7 +506,7 @@ def _captures(prefix: str, n: int) -> list[Any]:
 
 
 async def _through_writer(
-    db_url: str, items: list[Any], **options: Any
+    db_url: str, items: list[bytes], **options: Any
 ) -> tuple[list[tuple[int, int]], list[str], int]:
     """``items`` through the writer process's batch loop onto the real rows writer of
     ``db_url``: its reports (written, dropped), the request ids stored, and the rows
@@ -521,7 +521,7 @@ async def _through_writer(
         shaper = Shaper(rules_of(traces_conf(db_url)))
         loop = writer.Writer(shaper, sink.insert, lambda w, d: done.append((w, d)), **options)
         running = asyncio.create_task(loop.run())
-        loop.put(items)
+        loop.put(b"".join(items), len(items))
         loop.close()
         await running
         await sink.close()
@@ -538,7 +538,10 @@ async def test_a_trace_that_cannot_be_shaped_is_dropped_alone(
     """The writer process's batch loop on the real row writers: one broken capture is
     counted as dropped, the batch around it is stored."""
     good = _captures("r", 3)
-    broken = (*good[0][:7], b"{not json", *good[0][8:])
+    env = parse(b'{"method": "validateDateTime", "keys": []}')
+    answer = Answer(200, {"status": "SUCCESS", "requestId": "r", "keys": []})
+    out = Outcome(answer, "validateDateTime", "", env, NEUTRAL)  # it parsed; now it does not:
+    broken = capture(out, "b", 0.001, answer.dumps(), b"{not json", lambda: NEUTRAL, Tokens())
     done, ids, _ = await _through_writer(db_url, [good[0], broken, good[1], good[2]])
     assert done == [(3, 0), (0, 1)]
     assert ids == ["r-0", "r-1", "r-2"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import marshal
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -27,13 +26,15 @@ from flowhooks.traces.record import (
     Tokens,
     Trace,
     capture,
+    captures_of,
     moment_bytes,
     moment_of,
 )
-from flowhooks.traces.recorder import Recorder, _marshalled, rules_of
+from flowhooks.traces.recorder import Recorder, rules_of
 from tests.conftest import settings_from
 
 NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)
+EMPTY = b'{"method": "m", "keys": []}'  # outcome([], ...)'s request
 
 
 class Reason(StrEnum):
@@ -63,7 +64,9 @@ def shaper() -> Shaper:
 def cap(
     out: Outcome, rid: str, wire: bytes, body: bytes | None, tokens: Tokens | None = None
 ) -> Captured:
-    return capture(out, rid, 0.0012, wire, body, lambda: NOW, tokens or Tokens())
+    """The capture as the writer process reads it."""
+    [back] = captures_of(capture(out, rid, 0.0012, wire, body, lambda: NOW, tokens or Tokens()))
+    return back
 
 
 def outcome(keys: list[dict[str, Any]], answer: dict[str, Any], method: str = "m") -> Outcome:
@@ -143,7 +146,7 @@ def test_plain_keys_are_stored_as_sent_and_memoised_only_without_secrets() -> No
     body = orjson.dumps({"method": "m", "keys": plain})
     first = s.trace(cap(out, "r-1", out.answer.dumps(), body))
     assert orjson.loads(first.request) == {"method": "m", "keys": plain}
-    assert s._requests == {body: first.request}
+    assert list(s._requests) == [body] and s._requests[body].stored == first.request
     secret = [{"name": "securityID", "value": "s" * 64}]
     out = outcome(secret, {"keys": []})
     body = orjson.dumps({"method": "m", "keys": secret})
@@ -157,11 +160,11 @@ def test_a_memoised_answer_is_read_from_its_bytes_once() -> None:
     out = outcome([], {"keys": fragment})
     wire = out.answer.dumps()
     tokens = Tokens()
-    first, again = (s.trace(cap(out, rid, wire, b"{}", tokens)) for rid in ("r-1", "r-2"))
+    first, again = (s.trace(cap(out, rid, wire, EMPTY, tokens)) for rid in ("r-1", "r-2"))
     assert keys(first.answer) == {"$flow.key.status": "SUCCESS"} and again.answer == first.answer
     assert list(s._answers) == [tokens.of(fragment)]  # one answer read, by its number
     other = outcome([], {"keys": orjson.Fragment(b"[]")})
-    assert s.trace(cap(other, "r-3", other.answer.dumps(), b"{}", tokens)).answer == "[]"
+    assert s.trace(cap(other, "r-3", other.answer.dumps(), EMPTY, tokens)).answer == "[]"
 
 
 def test_the_owner_cli_call_key_and_error_code() -> None:
@@ -191,6 +194,18 @@ def test_the_owner_cli_call_key_and_error_code() -> None:
     assert trace(outcome([{"name": "cli", "value": "not a number"}], {})).cli == ""
 
 
+def test_a_flow_tokens_client_owns_the_trace_of_an_envelope_that_names_none() -> None:
+    """The engine puts a flow token's client into clientID; the writer reads the body
+    again, so the capture carries clientID as the engine left it."""
+    out = outcome([{"name": "inputDate", "value": "today"}], {"keys": []})
+    assert out.env is not None
+    body = orjson.dumps({"method": "m", "keys": list(out.env.raw)})
+    assert trace(out).client == "default"
+    out.env.keys = {**out.env.keys, "clientid": "acme"}  # what Engine._act_as does
+    made = shaper().trace(cap(out, "r-1", out.answer.dumps(), body))
+    assert made.client == "acme" and keys(made.request) == {"inputDate": "today"}
+
+
 def test_the_writer_process_gets_no_secret_and_captures_cross_the_pipe_intact() -> None:
     rules = rules_of(CONF)
     sent = orjson.dumps(rules.to_json())
@@ -198,12 +213,19 @@ def test_the_writer_process_gets_no_secret_and_captures_cross_the_pipe_intact() 
         assert secret not in sent
     assert Shaper(type(rules).from_json(orjson.loads(sent))).rules == rules
     out = outcome([{"name": "clientID", "value": "acme"}], {"keys": []})
-    captured = cap(out, "r-1", out.answer.dumps(), b'{"method":"m","keys":[]}')
-    [back] = marshal.loads(_marshalled([captured]))
-    assert back == captured and shaper().trace(back) == shaper().trace(captured)
+    body, wire = b'{"method":"m","keys":[{"name":"clientID","value":"acme"}]}', out.answer.dumps()
     odd = Outcome(out.answer, "m", Reason.ODD, out.env, NOW)  # a str subclass: made plain
-    [plain] = marshal.loads(_marshalled([cap(odd, "r-2", b"{}", None)]))
-    assert plain[4] == "ODD" and type(plain[4]) is str
+    tokens = Tokens()
+    sent = [capture(o, rid, 0.25, wire, b, lambda: NOW, tokens) for o, rid, b in
+            ((out, "r-1", body), (odd, "r-ü", None))]  # fmt: skip
+    first, second = captures_of(b"".join(sent))
+    assert first == ("r-1", 0.25, moment_bytes(NOW), "m", "", 200, "SUCCESS", wire, body,
+                     True, "acme", 0)  # fmt: skip
+    assert second[:5] == ("r-ü", 0.25, moment_bytes(NOW), "m", "ODD") and second[8] is None
+    assert type(second[4]) is str
+    for cut_short in (sent[0][:-1], sent[0][:10], sent[0] + b"x"):
+        with pytest.raises(ValueError):
+            captures_of(cut_short)
 
 
 @pytest.mark.parametrize(
@@ -302,7 +324,17 @@ def test_unauthorized_and_forbidden_answers_are_not_traced() -> None:
     for code in ("UNAUTHORIZED", "FORBIDDEN"):
         answer = envelope.error("", "r", 401, code, "no")
         recorder.add(Outcome(answer, "unknown", code), "r", 0.0, b"{}")
-    assert recorder._batch == [] and recorder.dropped == 0
+    assert recorder._count == 0 and not recorder._batch and recorder.dropped == 0
+
+
+def test_an_answer_that_cannot_be_captured_is_counted_dropped_and_costs_no_answer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    recorder = Recorder(CONF, FixedClock(NOW))
+    odd = Outcome(envelope.Answer(200, {"status": 7, "keys": []}), "m", "")  # a plug-in's bug
+    recorder.add(odd, "r-1", 0.0, b"{}")  # does not raise
+    assert recorder.dropped == 1 and recorder._count == 0 and not recorder._batch
+    assert "trace not captured" in [r.getMessage() for r in caplog.records]
 
 
 def test_cursors_round_trip_and_refuse_what_they_did_not_make() -> None:
@@ -362,3 +394,30 @@ async def test_secrets_are_filled_when_sent_and_never_written_back(tmp_path: Pat
     for bad in (["novalue"], ["=x"]):
         with pytest.raises(ValueError):
             replay.given_secrets(bad)
+
+
+async def test_a_frame_the_writer_cannot_read_is_counted_dropped_whole(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """What the serving process counts as held must come back as written or dropped,
+    or its queue would fill for good."""
+    from flowhooks.traces.writer import Writer
+
+    reports: list[tuple[int, int]] = []
+    stored: list[Trace] = []
+
+    async def store(rows: Any) -> None:
+        stored.extend(rows)
+
+    out = outcome([], {"keys": []})
+    good = capture(out, "r-1", 0.001, out.answer.dumps(), EMPTY, lambda: NOW, Tokens())
+    writer = Writer(shaper(), store, lambda w, d: reports.append((w, d)))
+    writer.put(good[:-3], 1)  # cut short
+    writer.put(good + good, 3)  # miscounted
+    writer.put(good, 1)
+    writer.close()
+    await writer.run()
+    assert reports == [(0, 1), (0, 3), (1, 0)]
+    assert [t.request_id for t in stored] == ["r-1"]
+    said = [r.getMessage() for r in caplog.records]
+    assert "traces not read" in said and "traces frame miscounted" in said
