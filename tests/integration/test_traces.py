@@ -496,12 +496,14 @@ async def test_a_writer_that_dies_is_started_again_and_the_traces_it_held_are_dr
     assert said.count("traces writer stopped; starting it again") == 1
 
 
-def _captures(prefix: str, n: int) -> list[bytes]:
-    """``n`` captured validateDateTime answers, request ids ``prefix-0`` …"""
+def _captures(prefix: str, n: int, sent: bytes | None = None) -> list[bytes]:
+    """``n`` captured validateDateTime answers, request ids ``prefix-0`` …; ``sent``: the
+    body of a request that parsed (an empty validateDateTime) as it reaches the writer."""
     tokens = Tokens()
+    env = None if sent is None else parse(b'{"method": "validateDateTime", "keys": []}')
     answer = Answer(200, {"status": "SUCCESS", "requestId": "r", "keys": []})
-    out = Outcome(answer, "validateDateTime", "", None, NEUTRAL)
-    return [capture(out, f"{prefix}-{i}", 0.001, out.answer.dumps(), None, lambda: NEUTRAL, tokens)
+    out = Outcome(answer, "validateDateTime", "", env, NEUTRAL)
+    return [capture(out, f"{prefix}-{i}", 0.001, out.answer.dumps(), sent, lambda: NEUTRAL, tokens)
             for i in range(n)]  # fmt: skip
 
 
@@ -538,10 +540,7 @@ async def test_a_trace_that_cannot_be_shaped_is_dropped_alone(
     """The writer process's batch loop on the real row writers: one broken capture is
     counted as dropped, the batch around it is stored."""
     good = _captures("r", 3)
-    env = parse(b'{"method": "validateDateTime", "keys": []}')
-    answer = Answer(200, {"status": "SUCCESS", "requestId": "r", "keys": []})
-    out = Outcome(answer, "validateDateTime", "", env, NEUTRAL)  # it parsed; now it does not:
-    broken = capture(out, "b", 0.001, answer.dumps(), b"{not json", lambda: NEUTRAL, Tokens())
+    [broken] = _captures("b", 1, sent=b"{not json")  # it parsed; now it does not
     done, ids, _ = await _through_writer(db_url, [good[0], broken, good[1], good[2]])
     assert done == [(3, 0), (0, 1)]
     assert ids == ["r-0", "r-1", "r-2"]

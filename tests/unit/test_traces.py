@@ -31,6 +31,7 @@ from flowhooks.traces.record import (
     moment_of,
 )
 from flowhooks.traces.recorder import Recorder, rules_of
+from flowhooks.traces.writer import Writer
 from tests.conftest import settings_from
 
 NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)
@@ -401,8 +402,6 @@ async def test_a_frame_the_writer_cannot_read_is_counted_dropped_whole(
 ) -> None:
     """What the serving process counts as held must come back as written or dropped,
     or its queue would fill for good."""
-    from flowhooks.traces.writer import Writer
-
     reports: list[tuple[int, int]] = []
     stored: list[Trace] = []
 
