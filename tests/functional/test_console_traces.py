@@ -75,7 +75,7 @@ def rows(text: str) -> list[str]:
 def methods_of(text: str) -> list[str]:
     """The methods of the traces table's rows, in order."""
     rows = re.findall(r'<tr class="trace".*?</tr>', text, re.S)
-    return [re.findall(r'<td class="wrap">([^<]*)', row)[0] for row in rows]
+    return [re.findall(r'<td class="method">([^<]*)', row)[0] for row in rows]
 
 
 async def page(client: TestClient[Any, Any], path: str, status: int = 200) -> str:
